@@ -1,0 +1,49 @@
+"""The one item every spider yields: a document with its provenance, organisations and codes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+KINDS = ("news", "project", "patent")
+
+
+@dataclass
+class Organisation:
+    """An organisation named by a source record (participant, applicant, publisher)."""
+
+    name: str
+    role: str | None = None  # coordinator, participant, applicant, publisher, ...
+    org_id: str | None = None  # source-specific stable id (CORDIS PIC, keep.eu id, ...)
+    short_name: str | None = None
+    country: str | None = None  # ISO 3166-1 alpha-2 as the source gives it (CORDIS writes UK)
+    city: str | None = None
+    nuts_code: str | None = None  # deepest NUTS code the source gives
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclass
+class DocumentItem:
+    """A crawled document, the unit of the raw feed files and of `documents` in the store.
+
+    `codes` maps a classification scheme to its codes, e.g. {"euroscivoc": [...], "cpc": [...],
+    "legal_basis": [...], "topic": [...]}; `meta` holds source-specific extras (acronym, status, ...).
+    """
+
+    source: str
+    kind: str
+    external_id: str
+    url: str
+    title: str
+    text: str
+    published_on: str | None = None  # ISO date: the date the document counts from
+    updated_on: str | None = None  # ISO date of the source's last change, for incremental crawls
+    language: str | None = None
+    organisations: list[Organisation] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)  # free-text place names the source gives
+    codes: dict[str, list[str]] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

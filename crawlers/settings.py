@@ -1,0 +1,55 @@
+"""Scrapy settings for trendscout's spiders: polite defaults, overridden per run by pipelines/crawl.py."""
+
+BOT_NAME = "trendscout"
+SPIDER_MODULES = ["crawlers.spiders"]
+NEWSPIDER_MODULE = "crawlers.spiders"
+
+# Identify ourselves with a contact URL; the run's settings replace it with the configured one.
+USER_AGENT = "trendscout/0.1 (+https://github.com/trendscout/trendscout; cluster trend research)"
+
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 1.0
+DOWNLOAD_TIMEOUT = 60
+# Official bulk files are large (CORDIS HE XML zip is a few hundred MB uncompressed).
+DOWNLOAD_MAXSIZE = 1024 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 256 * 1024 * 1024
+
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 5.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+
+HTTPCACHE_ENABLED = True
+HTTPCACHE_POLICY = "scrapy.extensions.httpcache.RFC2616Policy"
+HTTPCACHE_IGNORE_HTTP_CODES = [429, 500, 502, 503, 504]
+HTTPCACHE_DIR = "httpcache"
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawlers.middlewares.RobotsExemptionMiddleware": 99,  # before RobotsTxtMiddleware (100)
+    "crawlers.middlewares.RetryAfterMiddleware": 540,  # before RetryMiddleware (550)
+}
+
+ITEM_PIPELINES = {
+    "crawlers.pipelines.ValidateDocumentPipeline": 100,
+    "crawlers.pipelines.DropDuplicateItemsPipeline": 200,
+    "crawlers.pipelines.WriteRawFeedPipeline": 900,
+}
+
+# trendscout's own knobs (set per run by pipelines/crawl.py)
+TRENDSCOUT_MIN_TEXT_CHARS = 40
+TRENDSCOUT_RAW_DIR = "data/raw"
+TRENDSCOUT_RUN_ID = "manual"
+TRENDSCOUT_STATE_DIR = "data/state"
+# per source: URL path prefixes a human decided may be fetched although robots.txt disallows them
+TRENDSCOUT_ROBOTS_EXEMPT = {}
+
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"

@@ -1,0 +1,1 @@
+"""A library: text in, arrays and DataFrames out. Never reads settings or the store."""

@@ -1,0 +1,1 @@
+"""The composition root: settings, store, steps, jobs and the CLI."""

@@ -1,0 +1,148 @@
+"""One typed settings object, read once from a TOML file; TRENDSCOUT_* environment variables win.
+
+Nested values use `__` in the environment: `TRENDSCOUT_NLP__EMBEDDER=hashing`,
+`TRENDSCOUT_SOURCES__CORDIS__URLS='["file:///mirror/cordis.zip"]'`. Relative paths (directories and
+source paths) are resolved against the directory of the settings file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pipelines.errors import ConfigError
+
+
+class SourceSettings(BaseModel):
+    """One source: on or off, where to read it, and what a human allowed for it."""
+
+    enabled: bool = True
+    urls: list[str] = []
+    # robots.txt path prefixes this source may fetch anyway (an explicit, logged decision)
+    robots_exempt: list[str] = []
+    options: dict[str, Any] = {}  # spider-specific knobs, passed as spider arguments
+
+
+class CrawlSettings(BaseModel):
+    user_agent: str = "trendscout/0.1 (+https://github.com/trendscout/trendscout; cluster trend research)"
+    download_delay: float = 1.0
+    concurrent_per_domain: int = 1
+    autothrottle: bool = True
+    http_cache: bool = True
+    min_text_chars: int = 40
+    timeout_s: float = 60.0
+    api_keys: dict[str, SecretStr] = {}  # from the environment only: TRENDSCOUT_CRAWL__API_KEYS__EPO_OPS
+
+
+class NlpSettings(BaseModel):
+    embedder: str = "all-MiniLM-L6-v2"  # a sentence-transformers name or path, or "hashing"
+    batch_size: int = 32
+    max_seq_length: int = 256
+    embed_chars: int = 2000  # title + the first N characters of the text are embedded
+    device: str = "cpu"
+    torch_threads: int = 0  # 0: one per core
+
+
+class TopicSettings(BaseModel):
+    window_months: int = 36
+    min_topic_size: int = 15
+    reducer: str = "umap"  # umap | pca
+    clusterer: str = "hdbscan"  # hdbscan | kmeans
+    n_clusters: int = 50  # kmeans only
+    n_components: int = 5
+    n_neighbors: int = 15
+    top_n_words: int = 10
+    seed: int = 42
+    refit_days: int = 7  # refit the base model when it is older than this
+
+
+class TrendSettings(BaseModel):
+    period: str = "month"  # month | week
+    recent_periods: int = 3
+    baseline_periods: int = 12
+    min_docs: int = 5
+    min_growth: float = 1.5
+    fdr: float = 0.05
+    top_n: int = 20
+
+
+class DigestSettings(BaseModel):
+    weekday: int = 0  # ISO weekday 1..7 on which nightly writes the digest; 0 = never
+    top_n: int = 10
+    docs_per_theme: int = 5
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRENDSCOUT_", env_nested_delimiter="__",
+                                      extra="forbid")
+
+    data_dir: Path = Path("data")
+    models_dir: Path = Path("models")
+    reports_dir: Path = Path("reports")
+    store_file: str = "trendscout.duckdb"
+    sources: dict[str, SourceSettings] = {}
+    crawl: CrawlSettings = CrawlSettings()
+    nlp: NlpSettings = NlpSettings()
+    topics: TopicSettings = TopicSettings()
+    trends: TrendSettings = TrendSettings()
+    digest: DigestSettings = DigestSettings()
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        return (env_settings, init_settings)  # the environment beats the TOML file
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / self.store_file
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+    def source(self, name: str) -> SourceSettings:
+        return self.sources.get(name, SourceSettings(enabled=False))
+
+    def resolved(self) -> "Settings":
+        """Make directories and local source paths absolute, relative to `base_dir`."""
+        def absolute(path: Path) -> Path:
+            return path if path.is_absolute() else (self.base_dir / path).resolve()
+
+        sources = {name: src.model_copy(update={"urls": [resolve_url(u, self.base_dir) for u in src.urls]})
+                   for name, src in self.sources.items()}
+        return self.model_copy(update={"data_dir": absolute(self.data_dir),
+                                       "models_dir": absolute(self.models_dir),
+                                       "reports_dir": absolute(self.reports_dir),
+                                       "sources": sources})
+
+
+def resolve_url(url: str, base_dir: Path) -> str:
+    """Keep http(s) and file URLs; turn a plain path into an absolute file:// URL."""
+    if "://" in url:
+        return url
+    path = Path(url).expanduser()
+    return (path if path.is_absolute() else (base_dir / path)).resolve().as_uri()
+
+
+def load_settings(path: Path | None = Path("trendscout.toml")) -> Settings:
+    """Read the TOML file (when it exists) and the environment into one resolved Settings."""
+    values: dict[str, Any] = {}
+    base_dir = Path.cwd()
+    if path is not None:
+        if path.is_file():
+            try:
+                values = tomllib.loads(path.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+            base_dir = path.resolve().parent
+        elif path != Path("trendscout.toml"):
+            raise ConfigError(f"settings file {path} does not exist")
+    try:
+        return Settings(**values, base_dir=base_dir).resolved()
+    except ValidationError as exc:
+        raise ConfigError(f"invalid settings in {path}: {exc}") from exc
