@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from datetime import datetime, timezone
 from urllib.parse import urlparse
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) 
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError):
         return None
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return max(0.0, (when - now).total_seconds())
 
 

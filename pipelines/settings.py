@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     def source(self, name: str) -> SourceSettings:
         return self.sources.get(name, SourceSettings(enabled=False))
 
-    def resolved(self) -> "Settings":
+    def resolved(self) -> Settings:
         """Make directories and local source paths absolute, relative to `base_dir`."""
         def absolute(path: Path) -> Path:
             return path if path.is_absolute() else (self.base_dir / path).resolve()

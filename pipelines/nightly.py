@@ -1,0 +1,84 @@
+"""The nightly job: crawl -> ingest -> embed -> topics -> detect (-> digest), recorded in `runs`.
+
+A failed step is logged and recorded; the steps that depend on it are skipped, the others run.
+Every step selects the work that is missing, so a killed run finishes its work when run again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pipelines.assign import topics_step
+from pipelines.crawl import crawl
+from pipelines.detect import detect
+from pipelines.digest import write_digest
+from pipelines.embed import embed
+from pipelines.ingest import ingest
+from pipelines.lock import StoreLock
+from pipelines.logs import Bars
+from pipelines.runs import RunRecorder, StepResult, new_run_id
+from pipelines.settings import Settings
+from pipelines.store import Store
+
+logger = logging.getLogger(__name__)
+
+STEPS = ("crawl", "ingest", "embed", "topics", "detect", "digest")
+DEPENDS_ON = {"topics": "embed", "detect": "topics", "digest": "detect"}
+
+
+@dataclass
+class NightlyReport:
+    run_id: str
+    results: list[StepResult]
+    exit_code: int
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    def summary(self) -> str:
+        return "\n".join([f"run {self.run_id}"] + [f"  {r.summary()}" for r in self.results])
+
+
+def run_nightly(settings: Settings, *, sources: list[str] | None = None, until: str | None = None,
+                digest: bool | None = None, bars: Bars | None = None) -> NightlyReport:
+    """Run the nightly steps up to `until`; write the digest when asked or on the configured weekday."""
+    bars = bars or Bars()
+    run_id = new_run_id()
+    if digest is None:
+        digest = settings.digest.weekday == datetime.now(UTC).isoweekday()
+    steps: dict[str, Callable[[Store], StepResult]] = {
+        "crawl": lambda s: crawl(s, settings, run_id, bars, sources=sources),
+        "ingest": lambda s: ingest(s, settings.raw_dir, bars),
+        "embed": lambda s: embed(s, settings.nlp, bars),
+        "topics": lambda s: topics_step(s, settings, bars),
+        "detect": lambda s: detect(s, settings.trends, run_id),
+        "digest": lambda s: write_digest(s, settings)[0],
+    }
+    wanted = list(STEPS[: STEPS.index(until) + 1] if until else STEPS)
+    if not digest and until != "digest" and "digest" in wanted:
+        wanted.remove("digest")
+    with StoreLock(settings.data_dir, run_id), Store.open(settings.store_path) as store:
+        run = RunRecorder(store, "nightly", run_id)
+        failed: set[str] = set()
+        for name in wanted:
+            if DEPENDS_ON.get(name) in failed:
+                result = StepResult(name, status="skipped")
+                result.error(f"skipped because {DEPENDS_ON[name]} failed")
+                failed.add(name)
+            else:
+                logger.info("%s: start", name)
+                try:
+                    result = steps[name](store)
+                except Exception as exc:  # a failed step must not stop the others
+                    logger.exception("%s failed", name)
+                    result = StepResult(name, status="failed")
+                    result.error(f"{type(exc).__name__}: {exc}")
+                if result.status == "failed":
+                    failed.add(name)
+            run.record(result)
+        code = run.finish()
+    return NightlyReport(run_id, run.results, code)
