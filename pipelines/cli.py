@@ -8,37 +8,18 @@ from __future__ import annotations
 
 import json
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
+from pipelines import cli_topics, cli_trends
+from pipelines.cli_common import bars_of, open_store, reported_errors, settings_of
 from pipelines.errors import TrendscoutError
-from pipelines.logs import Bars, configure_logging
-from pipelines.settings import Settings, load_settings
+from pipelines.logs import configure_logging
+from pipelines.settings import load_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Detect emerging cross-sector themes in European cluster news, projects and patents.")
-topics_app = typer.Typer(no_args_is_help=True, help="Fit, list and inspect the topic model.")
-app.add_typer(topics_app, name="topics")
-
-
-@contextmanager
-def reported_errors():
-    """Turn a TrendscoutError into one line on stderr and its exit code."""
-    try:
-        yield
-    except TrendscoutError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(exc.exit_code) from None
-
-
-def _settings(ctx: typer.Context) -> Settings:
-    return ctx.obj["settings"]
-
-
-def _bars(ctx: typer.Context) -> Bars:
-    return Bars(enabled=False) if ctx.obj["quiet"] else Bars()
 
 
 @app.callback()
@@ -51,12 +32,6 @@ def main(ctx: typer.Context,
     configure_logging(verbose=verbose, quiet=quiet)
     with reported_errors():
         ctx.obj = {"settings": load_settings(config), "quiet": quiet}
-
-
-def _store(ctx: typer.Context):
-    from pipelines.store import Store
-
-    return Store.open(_settings(ctx).store_path)
 
 
 @app.command()
@@ -75,8 +50,8 @@ def nightly(ctx: typer.Context,
     with reported_errors():
         if until is not None and until not in STEPS:
             raise TrendscoutError(f"--until must be one of {', '.join(STEPS)}")
-        report = run_nightly(_settings(ctx), sources=source or None, until=until, digest=digest,
-                             bars=_bars(ctx))
+        report = run_nightly(settings_of(ctx), sources=source or None, until=until, digest=digest,
+                             bars=bars_of(ctx))
     typer.echo(report.summary())
     raise typer.Exit(report.exit_code)
 
@@ -91,10 +66,10 @@ def crawl(ctx: typer.Context,
     from pipelines.runs import RunRecorder
 
     with reported_errors():
-        settings = _settings(ctx)
-        with StoreLock(settings.data_dir, "crawl", "crawl"), _store(ctx) as store:
+        settings = settings_of(ctx)
+        with StoreLock(settings.data_dir, "crawl", "crawl"), open_store(ctx) as store:
             run = RunRecorder(store, "crawl")
-            result = run.record(crawl_step(store, settings, run.run_id, _bars(ctx), sources=source or None,
+            result = run.record(crawl_step(store, settings, run.run_id, bars_of(ctx), sources=source or None,
                                            since=since))
             code = run.finish()
     typer.echo(result.summary())
@@ -112,14 +87,14 @@ def ingest(ctx: typer.Context,
     from pipelines.ingest import ingest_corpus
 
     with reported_errors():
-        settings = _settings(ctx)
+        settings = settings_of(ctx)
         if path is not None and not path.exists():
             raise TrendscoutError(f"{path} does not exist")
-        with _store(ctx) as store:
+        with open_store(ctx) as store:
             if path is None:
-                result = ingest_raw(store, settings.raw_dir, _bars(ctx))
+                result = ingest_raw(store, settings.raw_dir, bars_of(ctx))
             else:
-                result = ingest_corpus(store, path, source or path.stem, kind, _bars(ctx))
+                result = ingest_corpus(store, path, source or path.stem, kind, bars_of(ctx))
     typer.echo(result.summary())
 
 
@@ -128,84 +103,9 @@ def embed(ctx: typer.Context) -> None:
     """Embed documents that have no vector for the configured model."""
     from pipelines.embed import embed as embed_step
 
-    with reported_errors(), _store(ctx) as store:
-        result = embed_step(store, _settings(ctx).nlp, _bars(ctx))
+    with reported_errors(), open_store(ctx) as store:
+        result = embed_step(store, settings_of(ctx).nlp, bars_of(ctx))
     typer.echo(result.summary())
-
-
-@topics_app.command("fit")
-def topics_fit(ctx: typer.Context) -> None:
-    """Fit the topic model now (also assigns every embedded document)."""
-    from pipelines.assign import topics_step
-
-    with reported_errors(), _store(ctx) as store:
-        result = topics_step(store, _settings(ctx), _bars(ctx), force_fit=True)
-    typer.echo(result.summary())
-
-
-@topics_app.command("list")
-def topics_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
-    """List the active topics with their size and label."""
-    with reported_errors(), _store(ctx) as store:
-        frame = store.df("SELECT t.topic_id, t.label, count(a.doc_id) AS n_docs, t.born_on, t.model_version "
-                         "FROM topics t LEFT JOIN topic_assignments a USING (topic_id) "
-                         "WHERE t.status = 'active' GROUP BY ALL ORDER BY n_docs DESC")
-    if as_json:
-        typer.echo(frame.to_json(orient="records", date_format="iso"))
-    else:
-        for row in frame.itertuples():
-            typer.echo(f"{row.topic_id:>5}  {row.n_docs:>6}  {row.label}")
-
-
-@topics_app.command("show")
-def topics_show(ctx: typer.Context, topic_id: int) -> None:
-    """Show one topic: label, terms and its newest documents."""
-    from pipelines.errors import NotFound
-
-    with reported_errors(), _store(ctx) as store:
-        topic = store.df("SELECT * FROM topics WHERE topic_id = ?", [topic_id])
-        if topic.empty:
-            raise NotFound(f"no topic {topic_id}; see 'trendscout topics list'")
-        docs = store.df("SELECT d.doc_id, d.published_on, d.title FROM topic_assignments a JOIN documents d "
-                        "USING (doc_id) WHERE a.topic_id = ? ORDER BY d.published_on DESC LIMIT 10", [topic_id])
-    row = topic.iloc[0]
-    typer.echo(f"topic {topic_id}: {row['label']} ({row['status']}, born {row['born_on']})")
-    typer.echo("terms: " + ", ".join(json.loads(row["terms"] or "[]")))
-    for doc in docs.itertuples():
-        typer.echo(f"  {doc.published_on}  {doc.doc_id}  {doc.title[:100]}")
-
-
-@app.command()
-def detect(ctx: typer.Context) -> None:
-    """Score topics for growth and write the ranked trend scores."""
-    from pipelines.detect import detect as detect_step
-    from pipelines.runs import new_run_id
-
-    with reported_errors(), _store(ctx) as store:
-        result = detect_step(store, _settings(ctx).trends, new_run_id())
-    typer.echo(result.summary())
-
-
-@app.command()
-def trends(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"),
-           top: int = typer.Option(20, help="How many topics to show.")) -> None:
-    """Show the latest ranked themes with their growth figures."""
-    from pipelines.detect import latest_detection
-    from pipelines.errors import NotFound
-
-    with reported_errors(), _store(ctx) as store:
-        detect_id = latest_detection(store)
-        if detect_id is None:
-            raise NotFound("no trend scores yet; run 'trendscout nightly' first")
-        frame = store.df("SELECT s.rank, s.topic_id, t.label, s.flagged, s.growth, s.n_recent, s.n_baseline, "
-                         "s.p_value, s.q_value, s.score FROM trend_scores s LEFT JOIN topics t USING (topic_id) "
-                         "WHERE detect_id = ? ORDER BY rank LIMIT ?", [detect_id, top])
-    if as_json:
-        typer.echo(json.dumps({"detect_id": detect_id, "themes": frame.to_dict("records")}, default=str))
-        return
-    for row in frame.itertuples():
-        mark = "*" if row.flagged else " "
-        typer.echo(f"{row.rank:>3}{mark} x{row.growth:5.2f}  n={row.n_recent:<4} q={row.q_value:.2g}  {row.label}")
 
 
 @app.command()
@@ -214,8 +114,8 @@ def digest(ctx: typer.Context, week: str = typer.Option(None, help="ISO week, e.
     """Write the weekly digest (HTML, Markdown, JSON) under reports/<ISO week>/."""
     from pipelines.digest import write_digest
 
-    with reported_errors(), _store(ctx) as store:
-        _, folder = write_digest(store, _settings(ctx), week)
+    with reported_errors(), open_store(ctx) as store:
+        _, folder = write_digest(store, settings_of(ctx), week)
     typer.echo(str(folder))
 
 
@@ -224,8 +124,8 @@ def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) ->
     """Counts per table and source, and the last runs with what failed."""
     from pipelines.status import collect_status, render_status
 
-    with reported_errors(), _store(ctx) as store:
-        info = collect_status(store, _settings(ctx))
+    with reported_errors(), open_store(ctx) as store:
+        info = collect_status(store, settings_of(ctx))
     typer.echo(json.dumps(info, indent=2, default=str) if as_json else render_status(info))
 
 
@@ -235,7 +135,7 @@ def sources(ctx: typer.Context, names: bool = typer.Option(False, "--names", hel
     """List every known source with its enabled flag and URLs."""
     from pipelines.crawl import known_sources
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     every = sorted(set(known_sources()) | set(settings.sources))
     for name in every:
         if names:
@@ -245,6 +145,9 @@ def sources(ctx: typer.Context, names: bool = typer.Option(False, "--names", hel
         flag = "enabled " if source.enabled else "disabled"
         typer.echo(f"{name:<14} {flag}  {', '.join(source.urls) or '(spider defaults)'}")
 
+
+cli_topics.register(app)
+cli_trends.register(app)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

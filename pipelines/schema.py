@@ -1,8 +1,11 @@
-"""The store's schema as ordered migrations; `Store.open` applies the ones a file has not seen."""
+"""The store's schema as numbered migrations; `Store.open` applies the ones a file has not seen.
 
-MIGRATIONS: list[str] = [
-    # 1: the walking skeleton
-    """
+Add a migration under the next free number; never edit one that has shipped.
+"""
+
+MIGRATIONS: dict[int, str] = {
+    # the walking skeleton: documents, vectors, topics, trend scores, runs
+    1: """
     CREATE TABLE documents (
         doc_id VARCHAR PRIMARY KEY,          -- '<source>:<external_id>'
         source VARCHAR NOT NULL,
@@ -85,4 +88,4 @@ MIGRATIONS: list[str] = [
         source VARCHAR PRIMARY KEY, last_crawl_run VARCHAR, last_crawl_at TIMESTAMP
     );
     """,
-]
+}

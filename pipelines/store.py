@@ -57,7 +57,7 @@ class Store:
         self.con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
                          " applied_at TIMESTAMP DEFAULT current_timestamp)")
         done = {row[0] for row in self.con.execute("SELECT version FROM schema_migrations").fetchall()}
-        for version, sql in enumerate(MIGRATIONS, start=1):
+        for version, sql in sorted(MIGRATIONS.items()):
             if version in done:
                 continue
             with self.transaction():
