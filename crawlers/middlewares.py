@@ -19,17 +19,17 @@ class RobotsExemptionMiddleware:
     request is logged. Everything else stays under Scrapy's RobotsTxtMiddleware.
     """
 
-    def __init__(self, exempt: dict[str, list[str]], stats):
+    def __init__(self, exempt: dict[str, list[str]], crawler):
         self.exempt = exempt
-        self.stats = stats
+        self.crawler = crawler
+        self.stats = crawler.stats
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler.settings.getdict("TRENDSCOUT_ROBOTS_EXEMPT"), crawler.stats)
+        return cls(crawler.settings.getdict("TRENDSCOUT_ROBOTS_EXEMPT"), crawler)
 
     def process_request(self, request, spider=None):
-        spider = spider or getattr(self, "spider", None)
-        name = getattr(spider, "name", "")
+        name = getattr(spider or self.crawler.spider, "name", "")
         path = urlparse(request.url).path
         if any(path.startswith(prefix) for prefix in self.exempt.get(name, [])):
             if not request.meta.get("dont_obey_robotstxt"):

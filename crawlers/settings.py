@@ -53,4 +53,6 @@ REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
+TELNETCONSOLE_ENABLED = False  # no listening ports from a nightly job
+REMOTE_CONTROL_ENABLED = False
 LOG_FORMATTER = "crawlers.logformatter.TextFreeLogFormatter"

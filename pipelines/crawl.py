@@ -112,14 +112,17 @@ def crawl(store: Store, settings: Settings, run_id: str, bars: Bars, *,
     with store.transaction() as con:
         for name in names:
             con.execute("INSERT OR REPLACE INTO source_state VALUES (?, ?, current_timestamp)", [name, run_id])
-    if names and all(stats.get(n, {}).get(f"trendscout/items/{n}", 0) == 0 and _errors(stats.get(n, {}))
-                     for n in names):
-        result.status = "failed"  # every source failed to deliver
+    if all(_failed(stats.get(n, {}), n) for n in names):
+        result.status = "failed"  # no source delivered anything, and each had errors
     return result
 
 
-def _errors(spider_stats: dict) -> int:
-    return sum(v for k, v in spider_stats.items() if k.startswith("trendscout/errors/"))
+def _failed(spider_stats: dict, name: str) -> bool:
+    """A source failed when it had errors and delivered neither items nor an unchanged file."""
+    delivered = spider_stats.get(f"trendscout/items/{name}", 0) + sum(
+        v for k, v in spider_stats.items() if k.startswith("trendscout/unchanged/"))
+    errors = sum(v for k, v in spider_stats.items() if k.startswith("trendscout/errors/"))
+    return errors > 0 and delivered == 0
 
 
 def _summarise(stats: dict[str, dict], result: StepResult) -> None:

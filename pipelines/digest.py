@@ -11,7 +11,7 @@ import logging
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -54,6 +54,11 @@ def safe_url(url: str | None) -> str | None:
 def md_escape(text) -> str:
     """Escape Markdown (and inline HTML) control characters in untrusted text."""
     return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text or "").split()))
+
+
+def md_url(url: str) -> str:
+    """Percent-encode what could end a Markdown link destination early (spaces, brackets, quotes)."""
+    return quote(url, safe=":/?#@!$&*+,;=%~-._'")
 
 
 def svg_chart(series: list, recent: list[str], width: int = 360, height: int = 90) -> dict:
@@ -129,6 +134,7 @@ def _environment() -> Environment:
                       autoescape=select_autoescape(["html.j2"], default=False),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["md"] = md_escape
+    env.filters["md_url"] = md_url
     env.filters["pct"] = lambda x: f"{100 * (x or 0):.2f}%"
     env.globals["svg_chart"] = svg_chart
     return env

@@ -62,7 +62,7 @@ def _batches(records: Iterable[dict], size: int) -> Iterator[list[dict]]:
 def upsert_documents(store: Store, records: list[dict[str, Any]], result: StepResult,
                      raw_file: str | None = None) -> None:
     """Validate and upsert one batch of item dicts in one transaction; count new/updated/unchanged."""
-    now = datetime.now(UTC)
+    now = datetime.now(UTC).replace(tzinfo=None)  # TIMESTAMP columns hold naive UTC
     rows: dict[str, dict[str, Any]] = {}
     nuts_names: dict[str, str] = {}
     for record in records:

@@ -80,8 +80,8 @@ class Store:
         return self.con.execute(sql, params or []).df()
 
     def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
-        row = self.con.execute(sql, params or []).fetchone()
-        return row[0] if row else None
+        rows = self.con.execute(sql, params or []).fetchall()  # fetch all: DuckDB 2 wants results finished
+        return rows[0][0] if rows else None
 
     def count(self, table: str, where: str = "", params: list[Any] | None = None) -> int:
         return int(self.scalar(f"SELECT count(*) FROM {table} {'WHERE ' + where if where else ''}", params))

@@ -91,3 +91,9 @@ def shared_cordis():
     if not CORDIS_TARBALL.exists():
         pytest.skip(f"shared CORDIS corpus not found at {CORDIS_TARBALL}")
     return CORDIS_TARBALL
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address():
+    """pytest-httpserver on IPv4 loopback only."""
+    return ("127.0.0.1", 0)

@@ -1,0 +1,53 @@
+import json
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+from tests.conftest import write_config
+
+runner = CliRunner()
+
+
+def commands(group: typer.Typer, prefix=()):
+    for info in group.registered_commands:
+        yield (*prefix, info.name or info.callback.__name__)
+    for sub in group.registered_groups:
+        yield from commands(sub.typer_instance, (*prefix, sub.name))
+
+
+@pytest.mark.parametrize("command", sorted(commands(app)), ids=" ".join)
+def test_every_command_has_help(command):
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_status_json_on_an_empty_store_has_the_contract_keys(tmp_path):
+    config = write_config(tmp_path)
+    result = runner.invoke(app, ["--config", str(config), "status", "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert info["documents"] == 0 and info["documents_by_source"] == {}
+    assert {"embeddings", "topics", "last_run"} <= set(info) and info["last_run"] is None
+
+
+def test_sources_lists_known_spiders_and_configured_urls(tmp_path):
+    config = write_config(tmp_path, sources={"cordis": {"enabled": True, "urls": ["https://m.test/he.zip"]}})
+    names = runner.invoke(app, ["--config", str(config), "sources", "--names"])
+    assert "cordis" in names.output.split()
+    listing = runner.invoke(app, ["--config", str(config), "sources"])
+    assert "https://m.test/he.zip" in listing.output and "enabled" in listing.output
+
+
+def test_bad_config_is_one_line_and_exit_1(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("nonsense = = 1")
+    result = runner.invoke(app, ["--config", str(bad), "status"])
+    assert result.exit_code == 1 and "not valid TOML" in result.output
+
+
+def test_digest_without_scores_says_what_to_do(tmp_path):
+    config = write_config(tmp_path)
+    result = runner.invoke(app, ["--config", str(config), "digest", "--week", "2026-W48"])
+    assert result.exit_code == 1 and "trendscout nightly" in result.output

@@ -1,0 +1,76 @@
+import json
+
+import pytest
+
+from pipelines.ingest import ingest, ingest_corpus, upsert_documents
+from pipelines.logs import Bars
+from pipelines.runs import StepResult
+from pipelines.store import Store
+
+
+def item(external_id="1", text="Hydrogen valleys in Europe", **extra):
+    return {"source": "cordis", "kind": "project", "external_id": external_id, "url": f"https://x.test/{external_id}",
+            "title": f"Project {external_id}", "text": text, "published_on": "2024-05-02",
+            "organisations": [{"name": "KIT", "country": "DE", "nuts_code": "DE122", "role": "coordinator"}],
+            "meta": {"nuts_names": {"DE122": "Karlsruhe, Stadtkreis", "DE12": "Karlsruhe"}}, **extra}
+
+
+@pytest.fixture
+def store():
+    with Store.open(":memory:") as s:
+        yield s
+
+
+def test_upsert_is_idempotent_and_counts(store):
+    result = StepResult("ingest")
+    upsert_documents(store, [item("1"), item("2"), item("1")], result)
+    upsert_documents(store, [item("1"), item("2")], result)
+    assert store.count("documents") == 2 and store.count("document_organisations") == 2
+    assert result.counts == {"new": 2, "unchanged": 2}
+    assert store.scalar("SELECT name FROM nuts_regions WHERE code = 'DE12'") == "Karlsruhe"
+    assert store.scalar("SELECT level FROM nuts_regions WHERE code = 'DE122'") == 3
+
+
+def test_changed_document_is_updated_in_place_and_loses_derived_rows(store):
+    result = StepResult("ingest")
+    upsert_documents(store, [item("1")], result)
+    first_seen = store.scalar("SELECT first_seen_at FROM documents")
+    store.con.execute("INSERT INTO doc_embeddings VALUES ('cordis:1', 'm', 'h')")
+    store.con.execute("INSERT INTO topic_assignments VALUES ('cordis:1', 3, 'v', 1.0, now())")
+    upsert_documents(store, [item("1", text="Hydrogen valleys in Europe, revised")], result)
+    assert result.counts["updated"] == 1 and store.count("documents") == 1
+    assert store.scalar("SELECT text FROM documents").endswith("revised")
+    assert store.scalar("SELECT first_seen_at FROM documents") == first_seen
+    assert store.count("doc_embeddings") == 0 and store.count("topic_assignments") == 0
+
+
+@pytest.mark.parametrize("bad, reason", [
+    ({"external_id": ""}, "no_id"), ({"kind": "blog"}, "bad_kind"), ({"title": "", "text": ""}, "no_text"),
+    ({"published_on": "someday"}, "no_date"),
+])
+def test_upsert_skips_bad_records_with_a_reason(store, bad, reason):
+    result = StepResult("ingest")
+    upsert_documents(store, [item("1") | bad, item("2")], result)
+    assert result.skipped == {reason: 1} and store.count("documents") == 1
+
+
+def test_ingest_reads_finished_feeds_once_and_ignores_partial_files(store, tmp_path):
+    raw = tmp_path / "raw" / "cordis"
+    raw.mkdir(parents=True)
+    (raw / "run1.jsonl").write_text("\n".join(json.dumps(item(str(i))) for i in range(5)) + "\n{broken\n")
+    (raw / "run2.jsonl.part").write_text(json.dumps(item("99")) + "\n")
+    first = ingest(store, tmp_path / "raw", Bars(enabled=False))
+    second = ingest(store, tmp_path / "raw", Bars(enabled=False))
+    assert first.counts["new"] == 5 and first.skipped == {"bad_json_line": 1}
+    assert second.counts == {} and store.count("documents") == 5 and store.count("raw_files") == 1
+
+
+def test_ingest_corpus_loads_csv_with_regions_and_sectors(store, tmp_path):
+    corpus = tmp_path / "corpus.csv"
+    corpus.write_text("id,title,text,date,regions,sectors\n"
+                      "a,Green steel,Hydrogen direct reduction of iron ore,2021-03-01,DE12;FR10,steel|energy\n"
+                      "b,No date,Some text,,,\n")
+    result = ingest_corpus(store, corpus, "mine", "news", Bars(enabled=False))
+    assert result.counts["new"] == 1 and result.skipped == {"no_date": 1}
+    assert sorted(store.df("SELECT nuts_code FROM document_organisations")["nuts_code"]) == ["DE12", "FR10"]
+    assert json.loads(store.scalar("SELECT codes FROM documents"))["sector"] == ["steel", "energy"]

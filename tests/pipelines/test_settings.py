@@ -1,0 +1,46 @@
+from pathlib import Path
+
+import pytest
+
+from pipelines.errors import ConfigError
+from pipelines.settings import load_settings
+
+
+def test_load_settings_resolves_paths_against_the_file(tmp_path):
+    config = tmp_path / "conf" / "t.toml"
+    config.parent.mkdir()
+    config.write_text('data_dir = "d"\n[sources.cordis]\nurls = ["mirror/he.zip", "https://x.test/a.zip"]\n')
+    settings = load_settings(config)
+    assert settings.data_dir == (tmp_path / "conf" / "d").resolve()
+    assert settings.store_path == settings.data_dir / "trendscout.duckdb"
+    assert settings.sources["cordis"].urls == [(tmp_path / "conf" / "mirror" / "he.zip").resolve().as_uri(),
+                                               "https://x.test/a.zip"]
+
+
+def test_environment_overrides_the_toml_file(tmp_path, monkeypatch):
+    config = tmp_path / "t.toml"
+    config.write_text('[nlp]\nembedder = "all-MiniLM-L6-v2"\nbatch_size = 8\n[sources.cordis]\nenabled = true\n')
+    monkeypatch.setenv("TRENDSCOUT_NLP__EMBEDDER", "hashing")
+    monkeypatch.setenv("TRENDSCOUT_SOURCES__CORDIS__URLS", '["file:///m/he.zip"]')
+    settings = load_settings(config)
+    assert settings.nlp.embedder == "hashing" and settings.nlp.batch_size == 8
+    assert settings.sources["cordis"].enabled and settings.sources["cordis"].urls == ["file:///m/he.zip"]
+
+
+@pytest.mark.parametrize("text", ["data_dir = ", "unknown_key = 1", "[nlp]\nbatch_size = 'many'"])
+def test_load_settings_rejects_bad_files_with_config_error(tmp_path, text):
+    config = tmp_path / "t.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError):
+        load_settings(config)
+
+
+def test_load_settings_rejects_a_missing_named_file(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml")
+
+
+def test_checked_in_defaults_load():
+    settings = load_settings(Path(__file__).resolve().parents[2] / "trendscout.toml")
+    assert settings.sources["cordis"].robots_exempt == ["/data/"]
+    assert settings.nlp.embedder == "all-MiniLM-L6-v2"
