@@ -109,6 +109,37 @@ def embed(ctx: typer.Context) -> None:
 
 
 @app.command()
+def tag(ctx: typer.Context, text: str = typer.Argument(None, help="The text, or - to read it from stdin."),
+        as_json: bool = typer.Option(False, "--json", help="One JSON object."),
+        lines: bool = typer.Option(False, "--lines", help="One text per stdin line; one JSON object per line.")
+        ) -> None:
+    """Print language, regions (strongest first) and sectors for a piece of text.
+
+    Example: trendscout tag "Fraunhofer IPA opens a hydrogen test lab in Stuttgart"
+    """
+    from pipelines.tag import TextTagger
+
+    with reported_errors():
+        if not lines and text is None:
+            raise TrendscoutError("give a TEXT, - for stdin, or --lines")
+        texts = [t.rstrip("\n") for t in sys.stdin] if lines else [sys.stdin.read() if text == "-" else text]
+        with open_store(ctx) as store:
+            tagger = TextTagger(store, settings_of(ctx))
+        results = tagger.tag(texts)
+    if lines or as_json:
+        for result in results:
+            typer.echo(json.dumps(result, ensure_ascii=False))
+        return
+    result = results[0]
+    typer.echo(f"language: {result['lang'] or 'unknown'}")
+    for r in result["regions"]:
+        typer.echo(f"region:   {r['code']:<6} {r['name'] or '':<32} level {r['level']}  "
+                   f"{r['evidence']:<12} {r['weight']:.2f}")
+    for s in result["sectors"]:
+        typer.echo(f"sector:   {s['label']:<40} {s['score']:.2f}")
+
+
+@app.command()
 def distill(ctx: typer.Context,
             out: Path = typer.Option(None, help="Where to write it (default: models/static/<model>-m2v).")) -> None:
     """Distil a static model2vec embedder from the configured model: the fast path (about 2 minutes).

@@ -27,7 +27,8 @@ logger = logging.getLogger(__name__)
 
 BATCH = 2000
 ORG_FIELDS = ("name", "role", "org_id", "short_name", "country", "city", "nuts_code", "lat", "lon")
-DERIVED_TABLES = ("doc_embeddings", "topic_assignments")  # rows that must be redone when a doc changes
+# rows that must be redone when a document changes
+DERIVED_TABLES = ("doc_embeddings", "topic_assignments", "doc_features", "doc_regions", "doc_sectors")
 
 
 def doc_id(source: str, external_id: str) -> str:

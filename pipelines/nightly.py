@@ -1,4 +1,4 @@
-"""The nightly job: crawl -> ingest -> embed -> topics -> detect (-> digest), recorded in `runs`.
+"""The nightly job: crawl -> ingest -> embed -> enrich -> topics -> detect (-> digest), recorded in `runs`.
 
 A failed step is logged and recorded; the steps that depend on it are skipped, the others run.
 Every step selects the work that is missing, so a killed run finishes its work when run again.
@@ -16,6 +16,7 @@ from pipelines.crawl import crawl
 from pipelines.detect import detect
 from pipelines.digest import write_digest
 from pipelines.embed import embed
+from pipelines.enrich import enrich
 from pipelines.ingest import ingest
 from pipelines.lock import StoreLock
 from pipelines.logs import Bars
@@ -25,8 +26,8 @@ from pipelines.store import Store
 
 logger = logging.getLogger(__name__)
 
-STEPS = ("crawl", "ingest", "embed", "topics", "detect", "digest")
-DEPENDS_ON = {"topics": "embed", "detect": "topics", "digest": "detect"}
+STEPS = ("crawl", "ingest", "embed", "enrich", "topics", "detect", "digest")
+DEPENDS_ON = {"enrich": "embed", "topics": "embed", "detect": "topics", "digest": "detect"}
 
 
 @dataclass
@@ -54,6 +55,7 @@ def run_nightly(settings: Settings, *, sources: list[str] | None = None, until: 
         "crawl": lambda s: crawl(s, settings, run_id, bars, sources=sources),
         "ingest": lambda s: ingest(s, settings.raw_dir, bars),
         "embed": lambda s: embed(s, settings.nlp, bars),
+        "enrich": lambda s: enrich(s, settings, bars),
         "topics": lambda s: topics_step(s, settings, bars),
         "detect": lambda s: detect(s, settings.trends, run_id),
         "digest": lambda s: write_digest(s, settings)[0],

@@ -88,4 +88,132 @@ MIGRATIONS: dict[int, str] = {
         source VARCHAR PRIMARY KEY, last_crawl_run VARCHAR, last_crawl_at TIMESTAMP
     );
     """,
+    # topic identity over time: lineage, nearest-topic scores, the counts the detector reads, the outlier pool
+    2: """
+    ALTER TABLE topic_models ADD COLUMN kind VARCHAR DEFAULT 'base';   -- base | recent (adds births to a base)
+    ALTER TABLE topic_models ADD COLUMN base_version VARCHAR;          -- recent: the base model it extends
+    CREATE TABLE topic_lineage (
+        event VARCHAR NOT NULL,              -- birth | continue | split | merge | death
+        topic_id INTEGER NOT NULL,
+        related_topic_ids INTEGER[],         -- split: the parent topic; merge: the topic it went into
+        from_version VARCHAR,                -- the base model matched against (NULL on the first fit)
+        to_version VARCHAR NOT NULL,
+        occurred_on DATE NOT NULL,           -- data date: the newest document the fit saw
+        similarity DOUBLE,                   -- centroid cosine to the matched, related or nearest topic
+        recorded_at TIMESTAMP NOT NULL
+    );
+    CREATE TABLE topic_similarities (        -- each assigned document's nearest stable topic
+        doc_id VARCHAR PRIMARY KEY,
+        nearest_topic_id INTEGER,
+        similarity DOUBLE,                   -- cosine to that topic's centroid
+        reduced_topic_id INTEGER NOT NULL,   -- the topic with outliers reduced (-1: still an outlier)
+        model_version VARCHAR NOT NULL
+    );
+    CREATE TABLE topic_period_counts (       -- canonical documents per stable topic and period; '*' = all
+        topic_id INTEGER NOT NULL,
+        period_unit VARCHAR NOT NULL,        -- week | month
+        period DATE NOT NULL,                -- first day of the period
+        kind VARCHAR NOT NULL,               -- news | project | patent
+        nuts2 VARCHAR NOT NULL,              -- first 4 characters of an organisation's NUTS code
+        sector VARCHAR NOT NULL,
+        n_docs INTEGER NOT NULL,             -- as assigned (outliers under topic -1)
+        n_docs_reduced INTEGER NOT NULL,     -- with outliers reduced to their nearest topic
+        is_partial BOOLEAN NOT NULL,         -- the period ends after as_of
+        as_of DATE NOT NULL
+    );
+    CREATE VIEW outlier_pool AS
+        SELECT a.doc_id, d.published_on, d.kind, d.source, s.nearest_topic_id, s.similarity,
+               s.reduced_topic_id, a.model_version
+        FROM topic_assignments a JOIN documents d USING (doc_id) LEFT JOIN topic_similarities s USING (doc_id)
+        WHERE a.topic_id = -1;
+    """,
+    # emergence (issue: scored, explained, controlled, cross-sectoral, regional, backtested); trend_scores unchanged
+    3: """
+    CREATE TABLE trend_cells (               -- every tested topic x sub-corpus cell of a detection
+        detect_id VARCHAR NOT NULL,
+        topic_id INTEGER NOT NULL,
+        scope VARCHAR NOT NULL,              -- topic | region | sector | kind
+        cell VARCHAR NOT NULL,               -- '' (scope topic), NUTS-2 code, sector label or kind
+        country VARCHAR,                     -- regions: the NUTS code's country
+        rank INTEGER,                        -- within the scope
+        n_recent INTEGER, n_baseline INTEGER, expected_recent DOUBLE,
+        growth DOUBLE,                       -- rate ratio recent / baseline, volume-normalised per source
+        p_value DOUBLE, q_value DOUBLE,      -- one-sided rate test; BH across all cells of the detection
+        score DOUBLE, flagged BOOLEAN,
+        location_quotient DOUBLE, growth_vs_eu DOUBLE,
+        onset DATE,                          -- change point of the relative share (flagged cells)
+        is_cross_sectoral BOOLEAN, is_cross_border BOOLEAN,
+        components JSON,                     -- growth, acceleration, novelty, persistence, spread and their inputs
+        PRIMARY KEY (detect_id, topic_id, scope, cell)
+    );
+    CREATE TABLE emergent_terms (            -- Porter et al.'s emergence score per term
+        detect_id VARCHAR NOT NULL, term VARCHAR NOT NULL, esc DOUBLE,
+        n_records INTEGER, n_base INTEGER, n_active INTEGER,
+        topic_id INTEGER,                    -- the topic holding most of the term's active-period documents
+        topic_share DOUBLE, outlier_share DOUBLE,
+        PRIMARY KEY (detect_id, term)
+    );
+    CREATE TABLE backtests (
+        backtest_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, truth_file VARCHAR,
+        params JSON, metrics JSON            -- metrics per method: detector | baseline
+    );
+    CREATE TABLE backtest_flags (            -- every flag raised at every cutoff of a backtest
+        backtest_id VARCHAR NOT NULL, method VARCHAR NOT NULL, cutoff DATE NOT NULL, topic_id INTEGER NOT NULL,
+        rank INTEGER, score DOUBLE, growth DOUBLE, q_value DOUBLE, n_recent INTEGER, label VARCHAR,
+        terms JSON, theme_fractions JSON,    -- share of the topic's window documents matching each truth theme
+        PRIMARY KEY (backtest_id, method, cutoff, topic_id)
+    );
+    """,
+    # enrichment: language, near-duplicate groups, NUTS regions and sectors per document
+    4: """
+    CREATE TABLE doc_features (
+        doc_id VARCHAR PRIMARY KEY,
+        language VARCHAR,                    -- ISO 639-1, NULL when undetectable
+        canonical_id VARCHAR NOT NULL,       -- the document counted for its near-duplicate group
+        dup_similarity DOUBLE,               -- estimated Jaccard to the document it was linked through
+        signature UBIGINT[],                 -- MinHash of the normalised text, for later nights
+        n_regions INTEGER, n_sectors INTEGER,
+        enriched_at TIMESTAMP NOT NULL
+    );
+    CREATE TABLE doc_regions (
+        doc_id VARCHAR NOT NULL, code VARCHAR NOT NULL, level INTEGER, name VARCHAR,
+        evidence VARCHAR,                    -- structured | coordinates | organisation | place
+        weight DOUBLE, PRIMARY KEY (doc_id, code)
+    );
+    CREATE TABLE doc_sectors (
+        doc_id VARCHAR NOT NULL, sector VARCHAR NOT NULL, score DOUBLE,
+        evidence VARCHAR,                    -- codes | zero-shot | given
+        PRIMARY KEY (doc_id, sector)
+    );
+    CREATE VIEW canonical_documents AS
+        SELECT d.* FROM documents d LEFT JOIN doc_features f USING (doc_id)
+        WHERE f.doc_id IS NULL OR f.canonical_id = d.doc_id;
+    CREATE VIEW syndication_groups AS
+        SELECT f.canonical_id, count(*) AS n_docs, count(DISTINCT d.source) AS n_sources,
+               list(d.doc_id ORDER BY d.published_on) AS doc_ids, list(DISTINCT d.source) AS sources
+        FROM doc_features f JOIN documents d USING (doc_id) GROUP BY f.canonical_id HAVING count(*) > 1;
+    """,
+    # analysts' feedback on flagged themes (the dashboard writes it; detect and the digest read the latest per topic)
+    5: """
+    CREATE TABLE feedback (
+        feedback_id VARCHAR PRIMARY KEY,     -- random hex
+        topic_id INTEGER NOT NULL,
+        verdict VARCHAR NOT NULL,            -- relevant | not_relevant | watch
+        note VARCHAR,
+        detect_id VARCHAR,                   -- the detection the analyst was looking at
+        growth DOUBLE,                       -- the theme's growth then: a rejected theme returns when it doubles
+        user VARCHAR,
+        created_at TIMESTAMP NOT NULL
+    );
+    """,
+    # operations (issue: scheduled runs that survive faults): what retention deleted, kept for the record
+    6: """
+    CREATE TABLE removed_files (             -- what retention deleted; the rows that point at it stay
+        path VARCHAR PRIMARY KEY,
+        kind VARCHAR NOT NULL,               -- raw | part | model | backup
+        bytes BIGINT,
+        reason VARCHAR,
+        removed_at TIMESTAMP NOT NULL
+    );
+    """,
 }

@@ -41,33 +41,53 @@ class CrawlSettings(BaseModel):
 class NlpSettings(BaseModel):
     embedder: str = "all-MiniLM-L6-v2"  # a sentence-transformers name or path, or "hashing"
     batch_size: int = 32
-    max_seq_length: int = 256
-    embed_chars: int = 2000  # title + the first N characters of the text are embedded
+    # MiniLM was trained on 128-token inputs; title + the first ~100 words carry an abstract's subject,
+    # at twice the speed of 256 tokens on a CPU.
+    max_seq_length: int = 128
+    embed_chars: int = 1000  # title + the first N characters of the text are embedded
     device: str = "cpu"
     torch_threads: int = 0  # 0: one per core
+    dedupe_threshold: float = 0.7  # estimated Jaccard of normalised text from which two documents are one story
 
 
 class TopicSettings(BaseModel):
     window_months: int = 36
     min_topic_size: int = 15
+    min_samples: int | None = None  # hdbscan; None: min_topic_size
     reducer: str = "umap"  # umap | pca
     clusterer: str = "hdbscan"  # hdbscan | kmeans
     n_clusters: int = 50  # kmeans only
     n_components: int = 5
     n_neighbors: int = 15
     top_n_words: int = 10
+    representation: str = "mmr"  # ctfidf | mmr | keybert_mmr (terms and labels)
+    mmr_diversity: float = 0.3
     seed: int = 42
     refit_days: int = 7  # refit the base model when it is older than this
+    match_threshold: float = 0.75  # centroid cosine for a new topic to keep a stable identity
+    min_share: float = 0.5  # share of shared documents that makes a split, merge or birth
+    reduce_quantile: float = 0.02  # share of documents left as outliers after outlier reduction
+    recent_days: int = 30  # window of the nightly new-documents model that finds births
+    recent_min_topic_size: int = 10
 
 
 class TrendSettings(BaseModel):
-    period: str = "month"  # month | week
+    period: str = "month"  # week | month | quarter | year
     recent_periods: int = 3
     baseline_periods: int = 12
     min_docs: int = 5
     min_growth: float = 1.5
-    fdr: float = 0.05
+    min_active_periods: int = 2  # recent periods in a row above the baseline share (not a one-period burst)
+    fdr: float = 0.05  # Benjamini-Hochberg across all topic x region x sector x kind tests
+    count_model: str = "quasipoisson"  # poisson | quasipoisson (counts scaled by the pooled dispersion)
+    weights: dict[str, float] = {}  # score weights per component; missing ones keep their defaults
+    min_diversity_gain: float = 0.05  # Rao-Stirling rise that makes a flagged theme cross-sectoral
     top_n: int = 20
+    terms: bool = True  # Porter emergence scores for terms
+    esc_period: str = "year"  # ESc periods; base + active periods end at the detection's as-of date
+    esc_base_periods: int = 3
+    esc_active_periods: int = 7
+    esc_min_records: int = 7
 
 
 class DigestSettings(BaseModel):
