@@ -3,8 +3,9 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Where no internet is available, the nightly job reads CORDIS from a local copy of the distribution
-# when one lies beside the checkout (a tarball of the per-project XML files); otherwise from CORDIS.
+# Where a local copy of the CORDIS distribution lies beside the checkout (a tarball of the per-project
+# XML files, as on machines without internet), the nightly job reads CORDIS from it and crawls no
+# other source; otherwise it crawls every enabled source from the web.
 CORDIS_MIRROR ?= $(wildcard ../shared/data/cordis-horizon-europe/original/horizon-projects-xml.tar.xz)
 
 .PHONY: setup run test test-fast lint bench clean
@@ -21,7 +22,7 @@ setup: $(STAMP)
 
 run: setup
 ifneq ($(CORDIS_MIRROR),)
-	TRENDSCOUT_SOURCES__CORDIS__URLS='["$(abspath $(CORDIS_MIRROR))"]' $(BIN)/trendscout nightly --digest
+	TRENDSCOUT_SOURCES__CORDIS__URLS='["$(abspath $(CORDIS_MIRROR))"]' $(BIN)/trendscout nightly --source cordis --digest
 else
 	$(BIN)/trendscout nightly --digest
 endif

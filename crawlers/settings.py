@@ -32,7 +32,12 @@ HTTPCACHE_DIR = "httpcache"
 
 DOWNLOADER_MIDDLEWARES = {
     "crawlers.middlewares.RobotsExemptionMiddleware": 99,  # before RobotsTxtMiddleware (100)
-    "crawlers.middlewares.RetryAfterMiddleware": 540,  # before RetryMiddleware (550)
+    # process_response runs from high to low numbers: 560 sees a 429 before RetryMiddleware (550) reschedules it
+    "crawlers.middlewares.RetryAfterMiddleware": 560,
+}
+
+EXTENSIONS = {
+    "crawlers.extensions.WriteStatsExtension": 900,  # only when TRENDSCOUT_STATS_FILE is set
 }
 
 ITEM_PIPELINES = {

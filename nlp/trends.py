@@ -1,34 +1,35 @@
-"""Rising themes: each topic's share of documents in a recent window against its baseline.
+"""Statistics shared by the emergence detectors: periods, the rate test, FDR control and onset dating.
 
-A topic's recent count is tested against what its smoothed baseline share predicts for the recent
-volume (Poisson, one-sided), with Benjamini–Hochberg control of the false-discovery rate across
-topics; a flag also needs minimum support and minimum growth of the share.
+The rate test compares a cell's recent count with its baseline count given how many documents each
+window *could* have held (its volume offset, per source): conditional on the total, the recent count
+of a Poisson process with a constant share is binomial with the recent window's share of the
+expected volume. Over-dispersed counts (bursty news, call-driven projects) are handled quasi-Poisson
+style: counts are divided by a dispersion factor before the same exact test.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import poisson
-from sklearn.base import BaseEstimator
+from scipy.special import betainc
 
-OUTLIER = -1
+PERIODS = {"week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}
+
+
+def _freq(period: str) -> str:
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
+    return PERIODS[period]
 
 
 def period_start(dates: pd.Series, period: str = "month") -> pd.Series:
-    """The first day of each date's month or ISO week."""
-    dates = pd.to_datetime(dates)
-    if period == "month":
-        return dates.dt.to_period("M").dt.start_time
-    if period == "week":
-        return dates.dt.to_period("W-SUN").dt.start_time
-    raise ValueError(f"period must be 'month' or 'week', not {period!r}")
+    """The first day of each date's week (ISO, Monday), month, quarter or year."""
+    return pd.to_datetime(dates).dt.to_period(_freq(period)).dt.start_time
 
 
 def complete_periods(as_of: pd.Timestamp, n: int, period: str = "month") -> list[pd.Timestamp]:
     """The `n` last periods that ended on or before `as_of`, oldest first."""
-    freq = "M" if period == "month" else "W-SUN"
-    current = pd.Timestamp(as_of).to_period(freq)
+    current = pd.Timestamp(as_of).to_period(_freq(period))
     last = current if pd.Timestamp(as_of).normalize() == current.end_time.normalize() else current - 1
     return [(last - i).start_time for i in range(n - 1, -1, -1)]
 
@@ -46,52 +47,54 @@ def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
     return out
 
 
-class RisingThemeDetector(BaseEstimator):
-    """Score topics by the growth of their share in the recent periods over the baseline periods."""
+def rate_test(n_recent, n_baseline, expected_recent, expected_baseline, dispersion: float = 1.0) -> np.ndarray:
+    """One-sided p-values that the recent rate exceeds the baseline rate, given volume offsets.
 
-    def __init__(self, recent_periods: int = 3, baseline_periods: int = 12, min_docs: int = 5,
-                 min_growth: float = 1.5, fdr: float = 0.05):
-        self.recent_periods = recent_periods
-        self.baseline_periods = baseline_periods
-        self.min_docs = min_docs
-        self.min_growth = min_growth
-        self.fdr = fdr
+    Args:
+        n_recent, n_baseline: observed counts per cell.
+        expected_recent, expected_baseline: expected counts under a constant share (the offsets).
+        dispersion: variance / mean of the counts; 1 is the exact Poisson (conditional binomial) test.
+    Returns:
+        P(X >= n_recent) for X ~ Binomial(n_recent + n_baseline, pi), pi the recent share of the offset,
+        with all counts divided by `dispersion` (the regularised incomplete beta takes real arguments).
+    """
+    y_r = np.asarray(n_recent, dtype=float) / dispersion
+    y_b = np.asarray(n_baseline, dtype=float) / dispersion
+    e_r, e_b = np.asarray(expected_recent, dtype=float), np.asarray(expected_baseline, dtype=float)
+    pi = np.clip(e_r / np.maximum(e_r + e_b, 1e-12), 1e-12, 1 - 1e-12)
+    with np.errstate(invalid="ignore"):
+        p = betainc(np.maximum(y_r, 1e-12), y_b + 1.0, pi)
+    return np.where(y_r <= 0, 1.0, p)
 
-    def fit(self, counts: pd.DataFrame, y=None, *, as_of=None, period: str = "month") -> RisingThemeDetector:
-        """Fix the windows from `as_of` (default: the last period in counts, taken as complete)."""
-        if as_of is None:
-            as_of = (pd.Timestamp(counts["period"].max()) + pd.offsets.MonthEnd(0)) if period == "month" \
-                else pd.Timestamp(counts["period"].max()) + pd.Timedelta(days=6)
-        periods = complete_periods(as_of, self.recent_periods + self.baseline_periods, period)
-        self.baseline_periods_ = periods[: self.baseline_periods]
-        self.recent_periods_ = periods[self.baseline_periods:]
-        return self
 
-    def transform(self, counts: pd.DataFrame) -> pd.DataFrame:
-        """One row per topic (outliers excluded): counts, shares, growth, p/q-values, flag and rank.
+def pooled_dispersion(counts: np.ndarray, expected: np.ndarray, min_expected: float = 5.0) -> float:
+    """Median Pearson dispersion of per-period counts around their expectation (at least 1).
 
-        Args:
-            counts: columns topic_id, period (period start), n_docs — including the outlier topic,
-                so that period totals are the whole corpus.
-        """
-        periods = pd.to_datetime(counts["period"])
-        recent = counts[periods.isin(self.recent_periods_)]
-        base = counts[periods.isin(self.baseline_periods_)]
-        n_recent_total, n_base_total = recent["n_docs"].sum(), base["n_docs"].sum()
-        topics = sorted(t for t in counts["topic_id"].unique() if t != OUTLIER)
-        out = pd.DataFrame({"topic_id": topics})
-        out["n_recent"] = out["topic_id"].map(recent.groupby("topic_id")["n_docs"].sum()).fillna(0).astype(int)
-        out["n_baseline"] = out["topic_id"].map(base.groupby("topic_id")["n_docs"].sum()).fillna(0).astype(int)
-        out["share_recent"] = out["n_recent"] / max(n_recent_total, 1)
-        out["share_baseline"] = out["n_baseline"] / max(n_base_total, 1)
-        smoothed = (out["n_baseline"] + 0.5) / (n_base_total + 1.0)
-        expected = smoothed * n_recent_total
-        out["growth"] = out["share_recent"] / smoothed
-        out["p_value"] = poisson.sf(out["n_recent"] - 1, expected) if len(out) else []
-        out["q_value"] = benjamini_hochberg(out["p_value"].to_numpy())
-        out["score"] = np.log2(out["growth"].clip(lower=1e-9)) * np.sqrt(out["n_recent"])
-        out["flagged"] = ((out["n_recent"] >= self.min_docs) & (out["growth"] >= self.min_growth)
-                          & (out["q_value"] <= self.fdr))
-        out = out.sort_values(["flagged", "score"], ascending=[False, False]).reset_index(drop=True)
-        out["rank"] = np.arange(1, len(out) + 1)
-        return out
+    Args:
+        counts, expected: cells x periods arrays over the baseline window; `expected` is scaled per
+            cell so that its row sums equal the observed row sums.
+    """
+    counts, expected = np.asarray(counts, float), np.asarray(expected, float)
+    keep = (expected.sum(axis=1) >= min_expected) & (counts.shape[1] > 1)
+    if not keep.any():
+        return 1.0
+    c, e = counts[keep], np.maximum(expected[keep], 1e-9)
+    phi = ((c - e) ** 2 / e).sum(axis=1) / (c.shape[1] - 1)
+    return float(max(1.0, np.median(phi)))
+
+
+def onset(index: np.ndarray, min_size: int = 2) -> int | None:
+    """Position of the upward change point in a topic's relative-share series (ruptures, binary segmentation).
+
+    Returns the index of the first period after the change, or None when the series is too short or
+    the best single change point goes down.
+    """
+    import ruptures
+
+    series = np.asarray(index, dtype=float)
+    if len(series) < 2 * min_size or np.allclose(series, series[0]):
+        return None
+    change = ruptures.Binseg(model="l2", min_size=min_size, jump=1).fit(series.reshape(-1, 1)).predict(n_bkps=1)[0]
+    if change >= len(series) or series[change:].mean() <= series[:change].mean():
+        return None
+    return int(change)

@@ -118,9 +118,9 @@ def crawl(store: Store, settings: Settings, run_id: str, bars: Bars, *,
 
 
 def _failed(spider_stats: dict, name: str) -> bool:
-    """A source failed when it had errors and delivered neither items nor an unchanged file."""
+    """A source failed when it had errors and delivered nothing: no items, nothing found unchanged."""
     delivered = spider_stats.get(f"trendscout/items/{name}", 0) + sum(
-        v for k, v in spider_stats.items() if k.startswith("trendscout/unchanged/"))
+        v for k, v in spider_stats.items() if k.startswith(("trendscout/unchanged/", "trendscout/skipped/")))
     errors = sum(v for k, v in spider_stats.items() if k.startswith("trendscout/errors/"))
     return errors > 0 and delivered == 0
 
@@ -142,6 +142,8 @@ def _summarise(stats: dict[str, dict], result: StepResult) -> None:
                 per_reason[why] += value
             elif what in ("unchanged", "duplicates"):
                 result.count(**{f"{what}_{name}": value})
+            elif what == "skipped":  # seen before or older than the watermark: not new, not an error
+                result.count(**{f"not_new_{name}": value})
         for why, value in per_reason.items():
             result.error(f"{name}: {value} x {why}")
         if spider_stats.get("finish_reason") not in (None, "finished"):

@@ -1,7 +1,9 @@
-"""Detect step: topic x period counts from the store -> RisingThemeDetector -> `trend_scores`.
+"""Detect step: documents with topics, regions, sectors and organisations -> EmergenceDetector -> the store.
 
-The as-of date is the newest document date; the period that contains it is partial (unless it ends
-that day) and is never compared as if complete.
+Writes `trend_scores` (one row per topic, read by the digest), `trend_cells` (every topic x region /
+sector / kind cell with its test and components) and `emergent_terms` (Porter ESc). Regions and sectors
+come from the enrichment tables `doc_regions` / `doc_sectors`; documents enrichment has not reached
+fall back to `document_organisations.nuts_code` and `documents.codes.sector`.
 """
 
 from __future__ import annotations
@@ -10,66 +12,211 @@ import json
 import logging
 from datetime import UTC, datetime
 
+import numpy as np
 import pandas as pd
 
-from nlp.trends import RisingThemeDetector, period_start
+from nlp.emergence import EmergenceDetector
+from nlp.terms import EmergentTermScorer
+from nlp.trends import complete_periods, period_start
+from pipelines.feedback import apply_feedback, latest_feedback
 from pipelines.runs import StepResult
 from pipelines.settings import TrendSettings
 from pipelines.store import Store
 
 logger = logging.getLogger(__name__)
 
-
-def topic_counts(store: Store, period: str = "month") -> pd.DataFrame:
-    """Documents per stable topic and period: columns topic_id, period, n_docs."""
-    unit = "month" if period == "month" else "week"
-    return store.df(f"SELECT a.topic_id, date_trunc('{unit}', d.published_on) AS period, count(*) AS n_docs "
-                    "FROM topic_assignments a JOIN documents d USING (doc_id) "
-                    "WHERE d.published_on IS NOT NULL GROUP BY ALL ORDER BY period, topic_id")
+COMPONENTS = ["acceleration", "novelty", "persistence", "spread", "active_periods", "age_periods", "distance",
+              "n_regions", "n_sectors", "n_orgs", "n_new_orgs", "new_org_share", "diversity_baseline",
+              "diversity_recent", "sector_mix", "bridges", "emerging_regions", "cross_border_orgs"]
 
 
-def share_series(counts: pd.DataFrame) -> dict[int, list[tuple[str, float, int]]]:
+def doc_topics(store: Store, until=None) -> pd.DataFrame:
+    """Canonical documents (one per near-duplicate group) with a topic, dated on or before `until`."""
+    return store.df("SELECT a.doc_id, a.topic_id, d.published_on, d.source, d.kind FROM topic_assignments a "
+                    "JOIN canonical_documents d USING (doc_id) WHERE d.published_on IS NOT NULL "
+                    "AND d.published_on <= ?", [until or "9999-12-31"])
+
+
+def doc_regions(store: Store) -> pd.DataFrame:
+    """doc_id, code (NUTS-2) from enrichment's `doc_regions`; documents it has not reached use organisations' codes."""
+    return store.df("SELECT DISTINCT doc_id, left(code, 4) AS code FROM doc_regions WHERE length(code) >= 4 UNION "
+                    "SELECT DISTINCT o.doc_id, left(o.nuts_code, 4) FROM document_organisations o "
+                    "WHERE length(o.nuts_code) >= 4 AND NOT EXISTS (SELECT 1 FROM doc_regions r "
+                    "WHERE r.doc_id = o.doc_id)")
+
+
+def doc_sectors(store: Store) -> pd.DataFrame:
+    """doc_id, sector from enrichment's `doc_sectors`; documents it has not reached use `documents.codes.sector`."""
+    return store.df("SELECT DISTINCT doc_id, sector FROM doc_sectors UNION "
+                    "SELECT DISTINCT doc_id, unnest(from_json(json_extract(codes, '$.sector'), '[\"VARCHAR\"]')) "
+                    "FROM documents d WHERE json_extract(codes, '$.sector') IS NOT NULL "
+                    "AND NOT EXISTS (SELECT 1 FROM doc_sectors s WHERE s.doc_id = d.doc_id)")
+
+
+def doc_orgs(store: Store) -> pd.DataFrame:
+    """doc_id, org (id or name), region (NUTS-2), country of the organisations behind documents."""
+    return store.df("SELECT DISTINCT doc_id, coalesce(nullif(org_id, ''), nullif(name, '')) AS org, "
+                    "left(nuts_code, 4) AS region, country FROM document_organisations "
+                    "WHERE coalesce(nullif(org_id, ''), nullif(name, '')) IS NOT NULL")
+
+
+def doc_groups(docs: pd.DataFrame, regions: pd.DataFrame, sectors: pd.DataFrame) -> pd.DataFrame:
+    """The sub-corpora of each document: doc_id, scope (region | sector | kind), cell."""
+    parts = [regions.rename(columns={"code": "cell"}).assign(scope="region"),
+             sectors.rename(columns={"sector": "cell"}).assign(scope="sector")]
+    if docs["kind"].nunique() > 1:  # with one kind, its cells would repeat the topic tests
+        parts.append(docs[["doc_id", "kind"]].rename(columns={"kind": "cell"}).assign(scope="kind"))
+    groups = pd.concat(parts, ignore_index=True)[["doc_id", "scope", "cell"]]
+    return groups[groups["doc_id"].isin(docs["doc_id"])]
+
+
+def centroids(store: Store) -> dict[int, np.ndarray]:
+    rows = store.df("SELECT topic_id, centroid FROM topics WHERE centroid IS NOT NULL")
+    return {int(t): np.asarray(c, dtype=float) for t, c in zip(rows["topic_id"], rows["centroid"], strict=True)}
+
+
+def build_detector(trends: TrendSettings) -> EmergenceDetector:
+    return EmergenceDetector(period=trends.period, recent_periods=trends.recent_periods,
+                             baseline_periods=trends.baseline_periods, min_docs=trends.min_docs,
+                             min_growth=trends.min_growth, min_active_periods=trends.min_active_periods,
+                             fdr=trends.fdr, count_model=trends.count_model, weights=trends.weights,
+                             min_diversity_gain=trends.min_diversity_gain)
+
+
+def score_cells(store: Store, trends: TrendSettings, as_of=None
+                ) -> tuple[EmergenceDetector, pd.DataFrame, pd.DataFrame]:
+    """Fit the detector on documents dated up to `as_of` (default: the newest); return (detector, cells, docs)."""
+    docs = doc_topics(store, as_of)
+    if docs.empty:
+        return build_detector(trends), pd.DataFrame(), docs
+    detector = build_detector(trends).fit(docs, as_of=as_of)
+    cells = detector.transform(docs, groups=doc_groups(docs, doc_regions(store), doc_sectors(store)),
+                               orgs=doc_orgs(store), centroids=centroids(store))
+    return detector, cells, docs
+
+
+def emergent_terms(store: Store, trends: TrendSettings, docs: pd.DataFrame, as_of) -> pd.DataFrame:
+    """Porter ESc over the base + active periods ending at `as_of`, linked to topics and the outlier pool."""
+    n = trends.esc_base_periods + trends.esc_active_periods
+    index = {p: i for i, p in enumerate(complete_periods(as_of, n, trends.esc_period))}
+    periods = period_start(docs["published_on"], trends.esc_period).map(index)
+    window = docs.assign(t=periods).dropna(subset=["t"])
+    store.con.register("_ids", window[["doc_id"]])
+    try:
+        texts = store.df("SELECT doc_id, coalesce(title, '') || '. ' || coalesce(text, '') AS t FROM documents "
+                         "JOIN _ids USING (doc_id)").set_index("doc_id")["t"]
+    finally:
+        store.con.unregister("_ids")
+    scorer = EmergentTermScorer(base_periods=trends.esc_base_periods, active_periods=trends.esc_active_periods,
+                                min_records=trends.esc_min_records)
+    return scorer.fit(window["doc_id"].map(texts).tolist(), window["t"].astype(int).to_numpy(),
+                      window["topic_id"].to_numpy()).terms_
+
+
+def _evidence(row, topics: pd.DataFrame, series: dict, recent: list[str]) -> str:
+    label = topics["label"].get(row.topic_id, f"topic {row.topic_id}")
+    return json.dumps({"label": label, "terms": json.loads(topics["terms"].get(row.topic_id, "[]") or "[]"),
+                       "series": series.get(int(row.topic_id), []), "recent_periods": recent,
+                       "onset": None if pd.isna(row.onset) else row.onset.strftime("%Y-%m-%d"),
+                       "is_cross_sectoral": _is(row.is_cross_sectoral), "is_cross_border": _is(row.is_cross_border),
+                       "components": _components(row)}, default=_plain)
+
+
+def _is(value) -> bool:
+    return bool(value) if isinstance(value, (bool, np.bool_)) else False
+
+
+def _components(row) -> dict:
+    values = {"growth": float(np.log2(row.growth))} | {k: getattr(row, k) for k in COMPONENTS if hasattr(row, k)}
+    return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in values.items()}
+
+
+def _plain(value):
+    return value.tolist() if hasattr(value, "tolist") else str(value)
+
+
+def share_series(docs: pd.DataFrame, period: str) -> dict[int, list[tuple[str, float, int]]]:
     """Per topic: (period, share of all documents, count) for every period, oldest first."""
-    totals = counts.groupby("period")["n_docs"].sum()
-    wide = counts.pivot_table(index="period", columns="topic_id", values="n_docs", fill_value=0)
-    wide = wide.reindex(totals.index, fill_value=0)
+    counts = docs.assign(period=period_start(docs["published_on"], period)).groupby(["period", "topic_id"]).size()
+    wide = counts.unstack("topic_id", fill_value=0)
+    totals = wide.sum(axis=1)
     return {int(t): [(p.strftime("%Y-%m-%d"), float(n / totals[p]), int(n)) for p, n in wide[t].items()]
             for t in wide.columns}
 
 
-def detect(store: Store, trends: TrendSettings, run_id: str) -> StepResult:
-    """Score every topic and write the ranked scores with their evidence under `run_id`."""
+def detect(store: Store, trends: TrendSettings, run_id: str, as_of=None) -> StepResult:
+    """Score every topic and cell at `as_of` (default: the newest document) and write them under `run_id`."""
     result = StepResult("detect")
-    counts = topic_counts(store, trends.period)
-    if counts.empty:
+    detector, cells, docs = score_cells(store, trends, as_of)
+    if cells.empty:
         result.skip("no_topic_counts")
         return result
-    as_of = pd.Timestamp(store.scalar("SELECT max(d.published_on) FROM documents d JOIN topic_assignments "
-                                      "USING (doc_id)"))
-    detector = RisingThemeDetector(recent_periods=trends.recent_periods,
-                                   baseline_periods=trends.baseline_periods, min_docs=trends.min_docs,
-                                   min_growth=trends.min_growth, fdr=trends.fdr)
-    counts["period"] = period_start(counts["period"], trends.period)
-    scores = detector.fit(counts, as_of=as_of, period=trends.period).transform(counts)
+    as_of = detector.as_of_
+    topic_rows = cells[cells["scope"] == "topic"].copy()
+    recent = docs["published_on"].pipe(period_start, trends.period).isin(detector.recent_periods_)
+    base = docs["published_on"].pipe(period_start, trends.period).isin(detector.baseline_periods_)
+    topic_rows["share_recent"] = topic_rows["n_recent"] / max(int(recent.sum()), 1)
+    topic_rows["share_baseline"] = topic_rows["n_baseline"] / max(int(base.sum()), 1)
     topics = store.df("SELECT topic_id, label, terms FROM topics").set_index("topic_id")
-    series = share_series(counts)
-    recent = [p.strftime("%Y-%m-%d") for p in detector.recent_periods_]
-    scores["evidence"] = [json.dumps({
-        "label": topics["label"].get(t, f"topic {t}"),
-        "terms": json.loads(topics["terms"].get(t, "[]") or "[]"),
-        "series": series.get(int(t), []),
-        "recent_periods": recent,
-    }) for t in scores["topic_id"]]
-    scores.insert(0, "detect_id", run_id)
+    series = share_series(docs, trends.period)
+    recent_labels = [p.strftime("%Y-%m-%d") for p in detector.recent_periods_]
+    topic_rows["evidence"] = [_evidence(r, topics, series, recent_labels) for r in topic_rows.itertuples()]
+    scores = topic_rows[["topic_id", "rank", "n_recent", "n_baseline", "share_recent", "share_baseline", "growth",
+                         "p_value", "q_value", "score", "flagged", "evidence"]].assign(detect_id=run_id)
+    scores = apply_feedback(scores, latest_feedback(store))  # watched: always reported; rejected: suppressed
+    kept = cells[(cells["scope"] == "topic") | (cells["tested"] & (cells["n_recent"] >= trends.min_docs))].copy()
+    kept["components"] = [json.dumps(_components(r), default=_plain) for r in kept.itertuples()]
+    kept = kept.assign(detect_id=run_id, is_cross_sectoral=kept["is_cross_sectoral"].fillna(False).astype(bool),
+                       is_cross_border=kept["is_cross_border"].fillna(False).astype(bool))
+    kept = kept[["detect_id", "topic_id", "scope", "cell", "country", "rank", "n_recent", "n_baseline",
+                 "expected_recent", "growth", "p_value", "q_value", "score", "flagged", "location_quotient",
+                 "growth_vs_eu", "onset", "is_cross_sectoral", "is_cross_border", "components"]]
+    terms = emergent_terms(store, trends, docs, as_of).assign(detect_id=run_id) if trends.terms else pd.DataFrame()
+    params = trends.model_dump() | {"dispersion": detector.dispersion_, "kinds": sorted(docs["kind"].unique())}
     with store.transaction() as con:
-        con.execute("DELETE FROM trend_scores WHERE detect_id = ?", [run_id])
-        con.execute("DELETE FROM detections WHERE detect_id = ?", [run_id])
+        for table in ("trend_scores", "trend_cells", "emergent_terms", "detections"):
+            con.execute(f"DELETE FROM {table} WHERE detect_id = ?", [run_id])
         con.execute("INSERT INTO detections VALUES (?, ?, ?, ?, ?, ?)", [
-            run_id, run_id, as_of.date(), trends.period, datetime.now(UTC), json.dumps(trends.model_dump())])
+            run_id, run_id, as_of.date(), trends.period, datetime.now(UTC), json.dumps(params, default=str)])
         store.insert_frame("trend_scores", scores)
-    result.count(topics=len(scores), flagged=int(scores["flagged"].sum()))
+        store.insert_frame("trend_cells", kept)
+        store.insert_frame("emergent_terms", terms)
+    result.count(topics=len(scores), flagged=int(scores["flagged"].sum()),
+                 cells_flagged=int(kept.loc[kept["scope"] != "topic", "flagged"].sum()), terms=len(terms))
     return result
 
 
 def latest_detection(store: Store) -> str | None:
     return store.scalar("SELECT detect_id FROM detections ORDER BY created_at DESC LIMIT 1")
+
+
+def ranked_flags(store: Store, *, region: str | None = None, sector: str | None = None, kind: str | None = None,
+                 top: int = 20) -> tuple[pd.DataFrame, str | None]:
+    """The latest detection's cells, flagged first: topics, or the cells of a region / sector / kind.
+
+    Several filters keep the topics present under all of them; rows show the first filter's cell.
+    A region matches NUTS-2 codes that start with it (so a NUTS-1 or country code works too).
+    """
+    detect_id = latest_detection(store)
+    if detect_id is None:
+        return pd.DataFrame(), None
+    kinds = json.loads(store.scalar("SELECT params FROM detections WHERE detect_id = ?", [detect_id]) or "{}")
+    has_kind_cells = store.count("trend_cells", "detect_id = ? AND scope = 'kind'", [detect_id]) > 0
+    filters = [("region", "starts_with(c.cell, upper(?))", region), ("sector", "lower(c.cell) = lower(?)", sector),
+               ("kind", "c.cell = ?", kind)]
+    chosen = [(scope, cond, value) for scope, cond, value in filters if value]
+    if kind and not has_kind_cells:  # one kind in the store: the topic rows are that kind's rows
+        chosen = [f for f in chosen if f[0] != "kind"] or [("topic", "c.cell = ''", None)]
+        if kinds.get("kinds") != [kind]:
+            return pd.DataFrame(columns=["topic_id", "flagged"]), detect_id
+    chosen = chosen or [("topic", "c.cell = ''", None)]
+    frames = []
+    for scope, cond, value in chosen:
+        frames.append(store.df(
+            "SELECT c.*, t.label FROM trend_cells c LEFT JOIN topics t USING (topic_id) WHERE c.detect_id = ? "
+            f"AND c.scope = ? AND {cond} ORDER BY c.flagged DESC, c.score DESC",
+            [detect_id, scope, *([value] if value is not None else [])]))
+    shared = set.intersection(*(set(f["topic_id"]) for f in frames))
+    frame = frames[0][frames[0]["topic_id"].isin(shared)].head(top).reset_index(drop=True)
+    frame["components"] = frame["components"].map(lambda c: json.loads(c or "{}"))
+    return frame, detect_id

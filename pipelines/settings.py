@@ -14,7 +14,9 @@ from typing import Any
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipelines.dashboard.settings import DashboardSettings
 from pipelines.errors import ConfigError
+from pipelines.mail import MailSettings
 
 
 class SourceSettings(BaseModel):
@@ -110,6 +112,8 @@ class Settings(BaseSettings):
     topics: TopicSettings = TopicSettings()
     trends: TrendSettings = TrendSettings()
     digest: DigestSettings = DigestSettings()
+    dashboard: DashboardSettings = DashboardSettings()
+    mail: MailSettings = MailSettings()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @classmethod

@@ -21,7 +21,8 @@ def test_tag_lines_prints_one_json_object_per_line(tmp_path):
         upsert_documents(store, [{"source": "cordis", "kind": "project", "external_id": str(i), "title": "t",
                                   "text": "fuel cells", "published_on": "2024-01-01", "organisations": [org]}
                                  for i, org in enumerate(ORGS)], StepResult("ingest"))
-    texts = "Universitaet Stuttgart tests fuel cell trucks\n\nTechnische Universiteit Eindhoven spins off a chip startup\n"
+    texts = ("Universitaet Stuttgart tests fuel cell trucks\n\n"
+             "Technische Universiteit Eindhoven spins off a chip startup\n")
     result = CliRunner().invoke(app, ["--config", str(config), "tag", "--lines"], input=texts)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines()]

@@ -1,0 +1,209 @@
+"""Emergence of topics: scored from named components, tested per topic x region x sector x kind cell.
+
+A *cell* is a topic inside a sub-corpus: all documents (scope "topic"), one NUTS-2 region, one sector
+or one kind. Each cell's recent count is tested against its baseline with a per-source volume offset
+(`nlp.trends.rate_test`), and Benjamini–Hochberg runs across every tested cell at once. The score an
+analyst reads is a weighted sum of components, each stored on its own:
+
+- growth: log2 of the rate ratio recent / baseline, normalised for volume per source;
+- acceleration: log2 rate ratio of the late half of the recent window over its early half;
+- novelty: young topics far from older ones (age in periods; 1 - cosine to the nearest older centroid);
+- persistence: longest run of recent periods above the baseline share, over the recent window;
+- spread: regions, sectors and organisations new to the topic (a leading indicator).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from nlp.diversity import sector_diversity
+from nlp.regional import cross_border, regional_measures
+from nlp.series import cell_matrices
+from nlp.trends import (
+    PERIODS,
+    benjamini_hochberg,
+    complete_periods,
+    onset,
+    period_start,
+    pooled_dispersion,
+    rate_test,
+)
+
+OUTLIER = -1
+COUNT_MODELS = ("poisson", "quasipoisson")
+DEFAULT_WEIGHTS = {"growth": 1.0, "acceleration": 0.5, "novelty": 0.5, "persistence": 0.5, "spread": 0.5}
+
+
+class EmergenceDetector(BaseEstimator):
+    """Flag emerging topics and cells; every flag carries its p/q-value and components."""
+
+    def __init__(self, period: str = "month", recent_periods: int = 3, baseline_periods: int = 12,
+                 min_docs: int = 5, min_growth: float = 1.5, min_active_periods: int = 2, fdr: float = 0.05,
+                 count_model: str = "quasipoisson", weights: dict | None = None, min_diversity_gain: float = 0.05):
+        self.period = period
+        self.recent_periods = recent_periods
+        self.baseline_periods = baseline_periods
+        self.min_docs = min_docs
+        self.min_growth = min_growth
+        self.min_active_periods = min_active_periods
+        self.fdr = fdr
+        self.count_model = count_model
+        self.weights = weights
+        self.min_diversity_gain = min_diversity_gain
+
+    def fit(self, docs: pd.DataFrame, y=None, *, as_of=None) -> EmergenceDetector:
+        """Fix the windows at `as_of` (default: newest date) and learn the count dispersion.
+
+        Args:
+            docs: one row per document: doc_id, topic_id, published_on, source (outliers included, so
+                that volumes are the whole corpus).
+        """
+        if self.count_model not in COUNT_MODELS:
+            raise ValueError(f"count_model must be one of {COUNT_MODELS}, not {self.count_model!r}")
+        self.as_of_ = pd.Timestamp(as_of if as_of is not None else docs["published_on"].max())
+        periods = complete_periods(self.as_of_, self.baseline_periods + self.recent_periods, self.period)
+        self.periods_ = periods
+        self.baseline_periods_, self.recent_periods_ = periods[: self.baseline_periods], periods[self.baseline_periods:]
+        self.dispersion_ = 1.0
+        if self.count_model == "quasipoisson":
+            b = self.baseline_periods
+            keys, counts, _, base_expected = cell_matrices(self._windowed(docs), len(periods), b, self.min_docs)
+            real = (keys["topic_id"] != OUTLIER).to_numpy()
+            counts, base_expected = counts[real], base_expected[real]
+            observed = counts[:, :b].sum(axis=1, keepdims=True)
+            scaled = base_expected[:, :b] * observed / np.maximum(base_expected[:, :b].sum(axis=1, keepdims=True),
+                                                                  1e-12)
+            self.dispersion_ = pooled_dispersion(counts[:, :b], scaled, self.min_docs)
+        return self
+
+    def _windowed(self, docs: pd.DataFrame, groups: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Memberships (scope, cell) of the documents in the window, with their period index."""
+        frame = docs.assign(period=period_start(docs["published_on"], self.period))
+        index = {p: i for i, p in enumerate(self.periods_)}
+        frame = frame[frame["period"].isin(index)].assign(t=lambda f: f["period"].map(index))
+        members = [frame.assign(scope="topic", cell="")]
+        if groups is not None and len(groups):
+            members.append(frame.merge(groups[["doc_id", "scope", "cell"]], on="doc_id"))
+        return pd.concat(members, ignore_index=True)[["doc_id", "topic_id", "source", "t", "scope", "cell"]]
+
+    def transform(self, docs: pd.DataFrame, groups: pd.DataFrame | None = None, orgs: pd.DataFrame | None = None,
+                  centroids: dict[int, np.ndarray] | None = None) -> pd.DataFrame:
+        """One row per topic cell with counts, components, p/q-values, flags and rank.
+
+        Args:
+            docs: as in `fit`.
+            groups: doc_id, scope (region | sector | kind), cell (NUTS-2 code, sector label, kind),
+                country (regions only): the sub-corpora each document belongs to.
+            orgs: doc_id, org, region (NUTS-2 or None), country: the organisations behind documents.
+            centroids: topic_id -> unit centroid, for the distance part of novelty.
+        """
+        b, r = self.baseline_periods, self.recent_periods
+        members = self._windowed(docs, groups)
+        keys, counts, expected, base_expected = cell_matrices(members, b + r, b)
+        keys = keys[keys["topic_id"] != OUTLIER]
+        counts, expected, base_expected = (m[keys.index] for m in (counts, expected, base_expected))
+        cells = keys.reset_index(drop=True)
+        cells["n_baseline"], cells["n_recent"] = counts[:, :b].sum(axis=1), counts[:, b:].sum(axis=1)
+        e_b, e_r = expected[:, :b].sum(axis=1), expected[:, b:].sum(axis=1)
+        cells["expected_recent"] = e_r * (cells["n_baseline"] + 0.5) / (e_b + 0.5)
+        has_volume = (e_b > 0) & (e_r > 0)  # a sub-corpus empty in one window has no growth to measure
+        cells["growth"] = np.where(has_volume, (cells["n_recent"] + 0.5) * e_b / np.maximum(e_r, 1e-12)
+                                   / (cells["n_baseline"] + 0.5), np.nan)
+        cells["tested"] = cells["n_baseline"] + cells["n_recent"] >= self.min_docs  # support, not the statistic
+        cells["p_value"] = rate_test(cells["n_recent"], cells["n_baseline"], e_r, e_b, self.dispersion_)
+        cells["q_value"] = 1.0
+        tested = cells["tested"].to_numpy()
+        cells.loc[tested, "q_value"] = benjamini_hochberg(cells.loc[tested, "p_value"].to_numpy())
+        cells = cells.join(self._shape(counts[:, b:], base_expected[:, b:]))
+        cells["index_series"] = list(np.round(counts / np.maximum(expected, 1e-9), 4))
+        cells = cells.merge(self._topic_spread(docs, groups, orgs, centroids), on="topic_id", how="left")
+        cells = regional_measures(cells, members, b)
+        weights = {**DEFAULT_WEIGHTS, **(self.weights or {})}
+        components = {"growth": np.log2(cells["growth"]).clip(lower=0).fillna(0),
+                      "acceleration": cells["acceleration"].clip(-1, 1), "novelty": cells["novelty"].fillna(0),
+                      "persistence": cells["persistence"], "spread": cells["spread"].fillna(0)}
+        cells["score"] = sum(weights[name] * value for name, value in components.items())
+        cells["flagged"] = (cells["tested"] & (cells["q_value"] <= self.fdr) & (cells["n_recent"] >= self.min_docs)
+                            & (cells["growth"] >= self.min_growth)
+                            & (cells["active_periods"] >= min(self.min_active_periods, r)))
+        cells["onset"] = [self.periods_[i] if flagged and (i := onset(series)) is not None else pd.NaT
+                          for flagged, series in zip(cells["flagged"], cells["index_series"], strict=True)]
+        topic_flags = cells.loc[cells["scope"] == "topic"].set_index("topic_id")["flagged"]
+        diversity = sector_diversity(members, b, topic_flags, self.min_diversity_gain)
+        cells = cells.merge(diversity, on="topic_id", how="left").merge(cross_border(cells, members, orgs, b),
+                                                                       on="topic_id", how="left")
+        cells = cells.sort_values(["flagged", "score"], ascending=[False, False]).reset_index(drop=True)
+        cells["rank"] = cells.groupby("scope").cumcount() + 1
+        return cells
+
+    def _shape(self, recent: np.ndarray, base_expected: np.ndarray) -> pd.DataFrame:
+        """Acceleration and persistence from the recent periods' counts and baseline-share expectations."""
+        r = recent.shape[1]
+        above = recent > base_expected
+        runs = np.zeros(len(recent), dtype=int)
+        current = np.zeros(len(recent), dtype=int)
+        for t in range(r):
+            current = np.where(above[:, t], current + 1, 0)
+            runs = np.maximum(runs, current)
+        half = r // 2
+        if half:
+            early = (recent[:, :half].sum(1) + 0.5) / (base_expected[:, :half].sum(1) + 0.5)
+            late = (recent[:, half:].sum(1) + 0.5) / (base_expected[:, half:].sum(1) + 0.5)
+            acceleration = np.log2(late / early)
+        else:
+            acceleration = np.zeros(len(recent))
+        return pd.DataFrame({"acceleration": acceleration, "active_periods": runs, "persistence": runs / r})
+
+    def _topic_spread(self, docs: pd.DataFrame, groups, orgs, centroids) -> pd.DataFrame:
+        """Per topic: age, novelty and the breadth of its recent documents (regions, sectors, new organisations)."""
+        periods = period_start(docs["published_on"], self.period)
+        recent = periods.isin(self.recent_periods_)
+        born = periods.groupby(docs["topic_id"]).min()
+        freq = PERIODS[self.period]
+        last = pd.Period(self.periods_[-1], freq)
+        out = pd.DataFrame({"topic_id": born.index})
+        out["age_periods"] = [(last - pd.Period(p, freq)).n + 1 for p in born]
+        window = self.baseline_periods + self.recent_periods
+        out["distance"] = _distance_to_older(out["topic_id"].tolist(), born.tolist(), centroids)
+        novelty_age = (1 - out["age_periods"] / window).clip(lower=0)
+        out["novelty"] = np.where(out["distance"].isna(), novelty_age, (novelty_age + out["distance"]) / 2)
+        recent_docs = docs.loc[recent, ["doc_id", "topic_id"]]
+        parts = []
+        for scope in ("region", "sector"):
+            if groups is None or groups.empty:
+                out[f"n_{scope}s"] = 0
+                continue
+            scoped = recent_docs.merge(groups[groups["scope"] == scope], on="doc_id")
+            out[f"n_{scope}s"] = out["topic_id"].map(scoped.groupby("topic_id")["cell"].nunique()).fillna(0).astype(int)
+            parts.append(1 - np.exp(-out[f"n_{scope}s"] / (5 if scope == "region" else 3)))
+        out["n_orgs"], out["n_new_orgs"] = 0, 0
+        if orgs is not None and len(orgs):
+            with_orgs = docs[["doc_id", "topic_id"]].assign(is_recent=recent.to_numpy(),
+                                                            early=(periods < self.recent_periods_[0]).to_numpy())
+            with_orgs = with_orgs.merge(orgs[["doc_id", "org"]].dropna(), on="doc_id")
+            seen = set(zip(with_orgs.loc[with_orgs["early"], "topic_id"], with_orgs.loc[with_orgs["early"], "org"],
+                           strict=True))
+            now = with_orgs.loc[with_orgs["is_recent"], ["topic_id", "org"]].drop_duplicates()
+            now["is_new"] = [(t, o) not in seen for t, o in zip(now["topic_id"], now["org"], strict=True)]
+            out["n_orgs"] = out["topic_id"].map(now.groupby("topic_id").size()).fillna(0).astype(int)
+            out["n_new_orgs"] = out["topic_id"].map(now.groupby("topic_id")["is_new"].sum()).fillna(0).astype(int)
+            parts.append(out["n_new_orgs"] / out["n_orgs"].clip(lower=1))
+        out["new_org_share"] = out["n_new_orgs"] / out["n_orgs"].clip(lower=1)
+        out["spread"] = sum(parts) / len(parts) if parts else np.nan
+        return out
+
+
+def _distance_to_older(topics: list[int], born: list, centroids: dict[int, np.ndarray] | None) -> list[float]:
+    """1 - cosine similarity to the nearest centroid of a topic born earlier (1 when none is older)."""
+    if not centroids:
+        return [np.nan] * len(topics)
+    out = []
+    for topic, first in zip(topics, born, strict=True):
+        if topic not in centroids:
+            out.append(np.nan)
+            continue
+        older = [centroids[t] for t, b in zip(topics, born, strict=True) if b < first and t in centroids and t != topic]
+        out.append(1.0 if not older else float(1 - np.max(np.stack(older) @ centroids[topic])))
+    return out

@@ -1,0 +1,140 @@
+"""Backtest: replay the nightly job at past cutoffs and score its flags against a truth file.
+
+No look-ahead: a scratch in-memory store receives, cutoff by cutoff, only the documents dated on or
+before that cutoff (with their organisations and cached embeddings, which are per document). At each
+cutoff the topic model is refitted on that store with the configured topic settings (or, with
+`refit_every` > 1, refitted every k cutoffs and only assigned in between, as the nightly job does),
+then the detector and the naive raw-growth baseline run at the cutoff on the same topics. Every flag
+is recorded with its cutoff in `backtest_flags` of the real store.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from nlp.backtest import raw_growth_flags, read_truth, score_flags, theme_fractions
+from nlp.trends import period_start
+from pipelines.assign import topics_step
+from pipelines.detect import score_cells
+from pipelines.errors import TrendscoutError
+from pipelines.logs import Bars
+from pipelines.settings import Settings
+from pipelines.store import Store
+
+logger = logging.getLogger(__name__)
+
+STEPS = {"week": "W-SUN", "month": "ME", "quarter": "QE", "year": "YE"}
+METHODS = ("detector", "baseline")
+
+
+def cutoffs(first, last, step: str) -> list[pd.Timestamp]:
+    """Period ends from the end of `first`'s period to `last`, inclusive."""
+    if step not in STEPS:
+        raise TrendscoutError(f"--step must be one of {', '.join(STEPS)}, not {step!r}")
+    return list(pd.date_range(pd.Timestamp(first), pd.Timestamp(last), freq=STEPS[step]))
+
+
+def _copy_until(scratch: Store, model: str, after, until) -> None:
+    """Copy documents dated in (after, until] and everything keyed on them from the attached source store."""
+    window = "d.published_on > ? AND d.published_on <= ?"
+    args = [after, until]
+    con = scratch.con
+    with scratch.transaction():
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _new AS SELECT d.doc_id FROM src.documents d WHERE {window}", args)
+        con.execute("INSERT INTO documents SELECT * FROM src.documents JOIN _new USING (doc_id)")
+        con.execute("INSERT INTO document_organisations SELECT * FROM src.document_organisations JOIN _new "
+                    "USING (doc_id)")
+        con.execute("INSERT INTO doc_embeddings SELECT e.* FROM src.doc_embeddings e JOIN _new USING (doc_id) "
+                    "WHERE e.model = ?", [model])
+        con.execute("INSERT INTO embeddings SELECT DISTINCT v.* FROM src.embeddings v JOIN src.doc_embeddings e "
+                    "ON e.model = v.model AND e.input_hash = v.input_hash JOIN _new USING (doc_id) WHERE v.model = ? "
+                    "AND NOT EXISTS (SELECT 1 FROM embeddings k WHERE k.model = v.model AND k.input_hash = "
+                    "v.input_hash)", [model])
+        for table in ("doc_regions", "doc_sectors"):
+            con.execute(f"INSERT INTO {table} SELECT * FROM src.{table} JOIN _new USING (doc_id)")
+
+
+def _warm_up(first, period: str, n: int) -> pd.Timestamp:
+    """The first date with `n` whole periods of history before it: the default first cutoff."""
+    months = {"month": 1, "quarter": 3, "year": 12}
+    offset = pd.DateOffset(weeks=n) if period == "week" else pd.DateOffset(months=n * months[period])
+    return pd.Timestamp(first) + offset
+
+
+def _flag_rows(scratch: Store, flags: pd.DataFrame, method: str, cutoff, detector, truth) -> list[dict]:
+    """Describe each flagged topic: top terms and the share of its recent documents matching each theme."""
+    if flags.empty:
+        return []
+    topics = scratch.df("SELECT topic_id, label, terms FROM topics").set_index("topic_id")
+    docs = scratch.df("SELECT a.topic_id, coalesce(d.title, '') || '. ' || coalesce(d.text, '') AS t, "
+                      "d.published_on FROM topic_assignments a JOIN documents d USING (doc_id) "
+                      "WHERE d.published_on <= ?", [cutoff])
+    docs = docs[period_start(docs["published_on"], detector.period).isin(detector.recent_periods_)]
+    rows = []
+    for row in flags.itertuples():
+        texts = docs.loc[docs["topic_id"] == row.topic_id, "t"].tolist()
+        terms = json.loads(topics["terms"].get(row.topic_id, "[]") or "[]")
+        rows.append({"method": method, "cutoff": cutoff.date(), "topic_id": int(row.topic_id), "rank": int(row.rank),
+                     "score": float(getattr(row, "score", row.growth)), "growth": float(row.growth),
+                     "q_value": getattr(row, "q_value", None), "n_recent": int(row.n_recent),
+                     "label": topics["label"].get(row.topic_id), "terms": terms,
+                     "theme_fractions": theme_fractions(texts, truth)})
+    return rows
+
+
+def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, step: str = "month",
+                 refit_every: int = 1, bars: Bars | None = None) -> dict:
+    """Replay detection at every cutoff, score detector and baseline, store the flags; return the metrics."""
+    bars = bars or Bars(enabled=False)
+    truth = read_truth(truth_path)
+    trends, model = settings.trends, settings.nlp.embedder
+    with Store.open(settings.store_path) as store:  # migrates the file before it is attached read-only
+        first, last = store.df("SELECT min(published_on) AS a, max(published_on) AS b FROM documents").iloc[0]
+    if pd.isna(first):
+        raise TrendscoutError(f"no documents in {settings.store_path}; ingest a corpus first (or pass --corpus)")
+    points = cutoffs(start or _warm_up(first, trends.period, trends.baseline_periods + trends.recent_periods),
+                     end or last, step)
+    backtest_id = "bt-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    rows: list[dict] = []
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="trendscout-backtest-") as tmp, Store.open(":memory:") as scratch:
+        scratch.con.execute(f"ATTACH '{settings.store_path}' AS src (READ_ONLY)")
+        bt_settings = settings.model_copy(update={"models_dir": Path(tmp)})
+        previous = pd.Timestamp("1000-01-01")
+        for i, cutoff in enumerate(bars.track(points, description="backtest")):
+            _copy_until(scratch, model, previous.date(), cutoff.date())
+            previous = cutoff
+            topics_step(scratch, bt_settings, Bars(enabled=False), force_fit=i % refit_every == 0)
+            detector, cells, docs = score_cells(scratch, trends, as_of=cutoff)
+            if cells.empty:
+                continue
+            topic_cells = cells[(cells["scope"] == "topic") & cells["flagged"]]
+            counts = docs.assign(period=period_start(docs["published_on"], trends.period))\
+                .groupby(["topic_id", "period"]).size().rename("n_docs").reset_index()
+            baseline = raw_growth_flags(counts, detector.recent_periods_, detector.baseline_periods_,
+                                        trends.min_docs, trends.min_growth)
+            for method, flags in (("detector", topic_cells), ("baseline", baseline[baseline["flagged"]])):
+                rows += _flag_rows(scratch, flags, method, cutoff, detector, truth)
+            logger.info("backtest %s: %d docs, %d detector / %d baseline flags", cutoff.date(), len(docs),
+                        len(topic_cells), int(baseline["flagged"].sum()))
+    flags = pd.DataFrame(rows, columns=["method", "cutoff", "topic_id", "rank", "score", "growth", "q_value",
+                                        "n_recent", "label", "terms", "theme_fractions"])
+    metrics = {m: score_flags(flags[flags["method"] == m], truth, points) for m in METHODS}
+    params = {"from": str(points[0].date()) if points else None, "to": str(points[-1].date()) if points else None,
+              "step": step, "refit_every": refit_every, "trends": trends.model_dump(),
+              "topics": settings.topics.model_dump(), "embedder": model,
+              "seconds": round(time.monotonic() - started, 1)}
+    with Store.open(settings.store_path) as store, store.transaction():
+        store.con.execute("INSERT INTO backtests VALUES (?, ?, ?, ?, ?)", [
+            backtest_id, datetime.now(UTC), str(truth_path), json.dumps(params), json.dumps(metrics)])
+        stored = flags.assign(backtest_id=backtest_id, terms=flags["terms"].map(json.dumps),
+                              theme_fractions=flags["theme_fractions"].map(json.dumps))
+        store.insert_frame("backtest_flags", stored)
+    return {"backtest_id": backtest_id, **metrics["detector"], "baseline": metrics["baseline"], "params": params}

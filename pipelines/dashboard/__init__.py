@@ -1,0 +1,1 @@
+"""The analyst's dashboard: `trendscout serve` (see `pipelines.dashboard.app`)."""

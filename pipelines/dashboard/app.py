@@ -1,0 +1,138 @@
+"""The dashboard: a Starlette app rendering Jinja2 pages from the store, bound to loopback by default.
+
+Pages: themes (filtered by period, region, sector and kind), one theme, document search, past digests.
+The one write is analyst feedback: POST with the session's CSRF token. Crawled text is escaped everywhere
+(autoescape on every template); files are served only from the reports directory.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from jinja2 import Environment, PackageLoader
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from crawlers.items import KINDS
+from pipelines.dashboard import queries
+from pipelines.dashboard.access import StoreAccess, StoreBusy
+from pipelines.dashboard.security import csrf_token, is_valid_csrf, new_nonce, secure
+from pipelines.dashboard.settings import dashboard_of
+from pipelines.feedback import VERDICTS, record_feedback
+from pipelines.settings import Settings
+from pipelines.themes import NUTS, DocFilter
+
+LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1"]
+_ENV = Environment(loader=PackageLoader("pipelines.dashboard", "templates"), autoescape=True,
+                   trim_blocks=True, lstrip_blocks=True)
+_ENV.filters["num"] = lambda x, f="%.2f": "–" if x is None or x != x else f % x
+
+
+def _date(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(400, f"{name} must be a date like 2026-11-23") from None
+
+
+def doc_filter(request: Request) -> DocFilter:
+    """The filter in the query string; 400 on a value that is not a date, NUTS code or kind."""
+    q = request.query_params
+    region, kind = q.get("region") or None, q.get("kind") or None
+    if region and not NUTS.match(region):
+        raise HTTPException(400, "region must be a NUTS code such as DE71")
+    if kind and kind not in KINDS:
+        raise HTTPException(400, f"kind must be one of {', '.join(KINDS)}")
+    return DocFilter(start=_date(q.get("start"), "start"), end=_date(q.get("end"), "end"), region=region,
+                     sector=(q.get("sector") or None), kind=kind)
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The dashboard app over `settings.store_path` and `settings.reports_dir`."""
+    options = dashboard_of(settings)
+    access = StoreAccess(settings.store_path, options.write_retries, options.retry_wait_s)
+    reports_dir = settings.reports_dir
+
+    def render(request: Request, template: str, status: int = 200, **context) -> Response:
+        nonce = new_nonce()
+        html = _ENV.get_template(template).render(request=request, csrf=csrf_token(request), nonce=nonce,
+                                                  query=request.query_params, **context)
+        return secure(HTMLResponse(html, status_code=status), request, nonce)
+
+    def home(request: Request) -> Response:
+        where = doc_filter(request)
+        with access.read() as store:
+            listing = queries.list_themes(store, where, options.page_size)
+            choices = queries.filter_options(store)
+        return render(request, "home.html.j2", listing=listing, choices=choices, where=where)
+
+    def theme(request: Request) -> Response:
+        where = doc_filter(request)
+        with access.read() as store:
+            page = queries.theme_page(store, request.path_params["topic_id"], where, options.page_size)
+        if page is None:
+            raise HTTPException(404, "no such theme")
+        return render(request, "theme.html.j2", t=page, verdicts=VERDICTS, default_user=options.user,
+                      saved=request.query_params.get("saved") == "1")
+
+    async def feedback(request: Request) -> Response:
+        topic_id = request.path_params["topic_id"]
+        form = await request.form()
+        if not is_valid_csrf(request, form.get("csrf")):
+            raise HTTPException(403, "missing or wrong CSRF token; reload the page and submit again")
+        verdict = str(form.get("verdict") or "")
+        if verdict not in VERDICTS:
+            raise HTTPException(400, f"verdict must be one of {', '.join(VERDICTS)}")
+        note, user = str(form.get("note") or "").strip(), str(form.get("user") or "").strip() or options.user
+
+        def save(store):
+            if not store.scalar("SELECT count(*) FROM topics WHERE topic_id = ?", [topic_id]):
+                raise HTTPException(404, "no such theme")
+            detect_id = store.scalar("SELECT detect_id FROM detections ORDER BY created_at DESC LIMIT 1")
+            return record_feedback(store, topic_id, verdict, note, user, detect_id=detect_id)
+
+        await run_in_threadpool(access.write, save)
+        return RedirectResponse(f"/themes/{topic_id}?saved=1", status_code=303)
+
+    def search(request: Request) -> Response:
+        where, text = doc_filter(request), (request.query_params.get("q") or "").strip()[:200]
+        results: list[dict] = []
+        if len(text) >= 2:
+            with access.read() as store:
+                results = queries.search_documents(store, text, where, options.page_size)
+        return render(request, "search.html.j2", text=text, results=results)
+
+    def digests(request: Request) -> Response:
+        return render(request, "digests.html.j2", digests=queries.list_digests(reports_dir))
+
+    def digest(request: Request) -> Response:
+        path = queries.digest_file(reports_dir, request.path_params["week"], request.path_params["fmt"])
+        if path is None:
+            raise HTTPException(404, "no such digest")
+        media = {".html": "text/html", ".md": "text/plain", ".json": "application/json"}[path.suffix]
+        response = FileResponse(path, media_type=media + ("; charset=utf-8" if media != "application/json" else ""))
+        return secure(response, request)
+
+    async def error(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 503
+        return render(request, "message.html.j2", status=status, message=str(getattr(exc, "detail", exc)))
+
+    routes = [Route("/", home), Route("/themes/{topic_id:int}", theme),
+              Route("/themes/{topic_id:int}/feedback", feedback, methods=["POST"]), Route("/search", search),
+              Route("/digests", digests), Route("/digests/{week}/{fmt}", digest)]
+    hosts = sorted({*LOOPBACK_HOSTS, options.host, settings_host(options.host)})
+    return Starlette(routes=routes, exception_handlers={HTTPException: error, StoreBusy: error},
+                     middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)])
+
+
+def settings_host(host: str) -> str:
+    """The Host header a browser sends for `host` (wildcard binds accept any name)."""
+    return "*" if host in ("0.0.0.0", "::") else host

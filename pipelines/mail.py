@@ -1,0 +1,77 @@
+"""E-mail delivery of a written digest over SMTP (optional; off by default).
+
+The password comes from the environment only (`TRENDSCOUT_MAIL__PASSWORD`) and is never logged: it is a
+SecretStr until the moment it is handed to `smtplib`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+from pydantic import BaseModel, SecretStr
+
+from pipelines.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+class MailSettings(BaseModel):
+    enabled: bool = False
+    host: str = "localhost"
+    port: int = 587
+    security: str = "starttls"  # starttls | ssl | none (none only for a relay on the same machine)
+    username: str = ""
+    password: SecretStr | None = None  # from the environment only: TRENDSCOUT_MAIL__PASSWORD
+    sender: str = "trendscout@localhost"
+    recipients: list[str] = []
+    timeout_s: float = 30.0
+
+
+def mail_of(settings) -> MailSettings:
+    """`settings.mail`, or the defaults (mail off) while the Settings model lacks that field."""
+    return getattr(settings, "mail", None) or MailSettings()
+
+
+def digest_message(folder: Path, mail: MailSettings) -> EmailMessage:
+    """The digest as a multipart message: Markdown as the text part, the self-contained HTML as the HTML part."""
+    content = json.loads((folder / "digest.json").read_text(encoding="utf-8"))
+    n_rising = sum(1 for t in content["themes"] if t["flagged"])
+    message = EmailMessage()
+    message["Subject"] = f"trendscout digest {content['week']}: {n_rising} rising themes"
+    message["From"] = mail.sender
+    message["To"] = ", ".join(mail.recipients)
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="trendscout.local")
+    message.set_content((folder / "digest.md").read_text(encoding="utf-8"))
+    message.add_alternative((folder / "digest.html").read_text(encoding="utf-8"), subtype="html")
+    return message
+
+
+def send_digest(folder: Path, mail: MailSettings) -> int:
+    """Send the digest in `folder` to every recipient; return how many were accepted."""
+    if not mail.recipients:
+        raise ConfigError("mail is enabled but [mail] recipients is empty")
+    if mail.security not in ("starttls", "ssl", "none"):
+        raise ConfigError(f"[mail] security must be starttls, ssl or none, not {mail.security!r}")
+    message = digest_message(folder, mail)
+    context = ssl.create_default_context()
+    smtp_class = smtplib.SMTP_SSL if mail.security == "ssl" else smtplib.SMTP
+    kwargs = {"context": context} if mail.security == "ssl" else {}
+    with smtp_class(mail.host, mail.port, timeout=mail.timeout_s, **kwargs) as smtp:
+        if mail.security == "starttls":
+            smtp.starttls(context=context)
+        if mail.username:
+            if mail.password is None:
+                raise ConfigError("[mail] username is set but TRENDSCOUT_MAIL__PASSWORD is not")
+            smtp.login(mail.username, mail.password.get_secret_value())
+        refused = smtp.send_message(message)
+    accepted = len(mail.recipients) - len(refused)
+    logger.info("digest: mailed %s to %d of %d recipients via %s:%d", folder.name, accepted, len(mail.recipients),
+                mail.host, mail.port)
+    return accepted

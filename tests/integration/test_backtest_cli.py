@@ -1,0 +1,57 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.settings import TopicSettings
+from pipelines.store import Store
+from tests.conftest import run_cli, write_config
+
+THEMES = {
+    "steel": "steel mill blast furnace coke iron ore rolling plant",
+    "farming": "dairy farm cattle grazing pasture milk cooperative",
+    "tourism": "hotel tourism visitors beach resort season bookings",
+    "battery": "solid-state battery electrolyte cathode lithium cell gigafactory",
+}
+TRUTH = """theme,terms,label,expected_from,expected_to
+batteries,solid-state battery|electrolyte,emerging,2024-09-01,2024-12-31
+steel,blast furnace,not_emerging,,
+"""
+
+
+def corpus(seed: int = 0) -> pd.DataFrame:
+    """24 months of news: three flat themes and batteries rising over the last four months."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i, month in enumerate(pd.date_range("2023-01-01", periods=24, freq="MS")):
+        for theme, words in THEMES.items():
+            n = (3 if i < 20 else 6 + 6 * (i - 20)) if theme == "battery" else 12
+            for _ in range(rng.poisson(n)):
+                text = " ".join(rng.choice(words.split(), size=12))
+                rows.append({"id": f"{theme}-{len(rows)}", "title": f"{theme} news", "text": text,
+                             "date": (month + pd.Timedelta(days=int(rng.integers(0, 28)))).date().isoformat()})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.integration
+def test_backtest_cli_detects_planted_theme_without_false_alarms(tmp_path):
+    path = tmp_path / "news.jsonl"
+    corpus().to_json(path, orient="records", lines=True)
+    (tmp_path / "truth.csv").write_text(TRUTH)
+    topics = {"reducer": "pca", "clusterer": "kmeans", "n_clusters": 5, "min_topic_size": 5, "n_components": 5}
+    if "representation" in TopicSettings.model_fields:
+        topics["representation"] = "ctfidf"
+    config = write_config(tmp_path, nlp={"embedder": "hashing"}, topics=topics,
+                          trends={"recent_periods": 3, "baseline_periods": 9, "terms": False})
+    proc = run_cli("--config", config, "backtest", "--truth", tmp_path / "truth.csv", "--corpus", path,
+                   "--from", "2024-06", "--to", "2024-12", "--step", "month", "--json", timeout=120)
+    result = json.loads(proc.stdout)
+    assert set(result) >= {"recall", "false_alarms", "median_delay_days", "flags_per_cutoff", "themes"}
+    themes = {t["theme"]: t for t in result["themes"]}
+    assert result["recall"] == 1.0 and themes["batteries"]["detected"]
+    assert -60 <= themes["batteries"]["delay_days"] <= 120 and result["false_alarms"] == 0
+    with Store.open(tmp_path / "data" / "trendscout.duckdb", read_only=True) as store:
+        flags = store.df("SELECT method, cutoff FROM backtest_flags")
+    assert {"detector", "baseline"} >= set(flags["method"]) and len(flags) >= 1
+    assert flags["cutoff"].max() <= pd.Timestamp("2024-12-31")

@@ -1,0 +1,127 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from nlp.emergence import EmergenceDetector
+
+MONTHS = pd.date_range("2023-01-01", periods=24, freq="MS")
+REGIONS = {"DE11": "DE", "DE21": "DE", "FR10": "FR", "ITC4": "IT", "ES30": "ES", "NL32": "NL"}
+SECTORS = ["energy", "health", "mobility", "agrifood"]
+AS_OF = "2024-12-31"  # the last synthetic month is complete
+
+
+def synthetic_docs(rates: dict[int, list[float]], seed: int = 0, volume: list[float] | None = None,
+                   sources: tuple[str, ...] = ("news",)) -> pd.DataFrame:
+    """Documents per topic and month drawn from Poisson(rate x volume); topic -1 is the background."""
+    rng = np.random.default_rng(seed)
+    volume = volume or [1.0] * len(MONTHS)
+    rows = []
+    for topic, topic_rates in rates.items():
+        for month, rate, scale in zip(MONTHS, topic_rates, volume, strict=True):
+            for _ in range(rng.poisson(rate * scale)):
+                day = month + pd.Timedelta(days=int(rng.integers(0, 28)))
+                rows.append({"topic_id": topic, "published_on": day, "source": rng.choice(sources)})
+    frame = pd.DataFrame(rows)
+    frame["doc_id"] = [f"d{i}" for i in range(len(frame))]
+    return frame
+
+
+def detector(**params) -> EmergenceDetector:
+    return EmergenceDetector(**{"recent_periods": 3, "baseline_periods": 12, "min_docs": 5, **params})
+
+
+def test_emergence_detector_flags_planted_rise_not_flat_topic():
+    rates = {-1: [200.0] * 24, 0: [10.0] * 24, 1: [4.0] * 18 + [8, 10, 12, 16, 20, 24]}
+    docs = synthetic_docs(rates)
+    cells = detector().fit(docs, as_of=AS_OF).transform(docs).set_index("topic_id")
+    assert cells.loc[1, "flagged"] and not cells.loc[0, "flagged"]
+    assert cells.loc[1, "q_value"] < 0.01 and cells.loc[1, "growth"] > 2
+    assert cells.loc[1, "persistence"] == 1.0 and cells.loc[1, "rank"] == 1
+    assert pd.Timestamp("2024-05-01") <= cells.loc[1, "onset"] <= pd.Timestamp("2024-10-01")
+
+
+def test_emergence_detector_ignores_a_busy_week_of_one_source():
+    """A crawl that triples one source's volume must not make its topics look emerging."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for i, month in enumerate(MONTHS):
+        busy = 3.0 if i >= 21 else 1.0
+        for source, topic_share in (("crawl", 0.3), ("wire", 0.02)):
+            n = rng.poisson(300 * (busy if source == "crawl" else 1.0))
+            topics = rng.choice([0, -1], size=n, p=[topic_share, 1 - topic_share])
+            rows += [{"topic_id": t, "published_on": month, "source": source} for t in topics]
+    docs = pd.DataFrame(rows).assign(doc_id=lambda f: [f"d{i}" for i in range(len(f))])
+    cells = detector().fit(docs, as_of=AS_OF).transform(docs).set_index("topic_id")
+    assert not cells.loc[0, "flagged"] and 0.8 < cells.loc[0, "growth"] < 1.25
+
+
+def test_emergence_detector_needs_persistence_not_one_burst():
+    rates = {-1: [200.0] * 24, 2: [4.0] * 23 + [40.0]}
+    docs = synthetic_docs(rates, seed=1)
+    cells = detector(min_active_periods=2).fit(docs, as_of=AS_OF).transform(docs).set_index("topic_id")
+    assert cells.loc[2, "q_value"] < 0.01 and cells.loc[2, "active_periods"] == 1
+    assert not cells.loc[2, "flagged"]
+
+
+@pytest.mark.parametrize("count_model", ["poisson", "quasipoisson"])
+def test_emergence_detector_false_flags_stay_under_fdr_for_flat_topics(count_model):
+    """Null: 30 flat topics with Poisson noise and a corpus volume that swings 0.5x..2x; 20 replicates."""
+    fdr, replicates, any_flag, flags, tests = 0.1, 20, 0, 0, 0
+    for seed in range(replicates):
+        rng = np.random.default_rng(100 + seed)
+        volume = list(rng.uniform(0.5, 2.0, size=len(MONTHS)))
+        rates = {-1: [100.0] * 24} | {t: [float(rng.uniform(2, 15))] * 24 for t in range(30)}
+        docs = synthetic_docs(rates, seed=seed, volume=volume)
+        model = detector(fdr=fdr, min_growth=1.0, min_active_periods=1, count_model=count_model)
+        cells = model.fit(docs, as_of=AS_OF).transform(docs)
+        n_false = int((cells["q_value"] <= fdr).sum())
+        any_flag += n_false > 0
+        flags += int(cells["flagged"].sum())
+        tests += int(cells["tested"].sum())
+    # under the complete null every rejection is false, so the FDR equals P(any rejection)
+    assert any_flag / replicates <= fdr
+    assert flags / tests <= fdr / 10
+
+
+def _planted_corpus(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A theme rising in the recent window in DE11 and FR10 only, moving from one sector into three."""
+    rng = np.random.default_rng(seed)
+    docs, groups, orgs = [], [], []
+    for i, month in enumerate(MONTHS):
+        n_theme = 2 if i < 21 else 8 + 4 * (i - 21)
+        for _ in range(rng.poisson(150)):
+            region = rng.choice(list(REGIONS))
+            topic = int(rng.integers(0, 8)) if rng.random() < 0.7 else -1
+            docs.append((topic, month, region, rng.choice(SECTORS), f"org-{region}-{rng.integers(0, 20)}"))
+        for _ in range(n_theme):
+            region = rng.choice(["DE11", "FR10"])
+            sector = "energy" if i < 21 else rng.choice(SECTORS[:3])
+            docs.append((9, month, region, sector, f"{'early' if i < 21 else 'new'}-{region}-{rng.integers(0, 5)}"))
+    for k, (_, _, region, sector, org) in enumerate(docs):
+        doc = f"d{k}"
+        groups += [(doc, "region", region), (doc, "sector", sector)]
+        orgs.append((doc, org, region, REGIONS[region]))
+    frame = pd.DataFrame([(f"d{k}", t, m, "cordis") for k, (t, m, *_) in enumerate(docs)],
+                         columns=["doc_id", "topic_id", "published_on", "source"])
+    return (frame, pd.DataFrame(groups, columns=["doc_id", "scope", "cell"]),
+            pd.DataFrame(orgs, columns=["doc_id", "org", "region", "country"]))
+
+
+def test_emergence_detector_flags_planted_cross_border_cross_sectoral_theme():
+    docs, groups, orgs = _planted_corpus()
+    cells = detector().fit(docs, as_of=AS_OF).transform(docs, groups=groups, orgs=orgs)
+    theme = cells[(cells["topic_id"] == 9) & (cells["scope"] == "topic")].iloc[0]
+    assert theme["flagged"] and theme["rank"] == 1
+    assert theme["is_cross_sectoral"] and theme["diversity_change"] > 0.3 and theme["n_sectors"] == 3
+    assert theme["is_cross_border"] and sorted(theme["emerging_regions"]) == ["DE11", "FR10"]
+    assert all(name.startswith(("new-DE11", "new-FR10")) for name in theme["cross_border_orgs"])
+    assert theme["new_org_share"] == 1.0 and theme["spread"] > 0.5
+    regions = cells[(cells["scope"] == "region") & cells["flagged"]]
+    assert set(regions["cell"]) == {"DE11", "FR10"} and (regions["location_quotient"] > 1.5).all()
+    others = cells[(cells["scope"] == "topic") & (cells["topic_id"] != 9)]
+    assert not others["flagged"].any() and not others["is_cross_border"].fillna(False).astype(bool).any()
+
+
+def test_emergence_detector_rejects_unknown_count_model():
+    with pytest.raises(ValueError, match="count_model"):
+        detector(count_model="gaussian").fit(synthetic_docs({0: [1.0] * 24}))

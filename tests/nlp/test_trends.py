@@ -1,0 +1,47 @@
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import binomtest
+
+from nlp.trends import benjamini_hochberg, complete_periods, onset, period_start, pooled_dispersion, rate_test
+
+
+def test_rate_test_is_the_exact_conditional_binomial_test():
+    p = rate_test([12], [20], [5.0], [15.0])[0]
+    assert p == pytest.approx(binomtest(12, 32, 0.25, alternative="greater").pvalue)
+
+
+def test_rate_test_scales_counts_by_dispersion_and_handles_zero():
+    strict = rate_test([30, 0], [60, 5], [10.0, 1.0], [40.0, 4.0], dispersion=1.0)
+    lenient = rate_test([30, 0], [60, 5], [10.0, 1.0], [40.0, 4.0], dispersion=4.0)
+    assert strict[0] < lenient[0] < 0.5 and strict[1] == lenient[1] == 1.0
+
+
+def test_benjamini_hochberg_known_values():
+    q = benjamini_hochberg(np.array([0.01, 0.04, 0.03, 0.5]))
+    # ranked p * n / i = 0.04, 0.06, 0.0533, 0.5, then the running minimum from the largest p
+    assert q == pytest.approx([0.04, 0.16 / 3, 0.16 / 3, 0.5])
+
+
+def test_pooled_dispersion_is_one_for_poisson_and_large_for_bursts():
+    rng = np.random.default_rng(0)
+    expected = np.full((40, 12), 20.0)
+    assert pooled_dispersion(rng.poisson(expected), expected) == pytest.approx(1.0, abs=0.15)
+    bursty = rng.poisson(expected * rng.choice([0.2, 1.8], size=expected.shape))
+    assert pooled_dispersion(bursty, expected) > 5
+
+
+@pytest.mark.parametrize("period, expected", [("month", "2024-05-01"), ("quarter", "2024-04-01"),
+                                              ("year", "2024-01-01"), ("week", "2024-05-13")])
+def test_period_start(period, expected):
+    assert period_start(pd.Series(pd.to_datetime(["2024-05-15"])), period)[0] == pd.Timestamp(expected)
+
+
+def test_complete_periods_skip_the_partial_one():
+    assert complete_periods(pd.Timestamp("2024-05-15"), 2, "quarter") == [pd.Timestamp("2023-10-01"),
+                                                                         pd.Timestamp("2024-01-01")]
+
+
+def test_onset_finds_the_upward_break_only():
+    assert onset(np.array([1.0] * 8 + [3.0] * 4)) == 8
+    assert onset(np.array([3.0] * 8 + [1.0] * 4)) is None

@@ -1,0 +1,161 @@
+"""The dashboard in-process (Starlette TestClient): pages, filters, escaping, CSRF, paths, a busy store."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from pipelines.dashboard import app as dashboard_app
+from pipelines.dashboard.app import create_app
+from pipelines.dashboard.security import CSRF_COOKIE
+from pipelines.dashboard.settings import DashboardSettings
+from pipelines.digest import write_digest
+from pipelines.settings import Settings
+from pipelines.store import Store
+from tests.pipelines.test_digest_sections import PAYLOAD, build_store
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Settings:
+    root = tmp_path_factory.mktemp("dashboard")
+    settings = Settings(data_dir=root / "data", reports_dir=root / "reports")
+    with Store.open(settings.store_path) as store:
+        build_store(store)
+        write_digest(store, settings, "2026-W48")
+    (root / "secret.txt").write_text("TOP SECRET")
+    (settings.reports_dir / "2026-W01").symlink_to(root)  # a week folder pointing outside the reports
+    return settings
+
+
+@pytest.fixture
+def client(site) -> TestClient:
+    with TestClient(create_app(site), base_url="http://127.0.0.1") as c:
+        yield c
+
+
+def csrf_of(client: TestClient, path: str = "/themes/1") -> str:
+    page = client.get(path).text
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+def test_home_lists_themes_and_filters_by_region(client):
+    home = client.get("/")
+    assert home.status_code == 200 and "hydrogen valleys" in home.text and "solid-state batteries" in home.text
+    filtered = client.get("/", params={"region": "DE92"}).text
+    assert "solid-state batteries" in filtered and "hydrogen valleys" not in filtered
+    assert "steel recycling" in client.get("/", params={"sector": "steel"}).text
+    assert "hydrogen valleys" not in client.get("/", params={"sector": "steel"}).text
+
+
+@pytest.mark.parametrize("path", ["/", "/themes/1", "/search?q=hydrogen", "/digests/2026-W48/html"])
+def test_pages_show_hostile_text_as_text(client, path):
+    page = client.get(path)
+    assert page.status_code == 200
+    assert "<script>window" not in page.text and "<img src=x" not in page.text
+    assert 'href="javascript' not in page.text and "onerror=" not in page.text.replace("onerror=&#34;", "")
+    assert "script-src" in page.headers["content-security-policy"]
+
+
+def test_theme_page_shows_series_regions_and_escaped_documents(client):
+    page = client.get("/themes/1").text
+    assert "<polyline" in page and "DE71" in page and "&lt;script&gt;window.__xss=1&lt;/script&gt;" in page
+    assert client.get("/themes/999").status_code == 404
+
+
+def test_feedback_needs_post_and_session_csrf_token(client, site):
+    assert client.get("/themes/2/feedback").status_code == 405
+    token = csrf_of(client)
+    assert client.post("/themes/2/feedback", data={"verdict": "watch"}).status_code == 403
+    assert client.post("/themes/2/feedback", data={"verdict": "watch", "csrf": "x" * 43}).status_code == 403
+    stranger = TestClient(create_app(site), base_url="http://127.0.0.1")  # another session, same token
+    assert stranger.post("/themes/2/feedback", data={"verdict": "watch", "csrf": token}).status_code == 403
+    saved = client.post("/themes/2/feedback", data={"verdict": "watch", "note": PAYLOAD, "csrf": token},
+                        follow_redirects=False)
+    assert saved.status_code == 303 and saved.headers["location"] == "/themes/2?saved=1"
+    with Store.open(site.store_path, read_only=True) as store:
+        assert store.df("SELECT verdict, note FROM feedback WHERE topic_id = 2").values.tolist() == [["watch", PAYLOAD]]
+    page = client.get("/themes/2?saved=1").text
+    assert 'id="saved"' in page and "watched" in page and "<script>window" not in page
+
+
+def test_csrf_cookie_is_httponly_and_strict(client):
+    cookie = client.get("/").headers["set-cookie"]
+    assert cookie.startswith(CSRF_COOKIE) and "HttpOnly" in cookie and "SameSite=strict" in cookie
+
+
+def test_search_finds_text_and_treats_wildcards_literally(client):
+    page = client.get("/search", params={"q": "electrolyser body"}).text
+    assert "<mark>electrolyser body</mark>" in page and "&lt;script&gt;" in page
+    assert 'id="results">\n</ul>' in client.get("/search", params={"q": "%%"}).text
+
+
+@pytest.mark.parametrize("path", [
+    "/digests/..%2F..%2Fsecret.txt/html", "/digests/2026-W48/..%2F..%2Fsecret.txt", "/digests/../secret.txt",
+    "/digests/2026-W48/txt", "/digests/2026-W01/html", "/digests/%2e%2e/html",
+    "/digests/2026-W48%2F..%2F..%2Fsecret.txt/md",
+])
+def test_digest_files_are_served_only_from_reports_dir(client, path):
+    response = client.get(path)
+    assert response.status_code == 404 and "TOP SECRET" not in response.text
+
+
+def test_digests_page_lists_written_weeks(client):
+    page = client.get("/digests").text
+    assert 'href="/digests/2026-W48/html"' in page and 'href="/digests/2026-W48/md"' in page
+    assert client.get("/digests/2026-W48/md").headers["content-type"].startswith("text/plain")
+
+
+@pytest.mark.parametrize("query", ["region=DE71%27--", "kind=blog", "start=yesterday"])
+def test_bad_filters_are_refused(client, query):
+    assert client.get(f"/?{query}").status_code == 400
+
+
+def test_foreign_host_header_is_refused(client):
+    assert client.get("/", headers={"host": "evil.test"}).status_code == 400
+
+
+def test_feedback_while_another_process_writes_reports_busy(site, monkeypatch):
+    monkeypatch.setattr(dashboard_app, "dashboard_of", lambda _: DashboardSettings(write_retries=2, retry_wait_s=0.05))
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('ok', flush=True); time.sleep(60)", str(site.store_path)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        with TestClient(create_app(site), base_url="http://127.0.0.1") as c:
+            assert c.get("/").status_code == 503
+            c.cookies.set(CSRF_COOKIE, "t" * 43)
+            busy = c.post("/themes/1/feedback", data={"verdict": "relevant", "csrf": "t" * 43})
+        assert busy.status_code == 503 and "nothing was saved" in busy.text
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_dashboard_without_store_says_what_to_do(tmp_path: Path):
+    settings = Settings(data_dir=tmp_path / "none", reports_dir=tmp_path / "reports")
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as c:
+        page = c.get("/")
+        assert page.status_code == 503 and "trendscout nightly" in page.text
+        assert "No digest written yet" in c.get("/digests").text
+
+
+def test_cli_analyst_registers_serve_and_mail_digest(site):
+    import typer
+    from typer.testing import CliRunner
+
+    from pipelines import cli_analyst
+
+    app = typer.Typer()
+
+    @app.callback()
+    def main(ctx: typer.Context) -> None:
+        ctx.obj = {"settings": site, "quiet": True}
+
+    cli_analyst.register(app)
+    runner = CliRunner()
+    assert "127.0.0.1" in runner.invoke(app, ["serve", "--help"]).output
+    missing = runner.invoke(app, ["mail-digest", "--week", "2026-W40"])
+    assert missing.exit_code == 1 and "no digest for 2026-W40" in missing.output

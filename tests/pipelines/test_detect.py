@@ -1,0 +1,54 @@
+import json
+
+import pytest
+
+from pipelines.detect import detect, ranked_flags
+from pipelines.ingest import upsert_documents
+from pipelines.runs import StepResult
+from pipelines.settings import TrendSettings
+from pipelines.store import Store
+from tests.nlp.test_emergence import _planted_corpus
+
+
+@pytest.fixture
+def store():
+    """The planted cross-border, cross-sectoral theme (topic 9) as documents, organisations and sectors."""
+    docs, groups, orgs = _planted_corpus()
+    sector = groups[groups["scope"] == "sector"].set_index("doc_id")["cell"]
+    org = orgs.set_index("doc_id")
+    with Store.open(":memory:") as s:
+        records = [{"source": "cordis", "kind": "project", "external_id": d, "title": f"project {d}", "text": "x",
+                    "published_on": str(day.date()), "codes": {"sector": [sector[d]]},
+                    "organisations": [{"name": org.loc[d, "org"], "nuts_code": org.loc[d, "region"] + "1",
+                                       "country": org.loc[d, "country"], "role": "participant"}]}
+                   for d, day in zip(docs["doc_id"], docs["published_on"], strict=True)]
+        upsert_documents(s, records, StepResult("ingest"))
+        s.con.register("_a", docs.assign(doc_id="cordis:" + docs["doc_id"])[["doc_id", "topic_id"]])
+        s.con.execute("INSERT INTO topic_assignments SELECT doc_id, topic_id, 'v', 1.0, now() FROM _a")
+        s.con.execute("INSERT INTO topics VALUES (9, 'planted', '[\"hydrogen valleys\"]', 1, NULL, 'v', 'active', "
+                      "NULL)")
+        yield s
+
+
+def test_detect_writes_topic_scores_cells_and_evidence(store):
+    result = detect(store, TrendSettings(terms=False), "run1", as_of="2024-12-31")
+    assert result.counts["flagged"] == 1
+    score = store.df("SELECT * FROM trend_scores WHERE detect_id = 'run1' AND topic_id = 9").iloc[0]
+    evidence = json.loads(score["evidence"])
+    assert score["flagged"] and score["rank"] == 1 and evidence["label"] == "planted"
+    assert evidence["is_cross_border"] and evidence["is_cross_sectoral"]
+    assert sorted(evidence["components"]["emerging_regions"]) == ["DE11", "FR10"]
+    assert {"growth", "acceleration", "novelty", "persistence", "spread"} <= set(evidence["components"])
+    cells = store.df("SELECT * FROM trend_cells WHERE flagged AND scope = 'region'")
+    assert set(cells["cell"]) == {"DE11", "FR10"} and set(cells["country"]) == {"DE", "FR"}
+
+
+@pytest.mark.parametrize("filters, expected", [
+    ({"region": "DE11"}, [9]), ({"region": "ITC4"}, []), ({"sector": "Health"}, [9]), ({"kind": "news"}, []),
+    ({"kind": "project"}, [9]),
+])
+def test_ranked_flags_filters_by_region_sector_and_kind(store, filters, expected):
+    detect(store, TrendSettings(terms=False), "run1", as_of="2024-12-31")
+    frame, detect_id = ranked_flags(store, **filters)
+    assert detect_id == "run1"
+    assert frame.loc[frame["flagged"].astype(bool), "topic_id"].tolist() == expected
