@@ -25,8 +25,6 @@ from scrapy.exceptions import (
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as tx_error
 
-from crawlers.bulk import parse_url_list
-
 logger = logging.getLogger(__name__)
 
 _FAILURE_REASONS = (
@@ -36,6 +34,18 @@ _FAILURE_REASONS = (
     ((DownloadCancelledError,), "too_large"),  # DOWNLOAD_MAXSIZE is what cancels downloads here
     ((ResponseDataLossError,), "data_loss"),
 )
+
+
+def parse_url_list(value) -> list[str]:
+    """Accept a JSON list, a comma-separated string or a list of URLs (spider argument forms)."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    value = str(value).strip()
+    if value.startswith("["):
+        return [str(v) for v in json.loads(value)]
+    return [v.strip() for v in value.split(",") if v.strip()]
 
 
 def failure_reason(exc: BaseException) -> str:

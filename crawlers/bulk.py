@@ -10,30 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import logging
 import tarfile
 import zipfile
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import scrapy
+from crawlers.base import SourceSpider
 
 logger = logging.getLogger(__name__)
-
-
-def parse_url_list(value) -> list[str]:
-    """Accept a JSON list, a comma-separated string or a list of URLs (spider argument forms)."""
-    if value is None:
-        return []
-    if isinstance(value, (list, tuple)):
-        return [str(v) for v in value]
-    value = str(value).strip()
-    if value.startswith("["):
-        return [str(v) for v in json.loads(value)]
-    return [v.strip() for v in value.split(",") if v.strip()]
 
 
 def sniff(body: bytes) -> str:
@@ -51,65 +37,36 @@ def sniff(body: bytes) -> str:
         return "unknown"
 
 
-class BulkFileSpider(scrapy.Spider):
-    """Fetch bulk files, yield one record's bytes at a time to `parse_record`."""
+class BulkFileSpider(SourceSpider):
+    """Fetch bulk files, yield one record's bytes at a time to `parse_record`.
+
+    State: per URL, the validators and SHA-256 of the last file parsed, saved when the spider closes.
+    """
 
     kind = "project"
     member_suffixes: tuple[str, ...] = (".xml",)
-    default_urls: list[str] = []
     custom_settings = {"DOWNLOAD_TIMEOUT": 600}
 
-    def __init__(self, urls=None, since: str | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.start_urls = parse_url_list(urls) or list(self.default_urls)
-        self.since = since or None
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self.new_state: dict[str, dict] = {}
-
-    # state ---------------------------------------------------------------------------------
-    @property
-    def state_path(self) -> Path:
-        return Path(self.settings.get("TRENDSCOUT_STATE_DIR", "data/state")) / f"{self.name}.json"
-
-    def load_state(self) -> dict[str, dict]:
-        try:
-            return json.loads(self.state_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError):
-            logger.warning("unreadable crawl state %s; fetching everything again", self.state_path)
-            return {}
+        self.damaged = False
 
     def closed(self, reason: str) -> None:
-        if not self.new_state:
-            return
-        state = self.load_state() | self.new_state
-        self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
-        tmp.replace(self.state_path)
+        if self.new_state:
+            self.state.update(self.new_state)
+            self.save_state()
 
-    # requests ------------------------------------------------------------------------------
     async def start(self):
-        state = self.load_state()
         for url in self.start_urls:
             headers = {}
-            previous = state.get(url, {})
+            previous = self.state.get(url, {})
             if url.startswith("http") and previous.get("etag"):
                 headers["If-None-Match"] = previous["etag"]
             if url.startswith("http") and previous.get("last_modified"):
                 headers["If-Modified-Since"] = previous["last_modified"]
-            yield scrapy.Request(url, headers=headers, callback=self.parse_bulk, errback=self.failed,
-                                 meta={"dont_cache": True, "handle_httpstatus_list": [304]},
-                                 cb_kwargs={"previous": previous}, dont_filter=True)
-
-    def count(self, what: str, why: str, n: int = 1) -> None:
-        self.crawler.stats.inc_value(f"trendscout/{what}/{why}/{self.name}", n)
-
-    def failed(self, failure):
-        reason = type(failure.value).__name__
-        status = getattr(getattr(failure.value, "response", None), "status", None)
-        self.count("errors", f"http_{status}" if status else reason.lower())
-        logger.error("%s: could not fetch %s: %s", self.name, failure.request.url, failure.value)
+            yield self.request(url, self.parse_bulk, headers=headers, cb_kwargs={"previous": previous},
+                               meta={"dont_cache": True, "handle_httpstatus_list": [304]})
 
     # parsing -------------------------------------------------------------------------------
     def parse_bulk(self, response, previous: dict):

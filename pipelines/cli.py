@@ -184,14 +184,15 @@ def sources(ctx: typer.Context, names: bool = typer.Option(False, "--names", hel
     from pipelines.crawl import known_sources
 
     settings = settings_of(ctx)
-    every = sorted(set(known_sources()) | set(settings.sources))
-    for name in every:
+    spiders = known_sources()
+    for name in sorted(set(spiders) | set(settings.sources)):
         if names:
             typer.echo(name)
             continue
         source = settings.source(name)
         flag = "enabled " if source.enabled else "disabled"
-        typer.echo(f"{name:<14} {flag}  {', '.join(source.urls) or '(spider defaults)'}")
+        urls = source.urls or [f"{u} (default)" for u in spiders.get(name, [])]
+        typer.echo(f"{name:<14} {flag}  {', '.join(urls) or '-'}")
 
 
 cli_topics.register(app)

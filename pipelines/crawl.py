@@ -20,14 +20,19 @@ from pipelines.store import Store
 logger = logging.getLogger(__name__)
 
 
-def known_sources() -> list[str]:
-    """Names of all spiders in the crawlers project."""
+def _spider_loader():
     from scrapy.settings import Settings as ScrapySettings
     from scrapy.spiderloader import SpiderLoader
 
     project = ScrapySettings()
     project.setmodule("crawlers.settings", priority="project")
-    return sorted(SpiderLoader.from_settings(project).list())
+    return SpiderLoader.from_settings(project)
+
+
+def known_sources() -> dict[str, list[str]]:
+    """Every spider in the crawlers project with the real entry points it uses when given no URLs."""
+    loader = _spider_loader()
+    return {name: list(getattr(loader.load(name), "default_urls", [])) for name in sorted(loader.list())}
 
 
 def scrapy_settings(settings: Settings, run_id: str) -> dict:

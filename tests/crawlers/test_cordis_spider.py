@@ -6,7 +6,8 @@ import pytest
 from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 
-from crawlers.bulk import parse_url_list, sniff
+from crawlers.base import parse_url_list
+from crawlers.bulk import sniff
 from crawlers.spiders.cordis import CordisSpider
 from tests.conftest import make_zip
 
