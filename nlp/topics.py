@@ -1,7 +1,9 @@
 """Topic models: BERTopic composed from explicit parts, fitted on precomputed embeddings only.
 
-Also the pieces that give topics a stable identity across refits: centroids and a one-to-one
-matching of new topics to earlier ones by centroid similarity (Hungarian assignment).
+Terms come from c-TF-IDF, optionally re-ranked by KeyBERTInspired, then diversified by maximal marginal
+relevance; both embed candidate words with the configured embedder (see `nlp.topic_embedder`). Documents are
+assigned to topics by cosine similarity to topic centroids, which is what BERTopic's `transform` does
+for a safetensors-loaded model, so stable topics born between refits can be assigned too.
 """
 
 from __future__ import annotations
@@ -10,18 +12,31 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
 from sklearn.feature_extraction.text import CountVectorizer
 
 OUTLIER = -1
+TOKEN_PATTERN = r"(?u)\b[a-zA-Z][a-zA-Z0-9\-]+\b"
+REPRESENTATIONS = ("ctfidf", "mmr", "keybert_mmr")
 
 
-def build_topic_model(*, min_topic_size: int = 15, seed: int = 42, reducer="umap", clusterer="hdbscan",
-                      n_clusters: int = 50, n_components: int = 5, n_neighbors: int = 15,
-                      top_n_words: int = 10, min_df: int = 2, **_ignored):
-    """BERTopic from explicit parts: names ('umap'/'pca', 'hdbscan'/'kmeans') or estimator objects."""
+def build_vectorizer(min_df: int = 2) -> CountVectorizer:
+    return CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=min_df, token_pattern=TOKEN_PATTERN)
+
+
+def build_topic_model(*, min_topic_size: int = 15, min_samples: int | None = None, seed: int = 42,
+                      reducer="umap", clusterer="hdbscan", n_clusters: int = 50, n_components: int = 5,
+                      n_neighbors: int = 15, top_n_words: int = 10, min_df: int = 2,
+                      representation: str = "mmr", mmr_diversity: float = 0.3, embedder=None,
+                      **_ignored):
+    """BERTopic from explicit parts: names ('umap'/'pca', 'hdbscan'/'kmeans') or estimator objects.
+
+    `embedder` (anything with `encode(texts)`) embeds candidate words for the 'mmr' and 'keybert_mmr'
+    representations; without one the terms are plain c-TF-IDF.
+    """
     from bertopic import BERTopic
 
+    if representation not in REPRESENTATIONS:
+        raise ValueError(f"representation must be one of {REPRESENTATIONS}, not {representation!r}")
     if reducer == "umap":
         from umap import UMAP
 
@@ -34,33 +49,47 @@ def build_topic_model(*, min_topic_size: int = 15, seed: int = 42, reducer="umap
     if clusterer == "hdbscan":
         from hdbscan import HDBSCAN
 
-        clusterer = HDBSCAN(min_cluster_size=min_topic_size, metric="euclidean",
+        clusterer = HDBSCAN(min_cluster_size=min_topic_size, min_samples=min_samples, metric="euclidean",
                             cluster_selection_method="eom", prediction_data=True)
     elif clusterer == "kmeans":
         from sklearn.cluster import KMeans
 
         clusterer = KMeans(n_clusters=n_clusters, random_state=seed, n_init=4)
-    vectorizer = CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=min_df,
-                                 token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9\-]+\b")
-    return BERTopic(umap_model=reducer, hdbscan_model=clusterer, vectorizer_model=vectorizer,
+    backend, parts = None, None
+    if embedder is not None and representation != "ctfidf":
+        from bertopic.representation import KeyBERTInspired, MaximalMarginalRelevance
+
+        from nlp.topic_embedder import EmbedderBackend
+
+        backend = EmbedderBackend(embedder)
+        parts = [MaximalMarginalRelevance(diversity=mmr_diversity, top_n_words=top_n_words)]
+        if representation == "keybert_mmr":
+            parts.insert(0, KeyBERTInspired(top_n_words=2 * top_n_words, random_state=seed))
+    return BERTopic(embedding_model=backend, umap_model=reducer, hdbscan_model=clusterer,
+                    vectorizer_model=build_vectorizer(min_df), representation_model=parts,
                     top_n_words=top_n_words, min_topic_size=min_topic_size, calculate_probabilities=False)
 
 
-def fit_topics(model, docs: list[str], embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Fit on precomputed embeddings; return (topic per doc, probability per doc)."""
+def fit_topics(model, docs: list[str], embeddings: np.ndarray) -> np.ndarray:
+    """Fit on precomputed embeddings; return the local topic of each document (-1: outlier)."""
     if len(docs) != len(embeddings):
         raise ValueError(f"{len(docs)} documents but {len(embeddings)} embeddings")
-    topics, probs = model.fit_transform(docs, embeddings=embeddings)
-    probs = np.ones(len(topics)) if probs is None else np.asarray(probs, dtype=float)
-    return np.asarray(topics, dtype=int), probs.reshape(len(topics), -1).max(axis=1)
+    topics, _ = model.fit_transform(docs, embeddings=embeddings)
+    if model.embedding_model is not None:
+        model.embedding_model.cache_.clear()
+    return np.asarray(topics, dtype=int)
 
 
 def short_label(terms: list[str], n: int = 3) -> str:
-    """A short human-readable label from the top terms, skipping terms contained in earlier ones."""
+    """A short human-readable label: the top terms, skipping any that shares a word stem with an earlier one."""
     picked: list[str] = []
+    stems: set[str] = set()
     for term in terms:
-        if not any(term in p or p in term for p in picked):
-            picked.append(term)
+        own = {word[:6] for word in term.split()}
+        if own & stems:
+            continue
+        picked.append(term)
+        stems |= own
         if len(picked) == n:
             break
     return " · ".join(picked)
@@ -83,18 +112,14 @@ def unit(vector: np.ndarray) -> np.ndarray:
     return (vector / norm if norm else vector).astype(np.float32)
 
 
-def match_topics(previous: np.ndarray, current: np.ndarray, threshold: float = 0.75
-                 ) -> dict[int, tuple[int, float]]:
-    """Match rows of `current` centroids to rows of `previous` one-to-one; {current: (previous, sim)}.
-
-    Pairs below `threshold` cosine similarity stay unmatched (a birth, or a death on the other side).
-    """
-    if len(previous) == 0 or len(current) == 0:
-        return {}
-    sims = current @ previous.T
-    rows, cols = linear_sum_assignment(-sims)
-    return {int(r): (int(c), float(sims[r, c])) for r, c in zip(rows, cols, strict=True)
-            if sims[r, c] >= threshold}
+def nearest_topics(embeddings: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row index of the most similar unit centroid for each document, and that cosine similarity."""
+    if len(embeddings) == 0 or len(centroids) == 0:
+        return np.full(len(embeddings), -1), np.zeros(len(embeddings))
+    norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+    sims = (embeddings / np.where(norms == 0, 1, norms)) @ centroids.T
+    best = sims.argmax(axis=1)
+    return best, sims[np.arange(len(best)), best].astype(float)
 
 
 def save_model(model, path: Path) -> None:
@@ -107,12 +132,3 @@ def load_model(path: Path):
     from bertopic import BERTopic
 
     return BERTopic.load(str(path))
-
-
-def assign_topics(model, docs: list[str], embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Assign new documents to a fitted model's topics from their precomputed embeddings."""
-    if len(docs) == 0:
-        return np.zeros(0, dtype=int), np.zeros(0)
-    topics, probs = model.transform(docs, embeddings=embeddings)
-    probs = np.ones(len(topics)) if probs is None else np.asarray(probs, dtype=float)
-    return np.asarray(topics, dtype=int), probs.reshape(len(topics), -1).max(axis=1)

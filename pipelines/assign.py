@@ -1,8 +1,12 @@
-"""Topics step: fit the base topic model when due, otherwise assign new documents to its topics.
+"""Topics step: stable topics over time — periodic refits with lineage, nightly assignment and births.
 
-A fit covers the rolling window (the newest `window_months` of documents) and is saved under
-`models/topics/<version>/` with a manifest. Its topics are matched to the earlier stable topics by
-centroid, so a theme keeps its id across refits; documents outside the window are assigned too.
+- Refit (when the base model is older than `refit_days`, or forced): BERTopic over the rolling window,
+  its topics linked to the stable topics (`nlp.lineage`), the events written to `topic_lineage`, and
+  every embedded document (re)assigned, so all counts come from one set of topics.
+- Nightly: documents without a topic go to the most similar stable centroid (an outlier below the base
+  model's assign similarity). Then a small model on the recent window looks for clusters that are mostly
+  outliers and match no stable topic: each is a birth, available to the next night's assignment.
+- Finally `topic_period_counts` is rebuilt for the trend detector (`pipelines.assign_counts`).
 """
 
 from __future__ import annotations
@@ -10,12 +14,22 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from nlp import topics as tm
+from nlp.coherence import CoherenceScorer, topic_diversity
+from nlp.lineage import centered, link_topics, match_topics
+from pipelines.assign_counts import refresh_topic_counts
+from pipelines.assign_store import (
+    active_topics,
+    doc_texts,
+    register_model,
+    write_assignments,
+    write_lineage,
+    write_topics,
+)
 from pipelines.errors import ModelNotFound
 from pipelines.logs import Bars
 from pipelines.runs import StepResult
@@ -29,18 +43,9 @@ ASSIGN_BATCH = 5000
 
 
 def current_model(store: Store) -> dict | None:
+    """The current base model's row of `topic_models`, or None before the first fit."""
     rows = store.df("SELECT * FROM topic_models WHERE is_current ORDER BY created_at DESC LIMIT 1")
     return None if rows.empty else rows.iloc[0].to_dict()
-
-
-def _doc_texts(store: Store, doc_ids: list[str]) -> list[str]:
-    store.con.register("_ids", pd.DataFrame({"doc_id": doc_ids}))
-    try:
-        frame = store.df("SELECT doc_id, coalesce(title, '') || '. ' || coalesce(text, '') AS t "
-                         "FROM documents JOIN _ids USING (doc_id)").set_index("doc_id")
-    finally:
-        store.con.unregister("_ids")
-    return frame.loc[doc_ids, "t"].tolist()
 
 
 def fit_due(store: Store, settings: Settings, force: bool = False) -> bool:
@@ -51,109 +56,217 @@ def fit_due(store: Store, settings: Settings, force: bool = False) -> bool:
     return age > timedelta(days=settings.topics.refit_days)
 
 
-def fit(store: Store, settings: Settings, bars: Bars, result: StepResult) -> str | None:
-    """Fit a model on the window's embedded documents, register it, and store its assignments."""
-    model_name = settings.nlp.embedder
+def _new_version(suffix: str = "") -> str:
+    return "topics-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + suffix
+
+
+def _build(settings: Settings, **overrides):
+    from pipelines.embed import build_embedder
+
+    embedder = None if settings.topics.representation == "ctfidf" else build_embedder(settings.nlp)
+    return tm.build_topic_model(**{**settings.topics.model_dump(), **overrides}, embedder=embedder)
+
+
+def fit(store: Store, settings: Settings, result: StepResult) -> str | None:
+    """Refit on the window, link its topics to the stable ones, and reassign every embedded document."""
+    embedder_name, cfg = settings.nlp.embedder, settings.topics
     newest = store.scalar("SELECT max(published_on) FROM documents")
     if newest is None:
         return None
-    start = (pd.Timestamp(newest) - pd.DateOffset(months=settings.topics.window_months)).date()
-    doc_ids, vectors = store.vectors(model_name, where="doc.published_on > ?", params=[start])
+    start = (pd.Timestamp(newest) - pd.DateOffset(months=cfg.window_months)).date()
+    doc_ids, vectors = store.vectors(embedder_name, where="doc.published_on > ?", params=[start])
     if len(doc_ids) < MIN_DOCS_TO_FIT:
         result.skip("too_few_documents_to_fit", len(doc_ids))
         return None
-    params = settings.topics.model_dump()
-    model = tm.build_topic_model(**params)
     logger.info("topics: fitting on %d documents (%s .. %s)", len(doc_ids), start, newest)
-    local, probs = tm.fit_topics(model, _doc_texts(store, doc_ids), vectors)
+    model, texts = _build(settings), doc_texts(store, doc_ids)
+    local = tm.fit_topics(model, texts, vectors)
     table = tm.topic_table(model, local, vectors)
-    version = "topics-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    real = table[table["local_topic"] != tm.OUTLIER].reset_index(drop=True)
+    previous = active_topics(store)
+    base = current_model(store)
+    linkage = link_topics(previous["topic_id"].to_numpy(), _centroids(previous), _centroids(real),
+                          next_id=int(store.scalar("SELECT coalesce(max(topic_id), -1) FROM topics")) + 1,
+                          overlap=_overlap(store, doc_ids, local, real["local_topic"], previous["topic_id"]),
+                          threshold=cfg.match_threshold, min_share=cfg.min_share, mean=vectors.mean(axis=0))
+    mapping = dict(zip(real["local_topic"], linkage.stable_ids, strict=True)) | {tm.OUTLIER: tm.OUTLIER}
+    version = _new_version()
     path = settings.models_dir / "topics" / version
     tm.save_model(model, path)
-    mapping = _stable_ids(store, table, version, newest)
-    metrics = {"n_topics": int((table["local_topic"] != tm.OUTLIER).sum()),
-               "outlier_share": float((local == tm.OUTLIER).mean())}
-    manifest = {"version": version, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "data_window": [str(start), str(newest)], "n_docs": len(doc_ids), "embedder": model_name,
-                "params": params, "metrics": metrics, "topics": {int(k): v for k, v in mapping.items()}}
+    metrics = _metrics(local, vectors, real, linkage.events, cfg.reduce_quantile) | _quality(texts, real["terms"])
+    manifest = {"version": version, "kind": "base", "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "data_window": [str(start), str(newest)], "n_docs": len(doc_ids), "embedder": embedder_name,
+                "params": cfg.model_dump(), "metrics": metrics, "topics": {int(k): v for k, v in mapping.items()}}
     (path / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    assignments = pd.DataFrame({"doc_id": doc_ids, "topic_id": [mapping[t] for t in local],
-                                "model_version": version, "probability": probs,
-                                "assigned_at": datetime.now(UTC)})
-    with store.transaction() as con:
-        con.execute("UPDATE topic_models SET is_current = FALSE")
-        con.execute("INSERT INTO topic_models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE)", [
-            version, datetime.now(UTC), str(path), model_name, len(doc_ids), start, newest,
-            json.dumps(params), json.dumps(metrics)])
-        store.delete_keys("topic_assignments", "doc_id", doc_ids)
-        store.insert_frame("topic_assignments", assignments)
-    result.count(fitted=len(doc_ids), topics=metrics["n_topics"])
-    logger.info("topics: model %s with %d topics, %.0f%% outliers", version, metrics["n_topics"],
+    table["topic_id"] = table["local_topic"].map(mapping)
+    table["similarity"] = table["topic_id"].map({e["topic_id"]: e["similarity"] for e in linkage.events
+                                                 if e["event"] == "continue"})
+    stable_ids, centroids = np.array(linkage.stable_ids, dtype=int), _centroids(real)
+    fitted = _fitted_assignments(np.array([mapping[t] for t in local]), vectors, stable_ids, centroids, metrics)
+    other_ids, other_vectors = store.vectors(embedder_name, where="doc.published_on IS NULL OR doc.published_on <= ?",
+                                             params=[start])
+    others = _nearest_assignments(other_vectors, stable_ids, centroids, metrics)
+    with store.transaction():  # all or nothing: a killed refit leaves the previous model in charge
+        register_model(store, manifest, path, is_current=True)
+        write_topics(store, table, version, born_on=newest, retire=_retired(linkage.events))
+        write_lineage(store, linkage.events, base and base["version"], version, newest)
+        write_assignments(store, doc_ids, *fitted, version)
+        write_assignments(store, other_ids, *others, version)
+    result.count(fitted=len(doc_ids), topics=len(real),
+                 births=sum(e["event"] == "birth" for e in linkage.events))
+    logger.info("topics: model %s with %d topics, %.0f%% outliers", version, len(real),
                 100 * metrics["outlier_share"])
     return version
 
 
-def _stable_ids(store: Store, table: pd.DataFrame, version: str, newest) -> dict[int, int]:
-    """Map the model's local topics to stable ids (matched by centroid, new ids for births)."""
-    previous = store.df("SELECT topic_id, centroid, born_on FROM topics WHERE topic_id <> ? "
-                        "AND status = 'active' ORDER BY topic_id", [tm.OUTLIER])
-    prev_c = np.stack(previous["centroid"].map(np.asarray)) if len(previous) else np.zeros((0, 0))
-    born = dict(zip(previous["topic_id"], previous["born_on"], strict=True))
-    real = table[table["local_topic"] != tm.OUTLIER].reset_index(drop=True)
-    matches = tm.match_topics(prev_c, np.stack(real["centroid"]) if len(real) else np.zeros((0, 0)))
-    next_id = int(store.scalar("SELECT coalesce(max(topic_id), -1) FROM topics")) + 1
-    mapping, similarity = {tm.OUTLIER: tm.OUTLIER}, {}
-    for i, row in real.iterrows():
-        if i in matches:
-            stable = int(previous["topic_id"].iloc[matches[i][0]])
-            similarity[stable] = matches[i][1]
-        else:
-            stable, next_id = next_id, next_id + 1
-        mapping[int(row["local_topic"])] = stable
-    with store.transaction() as con:
-        con.execute("UPDATE topics SET status = 'retired' WHERE status = 'active'")
-        for row in table.itertuples():
-            stable = mapping[row.local_topic]
-            con.execute("DELETE FROM topics WHERE topic_id = ?", [stable])
-            con.execute("INSERT INTO topics VALUES (?, ?, ?, ?, ?, ?, 'active', ?)", [
-                stable, row.label, json.dumps(row.terms), row.size, born.get(stable, newest), version,
-                row.centroid.tolist()])
-            con.execute("INSERT INTO model_topics VALUES (?, ?, ?, ?)",
-                        [version, row.local_topic, stable, similarity.get(stable)])
-    return mapping
+def _centroids(topics: pd.DataFrame) -> np.ndarray:
+    return np.stack(topics["centroid"].map(np.asarray)).astype(np.float32) if len(topics) else np.zeros((0, 0))
 
 
-def assign_pending(store: Store, settings: Settings, bars: Bars, result: StepResult) -> None:
-    """Assign documents that have a vector but no topic to the current model's topics."""
+def _overlap(store: Store, doc_ids: list[str], local: np.ndarray, current: pd.Series, previous: pd.Series
+             ) -> np.ndarray:
+    """Documents shared by each (new local topic, previous stable topic) pair, outliers left out."""
+    before = store.df("SELECT doc_id, topic_id FROM topic_assignments WHERE topic_id <> ?", [tm.OUTLIER])
+    now = pd.DataFrame({"doc_id": doc_ids, "local": local})
+    both = now[now["local"] != tm.OUTLIER].merge(before, on="doc_id")
+    table = pd.crosstab(both["local"], both["topic_id"])
+    return table.reindex(index=current, columns=previous, fill_value=0).to_numpy()
+
+
+def _metrics(local: np.ndarray, vectors: np.ndarray, real: pd.DataFrame, events: list[dict],
+             reduce_quantile: float) -> dict:
+    """Outlier share and the similarity thresholds nightly assignment uses to match it."""
+    outlier_share = float((local == tm.OUTLIER).mean())
+    _, sims = tm.nearest_topics(vectors, _centroids(real))
+    counts = pd.Series([e["event"] for e in events]).value_counts().to_dict()
+    return {"n_topics": len(real), "outlier_share": outlier_share,
+            "assign_similarity": float(np.quantile(sims, outlier_share)) if len(real) else 1.0,
+            "reduce_similarity": float(np.quantile(sims, reduce_quantile)) if len(real) else 1.0,
+            "events": {k: int(v) for k, v in counts.items()}}
+
+
+def _quality(texts: list[str], terms: pd.Series) -> dict:
+    """NPMI coherence (top 10 terms, document co-occurrence over the fitted texts) and topic diversity."""
+    if terms.empty:
+        return {"npmi": None, "diversity": None}
+    npmi = CoherenceScorer().fit(texts).npmi(terms.tolist())
+    return {"npmi": float(np.nanmean(npmi)) if np.isfinite(npmi).any() else None,
+            "diversity": topic_diversity(terms.tolist())}
+
+
+def _retired(events: list[dict]) -> dict[int, str]:
+    return {e["topic_id"]: {"merge": "merged", "death": "dead"}[e["event"]] for e in events
+            if e["event"] in ("merge", "death")}
+
+
+def _fitted_assignments(topics: np.ndarray, vectors: np.ndarray, stable_ids: np.ndarray, centroids: np.ndarray,
+                        metrics: dict) -> tuple[np.ndarray, ...]:
+    """(topic, nearest, similarity, reduced) for the fit's own documents: its clusters, outliers reduced."""
+    best, sims = tm.nearest_topics(vectors, centroids)
+    nearest = stable_ids[best] if len(stable_ids) else np.full(len(best), tm.OUTLIER)
+    reduced = np.where(topics != tm.OUTLIER, topics,
+                       np.where(sims >= metrics["reduce_similarity"], nearest, tm.OUTLIER))
+    return topics, nearest, sims, reduced
+
+
+def _nearest_assignments(vectors: np.ndarray, stable_ids: np.ndarray, centroids: np.ndarray, metrics: dict
+                         ) -> tuple[np.ndarray, ...]:
+    """(topic, nearest, similarity, reduced) by nearest centroid; below the assign similarity: an outlier."""
+    best, sims = tm.nearest_topics(vectors, centroids)
+    nearest = stable_ids[best] if len(stable_ids) else np.full(len(best), tm.OUTLIER)
+    assigned = np.where(sims >= metrics["assign_similarity"], nearest, tm.OUTLIER)
+    reduced = np.where(sims >= metrics["reduce_similarity"], nearest, tm.OUTLIER)
+    return assigned, nearest, sims, reduced
+
+
+def _assign_nearest(store: Store, settings: Settings, bars: Bars, doc_ids: list[str], topics: pd.DataFrame,
+                    version: str, metrics: dict) -> int:
+    """Assign documents to the nearest stable centroid in batches, one transaction each."""
+    centroids, ids = _centroids(topics), topics["topic_id"].to_numpy()
+    batches = [doc_ids[i:i + ASSIGN_BATCH] for i in range(0, len(doc_ids), ASSIGN_BATCH)]
+    for batch in bars.track(batches, total=len(doc_ids), description="assign topics", weight=len):
+        batch_ids, vectors = store.vectors(settings.nlp.embedder, doc_ids=batch)
+        with store.transaction():
+            write_assignments(store, batch_ids, *_nearest_assignments(vectors, ids, centroids, metrics), version)
+    return len(doc_ids)
+
+
+def assign_pending(store: Store, settings: Settings, bars: Bars, result: StepResult) -> int:
+    """Assign documents that have a vector but no topic to the stable topics; return how many."""
     info = current_model(store)
     if info is None:
         raise ModelNotFound("no topic model yet; run 'trendscout topics fit' or 'trendscout nightly'")
     ids = store.df("SELECT e.doc_id FROM doc_embeddings e WHERE e.model = ? AND NOT EXISTS (SELECT 1 FROM "
                    "topic_assignments a WHERE a.doc_id = e.doc_id) ORDER BY e.doc_id",
                    [settings.nlp.embedder])["doc_id"].tolist()
-    if not ids:
-        return
-    model = tm.load_model(Path(info["path"]))
-    mapping = dict(store.con.execute("SELECT local_topic, topic_id FROM model_topics WHERE model_version = ?",
-                                     [info["version"]]).fetchall())
-    mapping[tm.OUTLIER] = tm.OUTLIER
-    batches = [ids[i:i + ASSIGN_BATCH] for i in range(0, len(ids), ASSIGN_BATCH)]
-    for batch in bars.track(batches, total=len(ids), description="assign topics", weight=len):
-        doc_ids, vectors = store.vectors(settings.nlp.embedder, doc_ids=batch)
-        local, probs = tm.assign_topics(model, _doc_texts(store, doc_ids), vectors)
-        frame = pd.DataFrame({"doc_id": doc_ids, "topic_id": [mapping.get(int(t), tm.OUTLIER) for t in local],
-                              "model_version": info["version"], "probability": probs,
-                              "assigned_at": datetime.now(UTC)})
-        with store.transaction():
-            store.insert_frame("topic_assignments", frame)
-        result.count(assigned=len(frame))
+    n = _assign_nearest(store, settings, bars, ids, active_topics(store), info["version"],
+                        json.loads(info["metrics"]))
+    result.count(assigned=n)
+    return n
+
+
+def find_births(store: Store, settings: Settings, result: StepResult) -> list[int]:
+    """Fit a model on the recent window; clusters of outliers that match no stable topic become topics."""
+    cfg, base = settings.topics, current_model(store)
+    as_of = store.scalar("SELECT max(d.published_on) FROM documents d JOIN topic_assignments USING (doc_id)")
+    since = as_of - timedelta(days=cfg.recent_days)
+    doc_ids, vectors = store.vectors(settings.nlp.embedder, where="doc.published_on > ?", params=[since])
+    if len(doc_ids) < max(MIN_DOCS_TO_FIT, 2 * cfg.recent_min_topic_size):
+        result.skip("too_few_recent_documents", len(doc_ids))
+        return []
+    model = _build(settings, min_topic_size=cfg.recent_min_topic_size,
+                   n_clusters=max(2, min(cfg.n_clusters, len(doc_ids) // cfg.recent_min_topic_size)))
+    local = tm.fit_topics(model, doc_texts(store, doc_ids), vectors)
+    table = tm.topic_table(model, local, vectors)
+    real = table[table["local_topic"] != tm.OUTLIER].reset_index(drop=True)
+    stable = active_topics(store)
+    mean = vectors.mean(axis=0)
+    matched = match_topics(_centroids(stable), _centroids(real), cfg.match_threshold, mean=mean)
+    assigned = store.df("SELECT doc_id, topic_id FROM topic_assignments").set_index("doc_id")["topic_id"]
+    is_outlier = assigned.reindex(doc_ids).to_numpy() == tm.OUTLIER
+    new = [i for i, row in real.iterrows() if i not in matched and row["size"] >= cfg.recent_min_topic_size
+           and is_outlier[local == row["local_topic"]].mean() >= cfg.min_share]
+    if not new:
+        return []
+    births = real.loc[new].copy()
+    next_id = int(store.scalar("SELECT coalesce(max(topic_id), -1) FROM topics")) + 1
+    births["topic_id"] = range(next_id, next_id + len(births))
+    births["similarity"] = None
+    version = _new_version("-recent")
+    path = settings.models_dir / "topics" / version
+    tm.save_model(model, path)
+    manifest = {"version": version, "kind": "recent", "base_version": base["version"],
+                "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "data_window": [str(since), str(as_of)],
+                "n_docs": len(doc_ids), "embedder": settings.nlp.embedder, "params": cfg.model_dump(),
+                "metrics": {"n_topics": len(real), "births": len(births)},
+                "topics": dict(zip(births["local_topic"].astype(int), births["topic_id"].astype(int), strict=True))}
+    (path / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    sims = centered(_centroids(stable), mean) @ centered(_centroids(births), mean).T if len(stable) else None
+    events = [{"event": "birth", "topic_id": int(t), "related": [],
+               "similarity": None if sims is None else float(sims[:, k].max())}
+              for k, t in enumerate(births["topic_id"])]
+    members = np.isin(local, births["local_topic"])
+    to_stable = dict(zip(births["local_topic"], births["topic_id"], strict=True))
+    topic_of = np.array([to_stable[t] for t in local[members]])
+    member_sims = np.einsum("ij,ij->i", vectors[members], _centroids(births.set_index("topic_id").loc[topic_of]))
+    with store.transaction():
+        register_model(store, manifest, path, is_current=False)
+        write_topics(store, births, version, born_on=as_of, retire={})
+        write_lineage(store, events, base["version"], version, as_of)
+        write_assignments(store, [d for d, m in zip(doc_ids, members, strict=True) if m], topic_of, topic_of,
+                          member_sims, topic_of, version)
+    result.count(births=len(births))
+    logger.info("topics: %d new topics from %d recent documents (%s)", len(births), len(doc_ids), version)
+    return births["topic_id"].tolist()
 
 
 def topics_step(store: Store, settings: Settings, bars: Bars, *, force_fit: bool = False) -> StepResult:
-    """Refit when due (or forced), then assign every embedded document still without a topic."""
+    """Refit when due (or forced); assign new documents and look for births; rebuild the topic counts."""
     result = StepResult("topics")
-    if fit_due(store, settings, force_fit) and fit(store, settings, bars, result) is None \
+    if fit_due(store, settings, force_fit) and fit(store, settings, result) is None \
             and current_model(store) is None:
         return result
-    assign_pending(store, settings, bars, result)
+    if assign_pending(store, settings, bars, result):
+        find_births(store, settings, result)
+    result.count(count_rows=refresh_topic_counts(store))
     return result

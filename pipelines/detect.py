@@ -18,6 +18,7 @@ import pandas as pd
 from nlp.emergence import EmergenceDetector
 from nlp.terms import EmergentTermScorer
 from nlp.trends import complete_periods, period_start
+from pipelines.features import REGIONS_SQL, SECTORS_SQL
 from pipelines.feedback import apply_feedback, latest_feedback
 from pipelines.runs import StepResult
 from pipelines.settings import TrendSettings
@@ -38,19 +39,13 @@ def doc_topics(store: Store, until=None) -> pd.DataFrame:
 
 
 def doc_regions(store: Store) -> pd.DataFrame:
-    """doc_id, code (NUTS-2) from enrichment's `doc_regions`; documents it has not reached use organisations' codes."""
-    return store.df("SELECT DISTINCT doc_id, left(code, 4) AS code FROM doc_regions WHERE length(code) >= 4 UNION "
-                    "SELECT DISTINCT o.doc_id, left(o.nuts_code, 4) FROM document_organisations o "
-                    "WHERE length(o.nuts_code) >= 4 AND NOT EXISTS (SELECT 1 FROM doc_regions r "
-                    "WHERE r.doc_id = o.doc_id)")
+    """doc_id, code (NUTS-2) of every document."""
+    return store.df(f"SELECT doc_id, nuts2 AS code FROM ({REGIONS_SQL})")
 
 
 def doc_sectors(store: Store) -> pd.DataFrame:
-    """doc_id, sector from enrichment's `doc_sectors`; documents it has not reached use `documents.codes.sector`."""
-    return store.df("SELECT DISTINCT doc_id, sector FROM doc_sectors UNION "
-                    "SELECT DISTINCT doc_id, unnest(from_json(json_extract(codes, '$.sector'), '[\"VARCHAR\"]')) "
-                    "FROM documents d WHERE json_extract(codes, '$.sector') IS NOT NULL "
-                    "AND NOT EXISTS (SELECT 1 FROM doc_sectors s WHERE s.doc_id = d.doc_id)")
+    """doc_id, sector of every document."""
+    return store.df(f"SELECT doc_id, sector FROM ({SECTORS_SQL})")
 
 
 def doc_orgs(store: Store) -> pd.DataFrame:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
+
 from pipelines.settings import Settings
 from pipelines.store import Store
 
@@ -16,7 +18,7 @@ def _run(store: Store, row) -> dict:
                      "WHERE run_id = ? ORDER BY started_at", [row["run_id"]])
     return {
         "run_id": row["run_id"], "command": row["command"], "status": row["status"],
-        "exit_code": None if row["exit_code"] != row["exit_code"] else row["exit_code"],
+        "exit_code": None if pd.isna(row["exit_code"]) else int(row["exit_code"]),  # unfinished: no code
         "started_at": str(row["started_at"]), "finished_at": str(row["finished_at"]),
         "steps": [{"step": s.step, "status": s.status, "duration_s": s.duration_s,
                    "counts": json.loads(s.counts or "{}"), "skipped": json.loads(s.skipped or "{}"),

@@ -17,20 +17,9 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
+from pipelines.features import REGIONS_SQL, SECTORS_SQL
 from pipelines.store import Store
 
-# Enriched documents use their tagged regions and sectors; documents not yet enriched fall back to
-# their organisations' NUTS codes and the sectors or programme codes their source gave.
-_NOT_ENRICHED = "doc_id NOT IN (SELECT doc_id FROM doc_features)"
-REGIONS_SQL = ("SELECT DISTINCT doc_id, left(code, 4) AS nuts2, left(code, 2) AS country FROM doc_regions "
-               "WHERE level >= 2 UNION SELECT DISTINCT doc_id, left(nuts_code, 4), left(nuts_code, 2) "
-               f"FROM document_organisations WHERE length(nuts_code) >= 4 AND {_NOT_ENRICHED}")
-SECTORS_SQL = ("SELECT DISTINCT doc_id, sector FROM doc_sectors UNION "
-               "SELECT DISTINCT doc_id, unnest(CASE json_type(codes, '$.sector') "
-               "WHEN 'ARRAY' THEN json_extract_string(codes, '$.sector[*]') "
-               "WHEN 'VARCHAR' THEN [json_extract_string(codes, '$.sector')] "
-               "ELSE json_extract_string(codes, '$.legal_basis[*]') END) AS sector "
-               f"FROM documents WHERE {_NOT_ENRICHED}")
 NUTS = re.compile(r"^[A-Z]{2}[A-Z0-9]{0,3}$")
 
 

@@ -11,10 +11,10 @@ import pandas as pd
 
 from pipelines.charts import svg_bars, svg_chart
 from pipelines.detect import latest_detection
+from pipelines.features import SECTORS_SQL
 from pipelines.feedback import feedback_history, feedback_status, latest_feedback
 from pipelines.store import Store
 from pipelines.themes import (
-    SECTORS_SQL,
     DocFilter,
     lineage,
     onset_period,

@@ -97,7 +97,7 @@ def test_build_digest_fills_every_section_from_base_tables(store, tmp_path: Path
     assert {s["sector"] for s in hydrogen["sectors"]} >= {"energy", "chemicals"}
     assert hydrogen["onset"] == "2026-09-01" and hydrogen["is_cross_sectoral"] and hydrogen["is_cross_border"]
     assert {o["name"] for o in by_id[4]["new_organisations"]} == {"Batterie Nord GmbH", "Lund Cells AB"}
-    assert by_id[3]["sectors"][0]["sector"] == "HORIZON.2.4"  # legal basis when no sector is coded
+    assert by_id[3]["sectors"] == []  # a legal basis alone gives sectors only through enrichment
     assert d["lineage"][0]["event"] == "birth" and d["lineage"][0]["label"] == "solid-state batteries"
     assert [c["topic_id"] for c in d["cooled"]] == [3]
     assert d["health"]["errors_by_source"] == {"news": 1, "cordis": 1} and d["health"]["duplicates_this_week"] == 4

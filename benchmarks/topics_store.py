@@ -1,0 +1,50 @@
+"""A DuckDB store for the topic benchmarks, filled with CORDIS documents and their cached embeddings.
+
+The pipeline's embedder factory is replaced by the distilled model2vec model (for candidate words),
+because the vectors in the store come from it; nothing else in the pipeline changes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from topics_data import OUT, static_embedder
+
+import pipelines.embed
+from pipelines.settings import NlpSettings, Settings, TopicSettings
+from pipelines.store import Store
+
+EMBEDDER = "m2v-minilm"
+
+
+def bench_settings(name: str, **topics) -> Settings:
+    pipelines.embed.build_embedder = lambda nlp: static_embedder()
+    return Settings(data_dir=OUT / name, models_dir=OUT / name / "models", nlp=NlpSettings(embedder=EMBEDDER),
+                    topics=TopicSettings(**topics))
+
+
+def open_fresh(path: Path) -> Store:
+    for stale in (path, path.with_suffix(".duckdb.wal")):
+        stale.unlink(missing_ok=True)
+    return Store.open(path)
+
+
+def add_documents(store: Store, frame: pd.DataFrame, vectors: np.ndarray) -> None:
+    """Insert documents (doc_id, date, title, text) with their vectors, as ingest and embed would."""
+    now = datetime.now(UTC)
+    docs = pd.DataFrame({"doc_id": frame["doc_id"], "source": "cordis", "kind": "project",
+                         "external_id": frame["doc_id"], "title": frame["title"], "text": frame["text"],
+                         "published_on": frame["date"].dt.date, "content_hash": frame["doc_id"], "codes": "{}",
+                         "first_seen_at": now, "ingested_at": now})
+    with store.transaction():
+        store.insert_frame("documents", docs)
+        store.insert_frame("embeddings", pa.table({
+            "model": [EMBEDDER] * len(frame), "input_hash": frame["doc_id"].tolist(),
+            "vector": pa.array(list(vectors), type=pa.list_(pa.float32())),
+            "created_at": pa.array([now] * len(frame), type=pa.timestamp("us", tz="UTC"))}))
+        store.insert_frame("doc_embeddings", pd.DataFrame({"doc_id": frame["doc_id"], "model": EMBEDDER,
+                                                           "input_hash": frame["doc_id"]}))

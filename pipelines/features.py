@@ -1,0 +1,22 @@
+"""The document features every reader shares: which documents count, their NUTS-2 regions, their sectors.
+
+Enriched documents use their tagged regions and sectors; documents enrichment has not reached yet fall
+back to their organisations' NUTS codes and the sectors their source gave (`codes.sector`).
+"""
+
+_NOT_ENRICHED = "doc_id NOT IN (SELECT doc_id FROM doc_features)"
+
+# the documents that count: one per near-duplicate group
+CANONICAL_DOCUMENTS_SQL = "SELECT * FROM canonical_documents"
+
+# doc_id, nuts2, country
+REGIONS_SQL = ("SELECT DISTINCT doc_id, left(code, 4) AS nuts2, left(code, 2) AS country FROM doc_regions "
+               "WHERE level >= 2 UNION SELECT DISTINCT doc_id, left(nuts_code, 4), left(nuts_code, 2) "
+               f"FROM document_organisations WHERE length(nuts_code) >= 4 AND {_NOT_ENRICHED}")
+
+# doc_id, sector
+SECTORS_SQL = ("SELECT DISTINCT doc_id, sector FROM doc_sectors UNION "
+               "SELECT DISTINCT doc_id, unnest(CASE json_type(codes, '$.sector') "
+               "WHEN 'ARRAY' THEN json_extract_string(codes, '$.sector[*]') "
+               "WHEN 'VARCHAR' THEN [json_extract_string(codes, '$.sector')] END) AS sector "
+               f"FROM documents WHERE {_NOT_ENRICHED}")
