@@ -66,8 +66,8 @@ class TopicSettings(BaseModel):
     mmr_diversity: float = 0.3
     seed: int = 42
     refit_days: int = 7  # refit the base model when it is older than this
-    match_threshold: float = 0.75  # centroid cosine for a new topic to keep a stable identity
-    min_share: float = 0.5  # share of shared documents that makes a split, merge or birth
+    match_threshold: float = 0.75  # centred centroid cosine for a refit's topic to keep a stable id
+    min_share: float = 0.5  # document share linking topics across fits; outlier share a nightly birth needs
     reduce_quantile: float = 0.02  # share of documents left as outliers after outlier reduction
     recent_days: int = 30  # window of the nightly new-documents model that finds births
     recent_min_topic_size: int = 10
