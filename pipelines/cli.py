@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from pipelines import cli_analyst, cli_topics, cli_trends
+from pipelines import cli_analyst, cli_ops, cli_topics, cli_trends
 from pipelines.cli_common import bars_of, open_store, reported_errors, settings_of
 from pipelines.errors import TrendscoutError
 from pipelines.logs import configure_logging
@@ -198,6 +198,7 @@ def sources(ctx: typer.Context, names: bool = typer.Option(False, "--names", hel
 cli_topics.register(app)
 cli_trends.register(app)
 cli_analyst.register(app)
+cli_ops.register(app)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

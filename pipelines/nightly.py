@@ -20,13 +20,14 @@ from pipelines.enrich import enrich
 from pipelines.ingest import ingest
 from pipelines.lock import StoreLock
 from pipelines.logs import Bars
+from pipelines.retention import retention
 from pipelines.runs import RunRecorder, StepResult, new_run_id
 from pipelines.settings import Settings
 from pipelines.store import Store
 
 logger = logging.getLogger(__name__)
 
-STEPS = ("crawl", "ingest", "embed", "enrich", "topics", "detect", "digest")
+STEPS = ("crawl", "ingest", "embed", "enrich", "topics", "detect", "digest", "retention")
 DEPENDS_ON = {"enrich": "embed", "topics": "embed", "detect": "topics", "digest": "detect"}
 
 
@@ -59,6 +60,7 @@ def run_nightly(settings: Settings, *, sources: list[str] | None = None, until: 
         "topics": lambda s: topics_step(s, settings, bars),
         "detect": lambda s: detect(s, settings.trends, run_id),
         "digest": lambda s: write_digest(s, settings)[0],
+        "retention": lambda s: retention(s, settings),  # raw files, old models and backups past their time
     }
     wanted = list(STEPS[: STEPS.index(until) + 1] if until else STEPS)
     if not digest and until != "digest" and "digest" in wanted:

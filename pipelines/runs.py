@@ -70,7 +70,8 @@ class RunRecorder:
         self.store, self.command = store, command
         self.run_id = run_id or new_run_id()
         self.results: list[StepResult] = []
-        with store.transaction() as con:
+        with store.transaction() as con:  # callers hold the store lock: a run still 'running' was killed
+            con.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
             con.execute("DELETE FROM runs WHERE run_id = ?", [self.run_id])
             con.execute("INSERT INTO runs (run_id, command, started_at, status, versions) "
                         "VALUES (?, ?, ?, 'running', ?)",

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pipelines.dashboard.settings import DashboardSettings
 from pipelines.errors import ConfigError
 from pipelines.mail import MailSettings
+from pipelines.ops_settings import OpsSettings
 
 
 class SourceSettings(BaseModel):
@@ -114,6 +115,7 @@ class Settings(BaseSettings):
     digest: DigestSettings = DigestSettings()
     dashboard: DashboardSettings = DashboardSettings()
     mail: MailSettings = MailSettings()
+    ops: OpsSettings = OpsSettings()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @classmethod

@@ -1,3 +1,5 @@
+import json
+import os
 import subprocess
 import sys
 import time
@@ -31,3 +33,17 @@ def test_lock_of_a_killed_process_is_taken_over(tmp_path):
     time.sleep(0.1)
     with StoreLock(tmp_path, "after"):
         assert "after" in (tmp_path / "trendscout.lock").read_text()
+
+
+def test_lock_file_names_pid_run_and_command_and_is_emptied_on_release(tmp_path):
+    with StoreLock(tmp_path, "run-a", "backup"):
+        holder = json.loads((tmp_path / "trendscout.lock").read_text())
+        assert holder["pid"] == os.getpid() and holder["run_id"] == "run-a" and holder["command"] == "backup"
+    assert (tmp_path / "trendscout.lock").read_text() == ""
+
+
+def test_lock_is_released_when_the_run_raises(tmp_path):
+    with pytest.raises(RuntimeError), StoreLock(tmp_path, "run-a"):
+        raise RuntimeError("step blew up")
+    with StoreLock(tmp_path, "run-b"):
+        pass

@@ -1,0 +1,125 @@
+"""Large backfills on Dask distributed: embed a Parquet dataset of the store on many workers, import the vectors.
+
+`backfill` exports the documents that lack a vector (`pipelines.dataset`), runs one task per dataset file
+on a Dask cluster (a LocalCluster of worker processes, or a running scheduler whose workers see the same
+dataset directory), and imports the vectors back. Tasks compute exactly what the embed step computes (same
+input text, hash and embedder), so the store ends as a single-machine run would leave it.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.dataset import document_files, export_dataset, import_results
+from pipelines.lock import StoreLock
+from pipelines.ops_settings import DaskSettings, ops_settings
+from pipelines.runs import RunRecorder, StepResult, new_run_id
+from pipelines.settings import NlpSettings, Settings
+from pipelines.store import Store
+
+logger = logging.getLogger(__name__)
+
+@contextmanager
+def dask_client(cfg: DaskSettings, workers: int | None = None) -> Iterator:
+    """A Client of the configured scheduler, or of a LocalCluster with `workers` single-threaded processes."""
+    from distributed import Client, LocalCluster
+
+    if cfg.scheduler:
+        with Client(cfg.scheduler) as client:
+            yield client
+        return
+    with LocalCluster(n_workers=workers or cfg.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
+        yield client
+
+
+@lru_cache(maxsize=2)
+def _embedder(nlp_json: str):
+    from pipelines.embed import build_embedder
+
+    return build_embedder(NlpSettings.model_validate_json(nlp_json))
+
+
+def process_file(src: str, dst: str, nlp_json: str) -> dict[str, int]:
+    """Worker task: embed one dataset file; write doc_id, content_hash, input_hash and vector to `dst`."""
+    from nlp.embed import embedding_input, input_hash
+
+    out_path = Path(dst)
+    if out_path.exists():  # done by an earlier attempt of this backfill
+        return {"files_reused": 1}
+    docs = pq.read_table(src, columns=["doc_id", "content_hash", "title", "text"]).to_pandas()
+    nlp = NlpSettings.model_validate_json(nlp_json)
+    inputs = [embedding_input(t, x, nlp.embed_chars) for t, x in zip(docs["title"], docs["text"], strict=True)]
+    hashes = [input_hash(i) for i in inputs]
+    unique = dict(zip(hashes, inputs, strict=True))
+    vectors = _embedder(nlp_json).encode(list(unique.values())) if unique else []
+    by_hash = dict(zip(unique, vectors, strict=True))
+    table = pa.table({"doc_id": pa.array(docs["doc_id"]), "content_hash": pa.array(docs["content_hash"]),
+                      "input_hash": pa.array(hashes),
+                      "vector": pa.array([by_hash[h] for h in hashes], type=pa.list_(pa.float32()))})
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    partial = out_path.with_name(out_path.name + ".part")
+    pq.write_table(table, partial, compression="zstd")
+    partial.rename(out_path)
+    return {"documents": len(docs), "embedded": len(unique)}
+
+
+def compute(client, dataset_dir: Path, results_dir: Path, nlp: NlpSettings) -> StepResult:
+    """Run one task per dataset file on the cluster; results mirror the dataset's layout under `results_dir`."""
+    from distributed import as_completed
+
+    result = StepResult("compute")
+    files = document_files(dataset_dir)
+    nlp_json = nlp.model_dump_json()
+    root = dataset_dir / "documents"
+    futures = [client.submit(process_file, str(f), str(results_dir / f.relative_to(root)), nlp_json,
+                             key=f"backfill-{i}-{f.relative_to(root)}", pure=False) for i, f in enumerate(files)]
+    started = time.monotonic()
+    for future in as_completed(futures):
+        result.count(files=1, **future.result())
+    took = time.monotonic() - started
+    result.count(workers=len(client.scheduler_info()["workers"]),
+                 docs_per_s=round(result.counts["documents"] / took) if took else 0)
+    return result
+
+
+def backfill(settings: Settings, client, partition_rows: int | None = None) -> list[StepResult]:
+    """Export the documents without a vector, embed them on `client`'s workers, import the vectors; one run.
+
+    The store lock is held throughout, so a nightly run started meanwhile exits 75 and runs next time.
+    """
+    ops, run_id = ops_settings(settings), new_run_id()
+    work = settings.data_dir / "backfill"
+    model = settings.nlp.embedder
+    # one thread per task: a worker process is already one of the machine's cores
+    nlp = settings.nlp.model_copy(update={"torch_threads": 1})
+    with StoreLock(settings.data_dir, run_id, "backfill"), Store.open(settings.store_path) as store:
+        run = RunRecorder(store, "backfill", run_id)
+        shutil.rmtree(work, ignore_errors=True)  # a killed backfill's files; we hold the lock
+        exported = StepResult("export")
+        exported.count(**export_dataset(store, work / "dataset", model=model, pending_only=True,
+                                        partition_rows=partition_rows or ops.dask.partition_rows))
+        run.record(exported)
+        try:
+            computed = compute(client, work / "dataset", work / "results", nlp)
+        except Exception as exc:  # a lost worker or a bad file: record it, import nothing
+            logger.exception("backfill: compute failed")
+            computed = StepResult("compute", status="failed")
+            computed.error(f"{type(exc).__name__}: {exc}")
+        run.record(computed)
+        imported = StepResult("import", status="skipped" if computed.status == "failed" else "ok")
+        if imported.status == "ok":
+            imported.count(**import_results(store, work / "results", model))
+            shutil.rmtree(work)
+        run.record(imported)
+        run.finish()
+    return run.results
