@@ -68,15 +68,19 @@ class PhraseIndex:
         self.max_tokens = max_tokens
         self.exact: dict[tuple[str, ...], list] = {}
         self.folded: dict[tuple[str, ...], list] = {}
+        # longest phrase starting with each first token: most tokens start none, and are skipped at once
+        self.longest_exact: dict[str, int] = {}
+        self.longest_folded: dict[str, int] = {}
 
     def add(self, phrase: str, payload) -> None:
         """Index a phrase; acronyms are kept case-sensitive, everything else folded."""
         if is_acronym(phrase):
-            key, table = tuple(_TOKEN.findall(phrase)), self.exact
+            key, table, longest = tuple(_TOKEN.findall(phrase)), self.exact, self.longest_exact
         else:
-            key, table = tuple(fold(phrase).split()), self.folded
+            key, table, longest = tuple(fold(phrase).split()), self.folded, self.longest_folded
         if 0 < len(key) <= self.max_tokens:
             table.setdefault(key, []).append(payload)
+            longest[key[0]] = max(longest.get(key[0], 0), len(key))
 
     def find(self, text: str) -> list[Match]:
         """Return the longest matches, left to right, that obey the case rules."""
@@ -84,9 +88,12 @@ class PhraseIndex:
         folded = [fold(word) for _, _, word in spans]
         matches, i = [], 0
         while i < len(spans):
-            for size in range(min(self.max_tokens, len(spans) - i), 0, -1):
+            word = spans[i][2]
+            longest = max(self.longest_exact.get(word, 0),
+                          0 if word[:1].islower() else self.longest_folded.get(folded[i], 0))
+            for size in range(min(longest, len(spans) - i), 0, -1):
                 payloads = self.exact.get(tuple(w for _, _, w in spans[i:i + size]))
-                if payloads is None and not spans[i][2][:1].islower():
+                if payloads is None and not word[:1].islower():
                     payloads = self.folded.get(tuple(folded[i:i + size]))
                 if payloads:
                     start, end = spans[i][0], spans[i + size - 1][1]

@@ -1,14 +1,16 @@
 """NUTS 2021 regions for documents: code helpers, structured organisations and a text tagger.
 
 Evidence, strongest first: "structured" (a NUTS code or country the source gives), "coordinates"
-(an organisation's lat/lon placed via the registry), "organisation" (an organisation named in the
-text or given without a NUTS code) and "place" (a city, or a country, named in the text).
+(an organisation's lat/lon placed in a NUTS polygon, else near registry organisations), "organisation"
+(an organisation named in the text or given without a NUTS code) and "place" (a city, or a country,
+named in the text).
 
 Policies for bad input, each with a defined result:
 - empty text, text in a script the gazetteer does not cover, a place name matching nothing: no tags;
 - a NUTS code that is malformed or outside the NUTS countries: ignored (the org's country is used
   if it has one); a well-formed code the registry does not know: cut back to its deepest known parent;
-- coordinates with no registry organisation within `max_km` (e.g. outside Europe): not placed;
+- coordinates outside every NUTS polygon (or without boundaries) and with no registry organisation
+  within `max_km` (e.g. outside Europe): not placed;
 - a name that fits several regions or countries: `nlp.places.resolve`'s ambiguity policy. Places
   whose name is also a common English word ("Split", "Reading", "Bath"; nlp/data/ambiguous_places.txt)
   only count when the document names, or its structured data gives, a country.
@@ -111,8 +113,13 @@ class RegionTagger:
                         self.index.add(written, ("organisation", key))
                 if " " in key or (len(key) >= 4 and df[key] <= max_alias_df and key not in registry.places):
                     self.index.add(key, ("organisation", key))
-        self._fuzzy_keys = [k for k in registry.names if " " in k and len(k) >= 8] + \
-                           [k for k in registry.places if len(k) >= 7]
+        self._fuzzy_by_length: dict[int, list[str]] = {}
+        fuzzy_keys = [k for k in registry.names if " " in k and len(k) >= 8]
+        fuzzy_keys += [k for k in registry.places if len(k) >= 7]
+        for key in fuzzy_keys:
+            self._fuzzy_by_length.setdefault(len(key), []).append(key)
+        self._fuzzy_cache: dict[str, str | None] = {}
+        self._keys_by_query_length: dict[int, list[str]] = {}
 
     def tag(self, texts: Sequence[str | None], organisations: Sequence[Iterable[Mapping] | None] | None = None
             ) -> list[list[dict]]:
@@ -218,11 +225,34 @@ class RegionTagger:
                 return [(hit[0], hit[1], kind)]
         return []
 
+    def _fuzzy_key(self, span: str) -> str | None:
+        """The registry key closest to `span` (ratio >= fuzzy_cutoff), memoised: abstracts repeat spans.
+
+        Only keys of compatible length are compared (`_keys_near`).
+        """
+        query = strip_legal_form(span)
+        if query not in self._fuzzy_cache:
+            hit = process.extractOne(query, self._keys_near(len(query)), scorer=fuzz.ratio,
+                                     score_cutoff=self.fuzzy_cutoff)
+            self._fuzzy_cache[query] = hit[0] if hit else None
+        return self._fuzzy_cache[query]
+
+    def _keys_near(self, length: int) -> list[str]:
+        """Registry keys whose length allows fuzz.ratio >= fuzzy_cutoff with a query of `length` characters.
+
+        ratio = 2M / (a + b) >= c needs |a - b| <= (1 - c)(a + b).
+        """
+        if length not in self._keys_by_query_length:
+            slack = (100 - self.fuzzy_cutoff) / 100
+            low, high = int(length * (1 - slack) / (1 + slack)), int(length * (1 + slack) / (1 - slack)) + 1
+            self._keys_by_query_length[length] = [k for n in range(low, high + 1)
+                                                  for k in self._fuzzy_by_length.get(n, ())]
+        return self._keys_by_query_length[length]
+
     def _fuzzy(self, span: str, context: set[str]) -> list[tuple[str, float, str]]:
-        hit = process.extractOne(strip_legal_form(span), self._fuzzy_keys, scorer=fuzz.ratio,
-                                 score_cutoff=self.fuzzy_cutoff)
-        if hit is None:
+        key = self._fuzzy_key(span)
+        if key is None:
             return []
-        candidates: list[Candidate] = self.registry.names.get(hit[0]) or self.registry.places.get(hit[0], [])
+        candidates: list[Candidate] = self.registry.names.get(key) or self.registry.places.get(key, [])
         found = resolve(candidates, context)
         return [] if found is None else [(found[0], found[1], candidates[0].kind)]
