@@ -86,9 +86,14 @@ class BulkFileSpider(SourceSpider):
                          response.url, fmt, response.body[:40])
             return
         n_ok, self.damaged = 0, False
-        for name, data in self.members(response.body, fmt):
-            n_ok += 1
-            yield from self.parse_record(name, data, response)
+
+        def counted():
+            nonlocal n_ok
+            for member in self.members(response.body, fmt):
+                n_ok += 1
+                yield member
+
+        yield from self.parse_archive(counted(), response)
         if n_ok == 0 and not self.damaged:
             self.count("errors", "empty_archive")
         if n_ok == 0 or self.damaged:
@@ -128,6 +133,11 @@ class BulkFileSpider(SourceSpider):
             self.damaged = True
             self.count("errors", "bad_archive")
             logger.error("%s: damaged archive (%s); records read so far are kept", self.name, exc)
+
+    def parse_archive(self, members: Iterator[tuple[str, bytes]], response):
+        """Yield the items of one bulk file's members; by default each member is one record."""
+        for name, data in members:
+            yield from self.parse_record(name, data, response)
 
     def parse_record(self, name: str, data: bytes, response):
         raise NotImplementedError

@@ -47,7 +47,7 @@ def _text(el, *path: str) -> str | None:
     return el.text.strip() or None
 
 
-def _date(value: str | None) -> str | None:
+def iso_date(value: str | None) -> str | None:
     """Keep the YYYY-MM-DD part of a CORDIS date or timestamp."""
     if not value or len(value) < 10 or value[4] != "-" or value[7] != "-":
         return None
@@ -112,7 +112,7 @@ def parse_project(data: bytes, *, source: str = "cordis") -> DocumentItem:
     objective = _text(root, "objective")
     if not objective:
         raise RecordError("no_objective", f"project {grant_id} has no objective")
-    published = _date(_text(root, "ecSignatureDate")) or _date(_text(root, "startDate"))
+    published = iso_date(_text(root, "ecSignatureDate")) or iso_date(_text(root, "startDate"))
     if not published:
         raise RecordError("no_date", f"project {grant_id} has no signature or start date")
 
@@ -159,8 +159,8 @@ def parse_project(data: bytes, *, source: str = "cordis") -> DocumentItem:
     meta.update({
         "acronym": _text(root, "acronym"), "teaser": _text(root, "teaser"), "status": _text(root, "status"),
         "rcn": _text(root, "rcn"), "keywords": [k.strip() for k in keywords.split(",") if k.strip()]
-        if keywords else [], "start_date": _date(_text(root, "startDate")),
-        "end_date": _date(_text(root, "endDate")), "signature_date": _date(_text(root, "ecSignatureDate")),
+        if keywords else [], "start_date": iso_date(_text(root, "startDate")),
+        "end_date": iso_date(_text(root, "endDate")), "signature_date": iso_date(_text(root, "ecSignatureDate")),
         "total_cost": _float(_text(root, "totalCost")),
         "ec_max_contribution": _float(_text(root, "ecMaxContribution")),
         "grant_doi": _text(root, "identifiers", "grantDoi"), "nuts_names": region_names,
@@ -169,7 +169,7 @@ def parse_project(data: bytes, *, source: str = "cordis") -> DocumentItem:
         source=source, kind="project", external_id=grant_id, url=PROJECT_URL.format(id=grant_id),
         title=_text(root, "title") or _text(root, "acronym") or grant_id, text=objective,
         published_on=published,
-        updated_on=_date(_text(root, "lastUpdateDate")) or _date(_text(root, "contentUpdateDate")),
+        updated_on=iso_date(_text(root, "lastUpdateDate")) or iso_date(_text(root, "contentUpdateDate")),
         language=_text(root, "language"), organisations=organisations,
         codes={k: v for k, v in codes.items() if v}, meta=meta,
     )

@@ -38,7 +38,14 @@ def known_sources() -> dict[str, list[str]]:
 def scrapy_settings(settings: Settings, run_id: str) -> dict:
     """Our settings as Scrapy settings for one run (no secrets: spiders read those from the env)."""
     crawl = settings.crawl
+    frontier = {
+        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+        "REDIS_URL": crawl.redis_url,
+        "SCHEDULER_PERSIST": True,  # a machine that finishes first must not clear the queue the others share
+    } if crawl.redis_frontier else {}
     return {
+        **frontier,
         "USER_AGENT": crawl.user_agent,
         "DOWNLOAD_DELAY": crawl.download_delay,
         "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrent_per_domain,
@@ -50,6 +57,7 @@ def scrapy_settings(settings: Settings, run_id: str) -> dict:
         "TRENDSCOUT_RAW_DIR": str(settings.raw_dir),
         "TRENDSCOUT_RUN_ID": run_id,
         "TRENDSCOUT_STATE_DIR": str(settings.data_dir / "state" / "crawl"),
+        "TRENDSCOUT_REQUESTS_PER_MINUTE": crawl.requests_per_minute,
         "TRENDSCOUT_ROBOTS_EXEMPT": {name: src.robots_exempt for name, src in settings.sources.items()
                                      if src.robots_exempt},
         "LOG_LEVEL": "INFO",

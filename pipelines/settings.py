@@ -39,6 +39,9 @@ class CrawlSettings(BaseModel):
     min_text_chars: int = 40
     timeout_s: float = 60.0
     api_keys: dict[str, SecretStr] = {}  # from the environment only: TRENDSCOUT_CRAWL__API_KEYS__EPO_OPS
+    requests_per_minute: dict[str, float] = {}  # per-spider API rate limit override; 0 switches it off (tests)
+    redis_frontier: bool = False  # share one scrapy-redis request queue and dupefilter between crawler machines
+    redis_url: str = ""  # e.g. redis://crawl-queue:6379/0 (empty: localhost:6379); used with redis_frontier
 
 
 class NlpSettings(BaseModel):
@@ -51,6 +54,8 @@ class NlpSettings(BaseModel):
     device: str = "cpu"
     torch_threads: int = 0  # 0: one per core
     dedupe_threshold: float = 0.7  # estimated Jaccard of normalised text from which two documents are one story
+    # GISCO NUTS 2021 GeoJSON (http(s) URL, downloaded once into data_dir/cache/, or a path): coordinates -> NUTS
+    gisco_nuts: str = ""
 
 
 class TopicSettings(BaseModel):
@@ -141,7 +146,9 @@ class Settings(BaseSettings):
 
         sources = {name: src.model_copy(update={"urls": [resolve_url(u, self.base_dir) for u in src.urls]})
                    for name, src in self.sources.items()}
-        return self.model_copy(update={"data_dir": absolute(self.data_dir),
+        nlp = self.nlp.model_copy(update={"gisco_nuts": resolve_url(self.nlp.gisco_nuts, self.base_dir)}) \
+            if self.nlp.gisco_nuts else self.nlp
+        return self.model_copy(update={"data_dir": absolute(self.data_dir), "nlp": nlp,
                                        "models_dir": absolute(self.models_dir),
                                        "reports_dir": absolute(self.reports_dir),
                                        "sources": sources})

@@ -1,10 +1,16 @@
-"""CORDIS projects from the official bulk XML distribution (Horizon Europe by default; H2020, FP7 too)."""
+"""CORDIS projects from the official bulk distributions (Horizon Europe by default; H2020, FP7 too).
+
+The XML edition has one file per project; the CSV and JSON editions have one table per file
+(project, organization, euroSciVoc, ...), recognised by those member names and joined per project.
+"""
 
 from __future__ import annotations
 
 import logging
+from pathlib import PurePosixPath
 
 from crawlers.bulk import BulkFileSpider
+from crawlers.cordis_tables import TABLES, parse_tables, read_table
 from crawlers.cordis_xml import RecordError, parse_project
 
 logger = logging.getLogger(__name__)
@@ -24,6 +30,29 @@ class CordisSpider(BulkFileSpider):
     name = "cordis"
     kind = "project"
     default_urls = [HORIZON_XML]
+    member_suffixes = (".xml", ".csv", ".json")
+
+    def parse_archive(self, members, response):
+        tables: dict[str, list[dict[str, str]]] = {}
+        for name, data in members:
+            path = PurePosixPath(name)
+            if path.suffix.lower() == ".xml":
+                yield from self.parse_record(name, data, response)
+            elif path.stem.lower() in TABLES:
+                try:
+                    tables[path.stem.lower()] = read_table(name, data)
+                except (ValueError, UnicodeDecodeError) as exc:
+                    self.count("errors", "bad_table")
+                    logger.error("cordis: unreadable table %s in %s: %s", name, response.url, exc)
+        if tables and "project" not in tables:
+            self.count("errors", "no_project_table")
+            logger.error("cordis: %s has tables %s but no project table", response.url, sorted(tables))
+        for result in parse_tables(tables, source=self.name):
+            if isinstance(result, RecordError):
+                self.count("dropped", result.reason)
+                logger.warning("cordis: skipped a project row in %s: %s", response.url, result)
+            else:
+                yield result
 
     def parse_record(self, name: str, data: bytes, response):
         try:

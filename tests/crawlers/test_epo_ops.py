@@ -106,8 +106,8 @@ class FakeOps:
                         content_type="text/xml")
 
 
-@pytest.mark.integration
-def test_epo_ops_crawl_refreshes_token_halves_capped_slices_and_counts_families_once(site, tmp_path):
+def serve_ops(site) -> FakeOps:
+    """Route OPS's token, search, biblio and abstract services on the loopback `site` to a FakeOps."""
     ops = FakeOps()
     site.expect_request("/3.2/auth/accesstoken", method="POST").respond_with_handler(ops.token)
     site.expect_request("/3.2/rest-services/published-data/search").respond_with_handler(ops.search)
@@ -115,6 +115,12 @@ def test_epo_ops_crawl_refreshes_token_halves_capped_slices_and_counts_families_
                         method="POST").respond_with_handler(ops.biblio)
     site.expect_request("/3.2/rest-services/published-data/publication/docdb/EP.2400812.A1/abstract"
                         ).respond_with_data(ABSTRACT, content_type="text/xml", headers=LIGHTS)
+    return ops
+
+
+@pytest.mark.integration
+def test_epo_ops_crawl_refreshes_token_halves_capped_slices_and_counts_families_once(site, tmp_path):
+    serve_ops(site)
     args = {"cpc": "Y02E,H01M", "since": "2026-01-01", "until": "2026-01-04", "slice_days": 4}
     urls = [site.url_for("/3.2")]
 

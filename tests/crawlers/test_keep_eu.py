@@ -33,8 +33,8 @@ def test_keep_eu_project_item_accepts_string_themes_and_missing_coordinates():
     assert [(o.city, o.lat) for o in item.organisations] == [("Gent", 51.0543), ("Haaksbergen", None)]
 
 
-@pytest.mark.integration
-def test_keep_eu_crawl_walks_index_counts_bad_records_and_stops_at_known_ids(site, tmp_path):
+def serve_keep_eu(site) -> None:
+    """Two index pages and five project records (three good, one malformed JSON, one HTML) on `site`."""
     for page in (1, 2):
         site.expect_request("/api/search/projects/", method="POST", query_string=f"page={page}").respond_with_data(
             fixture_bytes(f"keep_eu/search-page-{page}.json"), content_type="application/json")
@@ -45,6 +45,11 @@ def test_keep_eu_crawl_walks_index_counts_bad_records_and_stops_at_known_ids(sit
                                                                  content_type="application/json")
     site.expect_request("/api/project/30008/").respond_with_data(
         "<!DOCTYPE html><html><body>Maintenance</body></html>", content_type="text/html")
+
+
+@pytest.mark.integration
+def test_keep_eu_crawl_walks_index_counts_bad_records_and_stops_at_known_ids(site, tmp_path):
+    serve_keep_eu(site)
     base = site.url_for("").rstrip("/")
 
     first = run_crawl("keep_eu", tmp_path, [base], args={"since": "2026-01-01"})
