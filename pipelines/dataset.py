@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 DOC_COLUMNS = "doc_id, kind, title, text, published_on, language, content_hash"
 
 
-def _sql_path(path: Path) -> str:
+def sql_path(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
@@ -42,14 +42,14 @@ def export_dataset(store: Store, out_dir: Path, *, model: str, pending_only: boo
     n_docs = store.count(f"({query})", params=[model] if pending_only else None)
     counts = {"documents": n_docs, "embeddings": 0}
     if n_docs:
-        store.con.execute(f"COPY ({query}) TO {_sql_path(partial / 'documents')} (FORMAT parquet, "
+        store.con.execute(f"COPY ({query}) TO {sql_path(partial / 'documents')} (FORMAT parquet, "
                           "PARTITION_BY (source, year, part), COMPRESSION zstd)", [model] if pending_only else [])
     if not pending_only:
         vectors = ("SELECT d.doc_id, d.model, d.input_hash, e.vector FROM doc_embeddings d JOIN embeddings e "
                    "USING (model, input_hash) WHERE d.model = ? ORDER BY d.doc_id")
         counts["embeddings"] = store.count(f"({vectors})", params=[model])
         (partial / "embeddings").mkdir()
-        store.con.execute(f"COPY ({vectors}) TO {_sql_path(partial / 'embeddings' / 'data_0.parquet')} "
+        store.con.execute(f"COPY ({vectors}) TO {sql_path(partial / 'embeddings' / 'data_0.parquet')} "
                           "(FORMAT parquet, COMPRESSION zstd)", [model])
     shutil.rmtree(out_dir, ignore_errors=True)
     partial.rename(out_dir)
@@ -68,7 +68,7 @@ def import_results(store: Store, results_dir: Path, model: str) -> dict[str, int
     files = sorted(f for f in results_dir.glob("**/*.parquet") if f.is_file())
     if not files:
         return {}
-    paths = ", ".join(_sql_path(f) for f in files)
+    paths = ", ".join(sql_path(f) for f in files)
     source = f"read_parquet([{paths}], hive_partitioning = false)"
     counts = {}
     with store.transaction() as con:

@@ -1,9 +1,10 @@
-"""Large backfills on Dask distributed: embed a Parquet dataset of the store on many workers, import the vectors.
+"""Large backfills on Dask distributed: embed (and enrich) a Parquet dataset of the store on many workers.
 
 `backfill` exports the documents that lack a vector (`pipelines.dataset`), runs one task per dataset file
 on a Dask cluster (a LocalCluster of worker processes, or a running scheduler whose workers see the same
 dataset directory), and imports the vectors back. Tasks compute exactly what the embed step computes (same
-input text, hash and embedder), so the store ends as a single-machine run would leave it.
+input text, hash and embedder), so the store ends as a single-machine run would leave it. With the enrich
+step, `pipelines.distributed_enrich` then does the same for the enrich step's per-document parts.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.dataset import document_files, export_dataset, import_results
+from pipelines.errors import ConfigError
 from pipelines.lock import StoreLock
 from pipelines.ops_settings import DaskSettings, ops_settings
 from pipelines.runs import RunRecorder, StepResult, new_run_id
@@ -27,6 +29,9 @@ from pipelines.settings import NlpSettings, Settings
 from pipelines.store import Store
 
 logger = logging.getLogger(__name__)
+
+STEPS = ("embed", "enrich")
+
 
 @contextmanager
 def dask_client(cfg: DaskSettings, workers: int | None = None) -> Iterator:
@@ -73,16 +78,16 @@ def process_file(src: str, dst: str, nlp_json: str) -> dict[str, int]:
     return {"documents": len(docs), "embedded": len(unique)}
 
 
-def compute(client, dataset_dir: Path, results_dir: Path, nlp: NlpSettings) -> StepResult:
-    """Run one task per dataset file on the cluster; results mirror the dataset's layout under `results_dir`."""
+def compute(client, dataset_dir: Path, results_dir: Path, task: Callable[..., dict[str, int]], *args) -> StepResult:
+    """Run `task(src, dst, *args)` once per dataset file on the cluster; `dst` mirrors `src` under `results_dir`."""
     from distributed import as_completed
 
     result = StepResult("compute")
     files = document_files(dataset_dir)
-    nlp_json = nlp.model_dump_json()
     root = dataset_dir / "documents"
-    futures = [client.submit(process_file, str(f), str(results_dir / f.relative_to(root)), nlp_json,
-                             key=f"backfill-{i}-{f.relative_to(root)}", pure=False) for i, f in enumerate(files)]
+    futures = [client.submit(task, str(f), str(results_dir / f.relative_to(root)), *args,
+                             key=f"{task.__name__}-{i}-{f.relative_to(root)}", pure=False)
+               for i, f in enumerate(files)]
     started = time.monotonic()
     for future in as_completed(futures):
         result.count(files=1, **future.result())
@@ -92,34 +97,59 @@ def compute(client, dataset_dir: Path, results_dir: Path, nlp: NlpSettings) -> S
     return result
 
 
-def backfill(settings: Settings, client, partition_rows: int | None = None) -> list[StepResult]:
-    """Export the documents without a vector, embed them on `client`'s workers, import the vectors; one run.
+def backfill_steps(text: str) -> list[str]:
+    """Parse "embed,enrich" into steps, in the order they run."""
+    steps = {s.strip() for s in text.split(",") if s.strip()}
+    if not steps or steps - set(STEPS):
+        raise ConfigError(f"unknown backfill steps {text!r}; use one or more of {', '.join(STEPS)}")
+    return [s for s in STEPS if s in steps]
+
+
+def backfill(settings: Settings, client, partition_rows: int | None = None,
+             steps: Sequence[str] = ("embed",)) -> list[StepResult]:
+    """Run the `steps` (embed, enrich) of the documents that need them on `client`'s workers; one run.
 
     The store lock is held throughout, so a nightly run started meanwhile exits 75 and runs next time.
+    Enrich is skipped when embedding failed.
     """
+    steps = backfill_steps(",".join(steps))
     ops, run_id = ops_settings(settings), new_run_id()
     work = settings.data_dir / "backfill"
-    model = settings.nlp.embedder
-    # one thread per task: a worker process is already one of the machine's cores
-    nlp = settings.nlp.model_copy(update={"torch_threads": 1})
+    rows = partition_rows or ops.dask.partition_rows
     with StoreLock(settings.data_dir, run_id, "backfill"), Store.open(settings.store_path) as store:
         run = RunRecorder(store, "backfill", run_id)
         shutil.rmtree(work, ignore_errors=True)  # a killed backfill's files; we hold the lock
-        exported = StepResult("export")
-        exported.count(**export_dataset(store, work / "dataset", model=model, pending_only=True,
-                                        partition_rows=partition_rows or ops.dask.partition_rows))
-        run.record(exported)
-        try:
-            computed = compute(client, work / "dataset", work / "results", nlp)
-        except Exception as exc:  # a lost worker or a bad file: record it, import nothing
-            logger.exception("backfill: compute failed")
-            computed = StepResult("compute", status="failed")
-            computed.error(f"{type(exc).__name__}: {exc}")
-        run.record(computed)
-        imported = StepResult("import", status="skipped" if computed.status == "failed" else "ok")
-        if imported.status == "ok":
-            imported.count(**import_results(store, work / "results", model))
-            shutil.rmtree(work)
-        run.record(imported)
+        if "embed" in steps:
+            _embed(run, store, settings, client, work, rows)
+        if "enrich" in steps:
+            from pipelines.distributed_enrich import enrich_on_cluster  # it imports this module
+
+            failed = any(r.status == "failed" for r in run.results)
+            run.record(StepResult("enrich", status="skipped") if failed
+                       else enrich_on_cluster(store, settings, client, work / "enrich", rows))
         run.finish()
     return run.results
+
+
+def _embed(run: RunRecorder, store: Store, settings: Settings, client, work: Path, partition_rows: int) -> None:
+    """Export the documents without a vector, embed them on the workers, import the vectors: three steps."""
+    model = settings.nlp.embedder
+    # one thread per task: a worker process is already one of the machine's cores
+    nlp = settings.nlp.model_copy(update={"torch_threads": 1})
+    exported = StepResult("export")
+    exported.count(**export_dataset(store, work / "dataset", model=model, pending_only=True,
+                                    partition_rows=partition_rows))
+    run.record(exported)
+    try:
+        computed = compute(client, work / "dataset", work / "results", process_file, nlp.model_dump_json())
+    except Exception as exc:  # a lost worker or a bad file: record it, import nothing
+        logger.exception("backfill: compute failed")
+        computed = StepResult("compute", status="failed")
+        computed.error(f"{type(exc).__name__}: {exc}")
+    run.record(computed)
+    imported = StepResult("import", status="skipped" if computed.status == "failed" else "ok")
+    if imported.status == "ok":
+        imported.count(**import_results(store, work / "results", model))
+        shutil.rmtree(work / "dataset")
+        shutil.rmtree(work / "results", ignore_errors=True)
+    run.record(imported)

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from nlp.embed import HashingEmbedder
@@ -9,6 +11,7 @@ from pipelines.runs import StepResult
 from pipelines.settings import NlpSettings, Settings
 from pipelines.store import Store
 
+NUTS = Path(__file__).resolve().parents[1] / "fixtures" / "nuts" / "synthetic_nuts.geojson"
 STORY = ("The Stuttgart hydrogen valley brings together carmakers, suppliers and research institutes to build "
          "fuel cell trucks, refuelling stations and electrolysers for heavy road transport across the region. ")
 
@@ -38,8 +41,8 @@ def store():
         yield s
 
 
-def run(store):
-    settings = Settings(nlp=NlpSettings(embedder="hashing-64"))
+def run(store, **nlp):
+    settings = Settings(nlp=NlpSettings(embedder="hashing-64", **nlp))
     return enrich(store, settings, Bars(enabled=False), embedder=HashingEmbedder(64))
 
 
@@ -71,3 +74,24 @@ def test_enrich_labels_sectors_from_codes_and_is_incremental(store):
                                     "energy islands.", source="eccp")], StepResult("ingest"))
     embed(store, NlpSettings(embedder="hashing-64"), Bars(enabled=False), embedder=HashingEmbedder(64))
     assert run(store).counts["enriched"] == 1
+
+
+@pytest.mark.parametrize(("gisco_nuts", "expected"), [(str(NUTS), [("AT312", "coordinates")]),
+                                                     ("", [("AT", "structured")])])  # only its country
+def test_enrich_places_coordinates_without_nuts_code_in_the_configured_polygons(store, gisco_nuts, expected):
+    partner = {"name": "Verein fuer Almwirtschaft", "country": "AT", "lat": 48.0, "lon": 11.0, "role": "partner"}
+    upsert_documents(store, [doc(30, "An Interreg project on alpine pastures and cheese.", source="keep_eu",
+                                 orgs=[partner])], StepResult("ingest"))
+    embed(store, NlpSettings(embedder="hashing-64"), Bars(enabled=False), embedder=HashingEmbedder(64))
+    run(store, gisco_nuts=gisco_nuts)
+    regions = store.df("SELECT code, evidence FROM doc_regions WHERE doc_id = 'keep_eu:30'")
+    assert list(regions.itertuples(index=False, name=None)) == expected
+
+
+def test_enrich_detects_languages_missing_beside_given_ones(store):
+    upsert_documents(store, [doc(20, "Ein Projekt zur Wasserstoffwirtschaft in Baden-Wuerttemberg und Bayern.",
+                                 source="eccp") | {"language": "de"}], StepResult("ingest"))
+    embed(store, NlpSettings(embedder="hashing-64"), Bars(enabled=False), embedder=HashingEmbedder(64))
+    run(store)
+    languages = dict(store.con.execute("SELECT doc_id, language FROM doc_features").fetchall())
+    assert languages["eccp:20"] == "de" and languages["cordis:0"] == "en"
