@@ -25,6 +25,7 @@ from nlp.trends import (
     PERIODS,
     benjamini_hochberg,
     complete_periods,
+    data_edge,
     onset,
     period_start,
     pooled_dispersion,
@@ -62,7 +63,7 @@ class EmergenceDetector(BaseEstimator):
         """
         if self.count_model not in COUNT_MODELS:
             raise ValueError(f"count_model must be one of {COUNT_MODELS}, not {self.count_model!r}")
-        self.as_of_ = pd.Timestamp(as_of if as_of is not None else docs["published_on"].max())
+        self.as_of_ = pd.Timestamp(as_of if as_of is not None else data_edge(docs["published_on"]))
         periods = complete_periods(self.as_of_, self.baseline_periods + self.recent_periods, self.period)
         self.periods_ = periods
         self.baseline_periods_, self.recent_periods_ = periods[: self.baseline_periods], periods[self.baseline_periods:]

@@ -27,6 +27,18 @@ def period_start(dates: pd.Series, period: str = "month") -> pd.Series:
     return pd.to_datetime(dates).dt.to_period(_freq(period)).dt.start_time
 
 
+def data_edge(dates: pd.Series, tail: float = 0.005) -> pd.Timestamp:
+    """The date by which all but a `tail` share of documents are dated: where the data really ends.
+
+    A thin tail of late dates (CORDIS projects dated by a start date months ahead, a mis-dated page)
+    must not move the windows past the data, leaving the recent periods nearly empty.
+    """
+    dates = pd.to_datetime(pd.Series(dates)).dropna().sort_values()
+    if dates.empty:
+        raise ValueError("data_edge needs at least one date")
+    return dates.iloc[min(len(dates) - 1, int(np.ceil((1 - tail) * len(dates))) - 1)]
+
+
 def complete_periods(as_of: pd.Timestamp, n: int, period: str = "month") -> list[pd.Timestamp]:
     """The `n` last periods that ended on or before `as_of`, oldest first."""
     current = pd.Timestamp(as_of).to_period(_freq(period))
