@@ -73,7 +73,7 @@ def main() -> None:
         status = "ok" if proc.returncode == 0 else f"failed (exit {proc.returncode})"
         sections += [f"## {name}", "", f"`{name}.py {' '.join(command[2:])}` — {status}, {took:.0f} s", "",
                      "```", tail, "```", ""]
-    (HERE / "RESULTS.md").write_text("\n".join(sections), encoding="utf-8")
+        (HERE / "RESULTS.md").write_text("\n".join(sections), encoding="utf-8")  # after each: partial runs count
     print(f"wrote {HERE / 'RESULTS.md'}")
 
 
