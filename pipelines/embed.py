@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -25,12 +26,17 @@ WRITE_BATCH = 512  # documents per transaction
 
 
 def build_embedder(nlp: NlpSettings) -> Embedder:
-    if nlp.torch_threads:
+    """The configured embedder, loaded once per process (embed, enrich and tag share it)."""
+    return _embedder(nlp.embedder, nlp.batch_size, nlp.max_seq_length, nlp.device, nlp.torch_threads)
+
+
+@lru_cache(maxsize=2)
+def _embedder(model: str, batch_size: int, max_seq_length: int, device: str, torch_threads: int) -> Embedder:
+    if torch_threads:
         import torch
 
-        torch.set_num_threads(nlp.torch_threads)
-    return load_embedder(nlp.embedder, batch_size=nlp.batch_size, max_seq_length=nlp.max_seq_length,
-                         device=nlp.device)
+        torch.set_num_threads(torch_threads)
+    return load_embedder(model, batch_size=batch_size, max_seq_length=max_seq_length, device=device)
 
 
 def pending_embeddings(store: Store, model: str) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from pipelines.charts import svg_bars, svg_chart
 from pipelines.detect import latest_detection
-from pipelines.features import SECTORS_SQL
+from pipelines.features import REGIONS_SQL, SECTORS_SQL
 from pipelines.feedback import feedback_history, feedback_status, latest_feedback
 from pipelines.store import Store
 from pipelines.themes import (
@@ -32,9 +32,9 @@ DIGEST_FILES = {"html": "digest.html", "md": "digest.md", "json": "digest.json"}
 
 def filter_options(store: Store) -> dict:
     """Choices for the filter form: NUTS-2 regions with names, sectors and kinds that occur."""
-    regions = store.df("SELECT left(o.nuts_code, 4) AS code, any_value(n.name) AS name, count(DISTINCT doc_id) AS n "
-                       "FROM document_organisations o LEFT JOIN nuts_regions n ON n.code = left(o.nuts_code, 4) "
-                       "WHERE length(o.nuts_code) >= 4 GROUP BY 1 ORDER BY n DESC, code LIMIT 300")
+    regions = store.df(f"SELECT r.nuts2 AS code, any_value(n.name) AS name, count(DISTINCT r.doc_id) AS n "
+                       f"FROM ({REGIONS_SQL}) r LEFT JOIN nuts_regions n ON n.code = r.nuts2 "
+                       "GROUP BY 1 ORDER BY n DESC, code LIMIT 300")
     sectors = store.df(f"SELECT sector, count(*) AS n FROM ({SECTORS_SQL}) GROUP BY 1 ORDER BY n DESC, 1 LIMIT 100")
     kinds = store.df("SELECT DISTINCT kind FROM documents ORDER BY kind")
     return {"regions": regions.to_dict("records"), "sectors": sectors["sector"].tolist(),
