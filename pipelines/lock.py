@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,8 +30,7 @@ class StoreLock:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
+            holder = _holder(handle)
             handle.close()
             raise StoreLocked(f"another run holds {self.path}: {holder}") from None
         handle.seek(0)
@@ -48,3 +48,14 @@ class StoreLock:
             fcntl.flock(self.handle, fcntl.LOCK_UN)
             self.handle.close()
             self.handle = None
+
+
+def _holder(handle, wait_s: float = 1.0) -> str:
+    """Who holds the lock, as written in the file; the holder writes it just after taking the lock."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        handle.seek(0)
+        text = handle.read().strip()
+        if text or time.monotonic() >= deadline:
+            return text or "unknown"
+        time.sleep(0.02)
