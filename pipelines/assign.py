@@ -24,7 +24,6 @@ from nlp.lineage import centered, link_topics, match_topics
 from pipelines.assign_counts import refresh_topic_counts
 from pipelines.assign_store import (
     active_topics,
-    doc_texts,
     register_model,
     write_assignments,
     write_lineage,
@@ -79,7 +78,7 @@ def fit(store: Store, settings: Settings, result: StepResult) -> str | None:
         result.skip("too_few_documents_to_fit", len(doc_ids))
         return None
     logger.info("topics: fitting on %d documents (%s .. %s)", len(doc_ids), start, newest)
-    model, texts = _build(settings), doc_texts(store, doc_ids)
+    model, texts = _build(settings), store.texts(doc_ids)
     local = tm.fit_topics(model, texts, vectors)
     table = tm.topic_table(model, local, vectors)
     real = table[table["local_topic"] != tm.OUTLIER].reset_index(drop=True)
@@ -216,7 +215,7 @@ def find_births(store: Store, settings: Settings, result: StepResult) -> list[in
         return []
     model = _build(settings, min_topic_size=cfg.recent_min_topic_size,
                    n_clusters=max(2, min(cfg.n_clusters, len(doc_ids) // cfg.recent_min_topic_size)))
-    local = tm.fit_topics(model, doc_texts(store, doc_ids), vectors)
+    local = tm.fit_topics(model, store.texts(doc_ids), vectors)
     table = tm.topic_table(model, local, vectors)
     real = table[table["local_topic"] != tm.OUTLIER].reset_index(drop=True)
     stable = active_topics(store)

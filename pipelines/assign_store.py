@@ -13,17 +13,6 @@ from nlp.topics import OUTLIER
 from pipelines.store import Store
 
 
-def doc_texts(store: Store, doc_ids: list[str]) -> list[str]:
-    """Title and text of each document, in the order of `doc_ids`."""
-    store.con.register("_ids", pd.DataFrame({"doc_id": doc_ids}))
-    try:
-        frame = store.df("SELECT doc_id, coalesce(title, '') || '. ' || coalesce(text, '') AS t "
-                         "FROM documents JOIN _ids USING (doc_id)").set_index("doc_id")
-    finally:
-        store.con.unregister("_ids")
-    return frame.loc[doc_ids, "t"].tolist()
-
-
 def active_topics(store: Store) -> pd.DataFrame:
     """The active stable topics (not the outlier topic): topic_id, centroid, born_on; by topic_id."""
     return store.df("SELECT topic_id, centroid, born_on FROM topics WHERE status = 'active' AND topic_id <> ? "

@@ -96,15 +96,10 @@ def emergent_terms(store: Store, trends: TrendSettings, docs: pd.DataFrame, as_o
     index = {p: i for i, p in enumerate(complete_periods(as_of, n, trends.esc_period))}
     periods = period_start(docs["published_on"], trends.esc_period).map(index)
     window = docs.assign(t=periods).dropna(subset=["t"])
-    store.con.register("_ids", window[["doc_id"]])
-    try:
-        texts = store.df("SELECT doc_id, coalesce(title, '') || '. ' || coalesce(text, '') AS t FROM documents "
-                         "JOIN _ids USING (doc_id)").set_index("doc_id")["t"]
-    finally:
-        store.con.unregister("_ids")
+    texts = store.texts(window["doc_id"].tolist())
     scorer = EmergentTermScorer(base_periods=trends.esc_base_periods, active_periods=trends.esc_active_periods,
                                 min_records=trends.esc_min_records)
-    return scorer.fit(window["doc_id"].map(texts).tolist(), window["t"].astype(int).to_numpy(),
+    return scorer.fit(texts, window["t"].astype(int).to_numpy(),
                       window["topic_id"].to_numpy()).terms_
 
 

@@ -63,12 +63,9 @@ def fit_sector_classifier(store: Store, model: str, embedder: Embedder, seed: in
 
 def organisations(store: Store, doc_ids: list[str]) -> dict[str, list[dict]]:
     """Each document's structured organisations (ORG_COLUMNS), in their stored order."""
-    store.con.register("_ids", pd.DataFrame({"doc_id": doc_ids}))
-    try:
+    with store.registered("_ids", pd.DataFrame({"doc_id": doc_ids})):
         orgs = store.df(f"SELECT doc_id, {', '.join(ORG_COLUMNS)} FROM document_organisations "
                         "JOIN _ids USING (doc_id) ORDER BY doc_id, position")
-    finally:
-        store.con.unregister("_ids")
     orgs = orgs.astype(object).where(orgs.notna(), None)
     return {doc_id: group.drop(columns="doc_id").to_dict("records") for doc_id, group in orgs.groupby("doc_id")}
 

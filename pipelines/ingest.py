@@ -91,12 +91,9 @@ def upsert_documents(store: Store, records: list[dict[str, Any]], result: StepRe
     if not rows:
         return
     frame = pd.DataFrame(rows.values())
-    store.con.register("_batch", frame[["doc_id", "content_hash"]])
-    try:
+    with store.registered("_batch", frame[["doc_id", "content_hash"]]):
         existing = store.df("SELECT d.doc_id, d.content_hash, d.first_seen_at FROM documents d "
                             "JOIN _batch b USING (doc_id)").set_index("doc_id")
-    finally:
-        store.con.unregister("_batch")
     same = frame["doc_id"].map(existing["content_hash"]) == frame["content_hash"]
     is_new = ~frame["doc_id"].isin(existing.index)
     changed = frame[~same & ~is_new]
@@ -116,9 +113,8 @@ def upsert_documents(store: Store, records: list[dict[str, Any]], result: StepRe
         if nuts_names:
             names = pd.DataFrame({"code": list(nuts_names), "name": list(nuts_names.values())})
             names["level"] = names["code"].str.len().clip(upper=5) - 2
-            store.con.register("_nuts", names)
-            store.con.execute("INSERT OR REPLACE INTO nuts_regions SELECT code, name, level FROM _nuts")
-            store.con.unregister("_nuts")
+            with store.registered("_nuts", names):
+                store.con.execute("INSERT OR REPLACE INTO nuts_regions SELECT code, name, level FROM _nuts")
     result.count(new=int(is_new.sum()), updated=len(changed), unchanged=int(same.sum()))
 
 

@@ -34,8 +34,8 @@ class MailSettings(BaseModel):
 
 
 def mail_of(settings) -> MailSettings:
-    """`settings.mail`, or the defaults (mail off) while the Settings model lacks that field."""
-    return getattr(settings, "mail", None) or MailSettings()
+    """`settings.mail` (one seam for tests to replace)."""
+    return settings.mail
 
 
 def digest_message(folder: Path, mail: MailSettings) -> EmailMessage:

@@ -45,13 +45,9 @@ def retention(store: Store, settings: Settings, now: datetime | None = None) -> 
         removed.append({"path": str(path), "kind": kind, "bytes": size, "reason": reason, "removed_at": now})
         logger.info("retention: removed %s %s (%s)", kind, path, reason)
     if removed:
-        store.con.register("_removed", pd.DataFrame(removed))
-        try:
-            with store.transaction() as con:
-                con.execute("INSERT OR REPLACE INTO removed_files SELECT path, kind, bytes, reason, removed_at "
-                            "FROM _removed")
-        finally:
-            store.con.unregister("_removed")
+        with store.registered("_removed", pd.DataFrame(removed)), store.transaction() as con:
+            con.execute("INSERT OR REPLACE INTO removed_files SELECT path, kind, bytes, reason, removed_at "
+                        "FROM _removed")
     result.count(**{f"removed_{k}": v for k, v in Counter(r["kind"] for r in removed).items()},
                  freed_mb=round(sum(r["bytes"] for r in removed) / 2**20))
     return result

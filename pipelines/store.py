@@ -86,25 +86,34 @@ class Store:
     def count(self, table: str, where: str = "", params: list[Any] | None = None) -> int:
         return int(self.scalar(f"SELECT count(*) FROM {table} {'WHERE ' + where if where else ''}", params))
 
+    @contextmanager
+    def registered(self, name: str, frame: pd.DataFrame | pa.Table) -> Iterator[str]:
+        """Make `frame` queryable as the view `name` for the duration of the block."""
+        self.con.register(name, frame)
+        try:
+            yield name
+        finally:
+            self.con.unregister(name)
+
     def insert_frame(self, table: str, frame: pd.DataFrame | pa.Table) -> None:
         """Insert the columns of `frame` (by name) into `table`."""
         if len(frame) == 0:
             return
-        columns = list(frame.column_names if isinstance(frame, pa.Table) else frame.columns)
-        self.con.register("_frame", frame)
-        try:
-            cols = ", ".join(columns)
+        cols = ", ".join(frame.column_names if isinstance(frame, pa.Table) else frame.columns)
+        with self.registered("_frame", frame):
             self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _frame")
-        finally:
-            self.con.unregister("_frame")
 
     def delete_keys(self, table: str, column: str, keys: list[str]) -> None:
         if keys:
-            self.con.register("_keys", pd.DataFrame({"k": keys}))
-            try:
+            with self.registered("_keys", pd.DataFrame({"k": keys})):
                 self.con.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT k FROM _keys)")
-            finally:
-                self.con.unregister("_keys")
+
+    def texts(self, doc_ids: list[str]) -> list[str]:
+        """Title and text of each document, in the order of `doc_ids` (what topic models and terms read)."""
+        with self.registered("_ids", pd.DataFrame({"doc_id": list(doc_ids)})):
+            frame = self.df("SELECT doc_id, coalesce(title, '') || '. ' || coalesce(text, '') AS t "
+                            "FROM documents JOIN _ids USING (doc_id)").set_index("doc_id")
+        return frame.loc[list(doc_ids), "t"].tolist()
 
     # vectors -------------------------------------------------------------------------------
     def vectors(self, model: str, doc_ids: list[str] | None = None,
@@ -115,16 +124,12 @@ class Store:
                "JOIN documents doc ON doc.doc_id = d.doc_id WHERE d.model = ?")
         args: list[Any] = [model]
         if doc_ids is not None:
-            self.con.register("_ids", pd.DataFrame({"k": doc_ids}))
             sql += " AND d.doc_id IN (SELECT k FROM _ids)"
         if where:
             sql += f" AND ({where})"
             args += params or []
-        try:
+        with self.registered("_ids", pd.DataFrame({"k": doc_ids if doc_ids is not None else []})):
             table = self.con.sql(sql + " ORDER BY d.doc_id", params=args).to_arrow_table()
-        finally:
-            if doc_ids is not None:
-                self.con.unregister("_ids")
         ids = table.column("doc_id").to_pylist()
         if not ids:
             return [], np.zeros((0, 0), dtype=np.float32)
