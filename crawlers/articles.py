@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import trafilatura
 from htmldate import find_date
@@ -34,6 +34,16 @@ def canonical_url(url: str) -> str:
     """Scheme + host + path: the key under which a cross-posted article is counted once."""
     parts = urlsplit(url)
     return urlunsplit((parts.scheme.lower(), (parts.hostname or "").lower() + _port(parts), parts.path or "/", "", ""))
+
+
+_TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid")
+
+
+def without_tracking(url: str) -> str:
+    """Drop tracking parameters (utm_*, fbclid, ...): the same article listed by two feeds gets one URL."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.lower().startswith(_TRACKING)]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
 def _port(parts) -> str:
@@ -76,7 +86,7 @@ def extract_article(response, hints: ArticleHints, *, source: str, kind: str) ->
         source=source,
         kind=kind,
         external_id=canonical,
-        url=response.url,
+        url=without_tracking(response.url),
         title=doc.title or hints.title or "",
         text=doc.text,
         published_on=published,
@@ -101,17 +111,27 @@ class ArticleSpider(SourceSpider):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.requested: set[str] = set()
+        self.requested: dict[str, ArticleHints | None] = {}
 
-    def is_new(self, key: str, stamp: str, day: str | None) -> bool:
-        """Count and refuse articles listed before `since`, already fetched in this crawl, or unchanged."""
+    def is_new(self, key: str, stamp: str, day: str | None, hints: ArticleHints | None = None) -> bool:
+        """Count and refuse articles listed before `since`, already fetched in this crawl, or unchanged.
+
+        A second listing of an article already requested in this crawl adds its tags to the first
+        listing's hints, so the item does not depend on which feed happened to be read first.
+        """
         if self.since and day and date.fromisoformat(day[:10]) < self.since:
             self.count("skipped", "before_since")
             return False
-        if key in self.requested or self.state.get("seen", {}).get(key) == stamp:
+        if key in self.requested:
+            first = self.requested[key]
+            if first is not None and hints is not None:
+                first.tags = sorted(set(first.tags) | set(hints.tags))
             self.count("skipped", "already_seen")
             return False
-        self.requested.add(key)
+        if self.state.get("seen", {}).get(key) == stamp:
+            self.count("skipped", "already_seen")
+            return False
+        self.requested[key] = hints
         return True
 
     def parse_article(self, response, hints: ArticleHints, key: str, stamp: str):
@@ -127,7 +147,7 @@ class ArticleSpider(SourceSpider):
         canonical = item.external_id
         if canonical != key and not response.meta.get("is_canonical"):
             # A republished copy: keep the original instead, fetched once from its canonical URL.
-            if self.is_new(canonical, stamp, None):
+            if self.is_new(canonical, stamp, None, hints):
                 yield self.request(canonical, self.parse_article, meta={"is_canonical": True},
                                    cb_kwargs={"hints": hints, "key": canonical, "stamp": stamp})
             return

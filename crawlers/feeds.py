@@ -102,5 +102,5 @@ class FeedSpider(ArticleSpider):
             link = fix_placeholder_host(link, response.url)
             key = canonical_url(link)
             stamp = hints.updated_on or key
-            if self.is_new(key, stamp, hints.updated_on):
+            if self.is_new(key, stamp, hints.updated_on, hints):
                 yield self.request(link, self.parse_article, cb_kwargs={"hints": hints, "key": key, "stamp": stamp})

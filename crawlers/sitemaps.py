@@ -45,7 +45,7 @@ class ArticleSitemapSpider(ArticleSpider, SitemapSpider):
             lastmod = (entry.get("lastmod") or "")[:10] or None
             key = canonical_url(entry["loc"])
             hints = ArticleHints(source_url=self.sitemap_url, updated_on=lastmod)
-            if self.is_new(key, lastmod or key, lastmod):
+            if self.is_new(key, lastmod or key, lastmod, hints):
                 self.listed[entry["loc"]] = (key, hints)
                 yield entry
 

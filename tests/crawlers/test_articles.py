@@ -6,7 +6,7 @@ from scrapy.http import HtmlResponse, Request, Response, XmlResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.test import get_crawler
 
-from crawlers.articles import ArticleHints, canonical_url, extract_article, fix_placeholder_host
+from crawlers.articles import ArticleHints, canonical_url, extract_article, fix_placeholder_host, without_tracking
 from crawlers.base import failure_reason
 from crawlers.feeds import strip_leading_junk
 from crawlers.ops import OpsTrafficMiddleware
@@ -121,3 +121,25 @@ def test_ops_middleware_attaches_the_current_token(ops_middleware):
     request = Request("https://ops.test/search", meta={"ops_service": "search"})
     asyncio.run(middleware.process_request(request))
     assert request.headers["Authorization"] == b"Bearer tok-9" and request.meta["ops_token"] == "tok-9"
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://ec.europa.eu/news/a_en?utm_source=rtd-rss&utm_medium=feed", "https://ec.europa.eu/news/a_en"),
+    ("https://site.test/article?id=7&fbclid=x", "https://site.test/article?id=7"),
+    ("https://site.test/a", "https://site.test/a"),
+])
+def test_without_tracking_keeps_meaningful_query_parameters_only(url, expected):
+    assert without_tracking(url) == expected
+
+
+def test_second_listing_adds_its_tags_to_the_article_already_requested(tmp_path):
+    from scrapy.utils.test import get_crawler
+
+    from crawlers.spiders.cluster_news import ClusterNewsSpider
+
+    spider = ClusterNewsSpider.from_crawler(get_crawler(ClusterNewsSpider, {"TRENDSCOUT_STATE_DIR": str(tmp_path)}))
+    first = ArticleHints(source_url="https://a.test/rss", tags=["Energy"])
+    assert spider.is_new("https://x.test/a", "2026-02-03", "2026-02-03", first)
+    assert not spider.is_new("https://x.test/a", "2026-02-03", "2026-02-03",
+                             ArticleHints(source_url="https://b.test/rss", tags=["Clusters"]))
+    assert first.tags == ["Clusters", "Energy"]
