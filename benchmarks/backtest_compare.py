@@ -29,11 +29,11 @@ RUNS = {
     "cordis": {"corpus": cordis_corpus, "kind": "project", "truth": "cordis_horizon.csv", "step": "quarter",
                "from": "2023-06-30", "to": "2025-09-30",
                "topics": {"n_clusters": 60, "window_months": 36},
-               "trends": {"period": "month", "recent_periods": 3, "baseline_periods": 12}},
+               "trends": {"period": "auto", "recent_periods": 3, "baseline_periods": 12}},
     "patents": {"corpus": patents_corpus, "kind": "patent", "truth": "patents_neural.csv", "step": "year",
                 "from": "1986-12-31", "to": "2018-12-31",
                 "topics": {"n_clusters": 25, "window_months": 120},
-                "trends": {"period": "year", "recent_periods": 2, "baseline_periods": 5}},
+                "trends": {"period": "auto", "recent_periods": 2, "baseline_periods": 5}},
 }
 
 

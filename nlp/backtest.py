@@ -1,8 +1,9 @@
 """Backtest scoring: truth themes, matching flags to themes, recall / false alarms / delay, a naive baseline.
 
-A flag *matches* a theme when at least `min_fraction` (default 1/3) of the flagged topic's documents
-in the detection window contain one of the theme's phrases, or when a phrase occurs in one of the
-topic's top terms. Phrases match case-insensitively on word boundaries.
+A flag *matches* a theme when at least `min_fraction` (default 1/3) of the flag's documents in the
+detection window contain one of the theme's phrases, or when a phrase occurs in one of its top terms
+(a topic flag: the topic's documents and terms; a term flag: the documents containing the term, and
+the term). Phrases match case-insensitively on word boundaries.
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
 """Emergence of topics: scored from named components, tested per topic x region x sector x kind cell.
 
 A *cell* is a topic inside a sub-corpus: all documents (scope "topic"), one NUTS-2 region, one sector
-or one kind. Each cell's recent count is tested against its baseline with a per-source volume offset
-(`nlp.trends.rate_test`), and Benjamini–Hochberg runs across every tested cell at once. The score an
+or one kind — or a topic-specific word or phrase (scope "term", `nlp.term_trends`). Each cell's recent
+count is tested against its baseline with a per-source volume offset (`nlp.trends.rate_test`), and
+Benjamini–Hochberg runs across every cell that can reach significance, all scopes at once.
+With `period="auto"` the period (week … year) is the shortest in which the median topic has
+`min_period_docs` documents per period. The score an
 analyst reads is a weighted sum of components, each stored on its own:
 
 - growth: log2 of the rate ratio recent / baseline, normalised for volume per source;
@@ -21,11 +24,14 @@ from sklearn.base import BaseEstimator
 from nlp.diversity import sector_diversity
 from nlp.regional import cross_border, regional_measures
 from nlp.series import cell_matrices
+from nlp.term_trends import linked_topics, redundant, term_counts, term_matrix, topic_specificity
 from nlp.trends import (
+    AUTO,
     PERIODS,
-    benjamini_hochberg,
+    choose_period,
     complete_periods,
     data_edge,
+    discrete_bh,
     onset,
     period_start,
     pooled_dispersion,
@@ -42,7 +48,9 @@ class EmergenceDetector(BaseEstimator):
 
     def __init__(self, period: str = "month", recent_periods: int = 3, baseline_periods: int = 12,
                  min_docs: int = 5, min_growth: float = 1.5, min_active_periods: int = 2, fdr: float = 0.05,
-                 count_model: str = "quasipoisson", weights: dict | None = None, min_diversity_gain: float = 0.05):
+                 count_model: str = "quasipoisson", weights: dict | None = None, min_diversity_gain: float = 0.05,
+                 min_period_docs: float = 5.0, max_term_df: float = 0.15, min_term_specificity: float = 1.0,
+                 max_term_flags: int = 10):
         self.period = period
         self.recent_periods = recent_periods
         self.baseline_periods = baseline_periods
@@ -53,6 +61,10 @@ class EmergenceDetector(BaseEstimator):
         self.count_model = count_model
         self.weights = weights
         self.min_diversity_gain = min_diversity_gain
+        self.min_period_docs = min_period_docs
+        self.max_term_df = max_term_df
+        self.min_term_specificity = min_term_specificity
+        self.max_term_flags = max_term_flags
 
     def fit(self, docs: pd.DataFrame, y=None, *, as_of=None) -> EmergenceDetector:
         """Fix the windows at `as_of` (default: newest date) and learn the count dispersion.
@@ -64,7 +76,11 @@ class EmergenceDetector(BaseEstimator):
         if self.count_model not in COUNT_MODELS:
             raise ValueError(f"count_model must be one of {COUNT_MODELS}, not {self.count_model!r}")
         self.as_of_ = pd.Timestamp(as_of if as_of is not None else data_edge(docs["published_on"]))
-        periods = complete_periods(self.as_of_, self.baseline_periods + self.recent_periods, self.period)
+        n_periods = self.baseline_periods + self.recent_periods
+        self.period_ = self.period
+        if self.period == AUTO:
+            self.period_ = choose_period(docs, self.as_of_, n_periods, self.recent_periods, self.min_period_docs)
+        periods = complete_periods(self.as_of_, n_periods, self.period_)
         self.periods_ = periods
         self.baseline_periods_, self.recent_periods_ = periods[: self.baseline_periods], periods[self.baseline_periods:]
         self.dispersion_ = 1.0
@@ -72,16 +88,12 @@ class EmergenceDetector(BaseEstimator):
             b = self.baseline_periods
             keys, counts, _, base_expected = cell_matrices(self._windowed(docs), len(periods), b, self.min_docs)
             real = (keys["topic_id"] != OUTLIER).to_numpy()
-            counts, base_expected = counts[real], base_expected[real]
-            observed = counts[:, :b].sum(axis=1, keepdims=True)
-            scaled = base_expected[:, :b] * observed / np.maximum(base_expected[:, :b].sum(axis=1, keepdims=True),
-                                                                  1e-12)
-            self.dispersion_ = pooled_dispersion(counts[:, :b], scaled, self.min_docs)
+            self.dispersion_ = self._dispersion(counts[real], base_expected[real])
         return self
 
     def _windowed(self, docs: pd.DataFrame, groups: pd.DataFrame | None = None) -> pd.DataFrame:
         """Memberships (scope, cell) of the documents in the window, with their period index."""
-        frame = docs.assign(period=period_start(docs["published_on"], self.period))
+        frame = docs.assign(period=period_start(docs["published_on"], self.period_))
         index = {p: i for i, p in enumerate(self.periods_)}
         frame = frame[frame["period"].isin(index)].assign(t=lambda f: f["period"].map(index))
         members = [frame.assign(scope="topic", cell="")]
@@ -90,8 +102,8 @@ class EmergenceDetector(BaseEstimator):
         return pd.concat(members, ignore_index=True)[["doc_id", "topic_id", "source", "t", "scope", "cell"]]
 
     def transform(self, docs: pd.DataFrame, groups: pd.DataFrame | None = None, orgs: pd.DataFrame | None = None,
-                  centroids: dict[int, np.ndarray] | None = None) -> pd.DataFrame:
-        """One row per topic cell with counts, components, p/q-values, flags and rank.
+                  centroids: dict[int, np.ndarray] | None = None, texts: pd.Series | None = None) -> pd.DataFrame:
+        """One row per topic cell (and tested term) with counts, components, p/q-values, flags and rank.
 
         Args:
             docs: as in `fit`.
@@ -99,28 +111,76 @@ class EmergenceDetector(BaseEstimator):
                 country (regions only): the sub-corpora each document belongs to.
             orgs: doc_id, org, region (NUTS-2 or None), country: the organisations behind documents.
             centroids: topic_id -> unit centroid, for the distance part of novelty.
+            texts: title and text by doc_id (at least the window's documents) for the term cells.
         """
         b, r = self.baseline_periods, self.recent_periods
         members = self._windowed(docs, groups)
         keys, counts, expected, base_expected = cell_matrices(members, b + r, b)
         keys = keys[keys["topic_id"] != OUTLIER]
         counts, expected, base_expected = (m[keys.index] for m in (counts, expected, base_expected))
-        cells = keys.reset_index(drop=True)
+        cells = self._tests(keys.reset_index(drop=True), counts, expected, base_expected, self.dispersion_)
+        terms, term_docs = self._term_cells(docs, texts) if texts is not None else (None, None)
+        self._fdr(*(f for f in (cells, terms) if f is not None))
+        cells = cells.merge(self._topic_spread(docs, groups, orgs, centroids), on="topic_id", how="left")
+        cells = regional_measures(cells, members, b)
+        cells = self._flag(cells)
+        topic_flags = cells.loc[cells["scope"] == "topic"].set_index("topic_id")["flagged"]
+        diversity = sector_diversity(members, b, topic_flags, self.min_diversity_gain)
+        cells = cells.merge(diversity, on="topic_id", how="left").merge(cross_border(cells, members, orgs, b),
+                                                                       on="topic_id", how="left")
+        if terms is not None and len(terms):
+            terms = self._flag(terms)
+            flagged = terms.index[terms["flagged"]].to_numpy()
+            order = flagged[np.argsort(terms.loc[flagged, "p_value"].to_numpy(), kind="stable")]
+            terms = terms.drop(order[redundant(term_docs, order)])
+            beyond = terms[terms["flagged"]].sort_values("specificity", ascending=False).index[self.max_term_flags:]
+            terms.loc[beyond, "flagged"] = False  # style words rise in every field; themes in a few topics
+            cells = pd.concat([cells, terms.astype({"flagged": bool})], ignore_index=True)
+        cells = cells.sort_values(["flagged", "score"], ascending=[False, False]).reset_index(drop=True)
+        cells["rank"] = cells.groupby("scope").cumcount() + 1
+        return cells
+
+    def _tests(self, cells: pd.DataFrame, counts: np.ndarray, expected: np.ndarray, base_expected: np.ndarray,
+               dispersion: float) -> pd.DataFrame:
+        """Counts, growth, p-value, smallest attainable p-value, shape and index series per cell."""
+        b = self.baseline_periods
         cells["n_baseline"], cells["n_recent"] = counts[:, :b].sum(axis=1), counts[:, b:].sum(axis=1)
         e_b, e_r = expected[:, :b].sum(axis=1), expected[:, b:].sum(axis=1)
         cells["expected_recent"] = e_r * (cells["n_baseline"] + 0.5) / (e_b + 0.5)
         has_volume = (e_b > 0) & (e_r > 0)  # a sub-corpus empty in one window has no growth to measure
         cells["growth"] = np.where(has_volume, (cells["n_recent"] + 0.5) * e_b / np.maximum(e_r, 1e-12)
                                    / (cells["n_baseline"] + 0.5), np.nan)
-        cells["tested"] = cells["n_baseline"] + cells["n_recent"] >= self.min_docs  # support, not the statistic
-        cells["p_value"] = rate_test(cells["n_recent"], cells["n_baseline"], e_r, e_b, self.dispersion_)
-        cells["q_value"] = 1.0
-        tested = cells["tested"].to_numpy()
-        cells.loc[tested, "q_value"] = benjamini_hochberg(cells.loc[tested, "p_value"].to_numpy())
+        cells["p_value"] = rate_test(cells["n_recent"], cells["n_baseline"], e_r, e_b, dispersion)
+        total = cells["n_recent"] + cells["n_baseline"]
+        cells["p_min"] = rate_test(total, np.zeros(len(cells)), e_r, e_b, dispersion)
         cells = cells.join(self._shape(counts[:, b:], base_expected[:, b:]))
         cells["index_series"] = list(np.round(counts / np.maximum(expected, 1e-9), 4))
-        cells = cells.merge(self._topic_spread(docs, groups, orgs, centroids), on="topic_id", how="left")
-        cells = regional_measures(cells, members, b)
+        return cells
+
+    def _dispersion(self, counts: np.ndarray, base_expected: np.ndarray) -> float:
+        """Pooled dispersion of the baseline periods' counts around the cells' own baseline shares."""
+        b = self.baseline_periods
+        if not len(counts):
+            return 1.0
+        observed = counts[:, :b].sum(axis=1, keepdims=True)
+        scaled = base_expected[:, :b] * observed / np.maximum(base_expected[:, :b].sum(axis=1, keepdims=True), 1e-12)
+        return pooled_dispersion(counts[:, :b], scaled, self.min_docs)
+
+    def _fdr(self, *frames: pd.DataFrame) -> None:
+        """q-values by BH over every cell with minimum support that can reach significance, all frames at once."""
+        support = [f["n_baseline"] + f["n_recent"] >= self.min_docs for f in frames]  # the total, not the split
+        p = np.concatenate([f.loc[s, "p_value"].to_numpy() for f, s in zip(frames, support, strict=True)])
+        floor = np.concatenate([f.loc[s, "p_min"].to_numpy() for f, s in zip(frames, support, strict=True)])
+        q, testable = discrete_bh(p, floor, self.fdr)
+        start = 0
+        for frame, s in zip(frames, support, strict=True):
+            n = int(s.sum())
+            frame["q_value"], frame["tested"] = 1.0, False
+            frame.loc[s, "q_value"], frame.loc[s, "tested"] = q[start:start + n], testable[start:start + n]
+            start += n
+
+    def _flag(self, cells: pd.DataFrame) -> pd.DataFrame:
+        """Score from the components; flag tested cells that pass q, support, growth and persistence; date onsets."""
         weights = {**DEFAULT_WEIGHTS, **(self.weights or {})}
         components = {"growth": np.log2(cells["growth"]).clip(lower=0).fillna(0),
                       "acceleration": cells["acceleration"].clip(-1, 1), "novelty": cells["novelty"].fillna(0),
@@ -128,16 +188,29 @@ class EmergenceDetector(BaseEstimator):
         cells["score"] = sum(weights[name] * value for name, value in components.items())
         cells["flagged"] = (cells["tested"] & (cells["q_value"] <= self.fdr) & (cells["n_recent"] >= self.min_docs)
                             & (cells["growth"] >= self.min_growth)
-                            & (cells["active_periods"] >= min(self.min_active_periods, r)))
+                            & (cells["active_periods"] >= min(self.min_active_periods, self.recent_periods)))
         cells["onset"] = [self.periods_[i] if flagged and (i := onset(series)) is not None else pd.NaT
                           for flagged, series in zip(cells["flagged"], cells["index_series"], strict=True)]
-        topic_flags = cells.loc[cells["scope"] == "topic"].set_index("topic_id")["flagged"]
-        diversity = sector_diversity(members, b, topic_flags, self.min_diversity_gain)
-        cells = cells.merge(diversity, on="topic_id", how="left").merge(cross_border(cells, members, orgs, b),
-                                                                       on="topic_id", how="left")
-        cells = cells.sort_values(["flagged", "score"], ascending=[False, False]).reset_index(drop=True)
-        cells["rank"] = cells.groupby("scope").cumcount() + 1
         return cells
+
+    def _term_cells(self, docs: pd.DataFrame, texts: pd.Series):
+        """Tests of the window's topic-specific terms (scope "term", cell = the term, topic = where most occur)."""
+        b, r = self.baseline_periods, self.recent_periods
+        frame = self._windowed(docs)
+        frame = frame[frame["doc_id"].isin(texts.index)]
+        matrix, names = term_matrix(texts.loc[frame["doc_id"]].tolist(), self.min_docs, self.max_term_df)
+        topics = frame["topic_id"].to_numpy()
+        specificity = topic_specificity(matrix, topics) if matrix.shape[1] else np.zeros(0)
+        keep = specificity >= self.min_term_specificity
+        matrix, names, specificity = matrix[:, keep], names[keep], specificity[keep]
+        t, sources = frame["t"].to_numpy(), frame["source"].to_numpy()
+        counts, expected, base_expected = term_counts(matrix, t, sources, b + r, b)
+        dispersion = self._dispersion(counts, base_expected) if self.count_model == "quasipoisson" else 1.0
+        cells = pd.DataFrame({"scope": "term", "cell": names.astype(str), "topic_id": linked_topics(matrix, topics)
+                              if len(names) else np.zeros(0, dtype=int), "specificity": specificity})
+        cells = self._tests(cells, counts, expected, base_expected, dispersion)
+        cells = cells.assign(country=None, novelty=np.nan, spread=np.nan, term_dispersion=dispersion)
+        return cells, matrix
 
     def _shape(self, recent: np.ndarray, base_expected: np.ndarray) -> pd.DataFrame:
         """Acceleration and persistence from the recent periods' counts and baseline-share expectations."""
@@ -159,10 +232,10 @@ class EmergenceDetector(BaseEstimator):
 
     def _topic_spread(self, docs: pd.DataFrame, groups, orgs, centroids) -> pd.DataFrame:
         """Per topic: age, novelty and the breadth of its recent documents (regions, sectors, new organisations)."""
-        periods = period_start(docs["published_on"], self.period)
+        periods = period_start(docs["published_on"], self.period_)
         recent = periods.isin(self.recent_periods_)
         born = periods.groupby(docs["topic_id"]).min()
-        freq = PERIODS[self.period]
+        freq = PERIODS[self.period_]
         last = pd.Period(self.periods_[-1], freq)
         out = pd.DataFrame({"topic_id": born.index})
         out["age_periods"] = [(last - pd.Period(p, freq)).n + 1 for p in born]

@@ -14,6 +14,7 @@ import pandas as pd
 from scipy.special import betainc
 
 PERIODS = {"week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}
+AUTO = "auto"
 
 
 def _freq(period: str) -> str:
@@ -44,6 +45,53 @@ def complete_periods(as_of: pd.Timestamp, n: int, period: str = "month") -> list
     current = pd.Timestamp(as_of).to_period(_freq(period))
     last = current if pd.Timestamp(as_of).normalize() == current.end_time.normalize() else current - 1
     return [(last - i).start_time for i in range(n - 1, -1, -1)]
+
+
+def choose_period(docs: pd.DataFrame, as_of, n_periods: int, n_recent: int, min_docs: float,
+                  outlier: int = -1) -> str:
+    """The shortest period in which the median topic has at least `min_docs` documents per period.
+
+    Counts over the `n_periods` complete periods up to `as_of` that hold documents, for the topics
+    with documents there (outliers excluded). A period is no candidate when its recent window is empty
+    or its baseline has fewer periods with documents than the recent window has periods. Thin data
+    gets longer periods: a topic with two projects a month cannot show a trend month by month, but can
+    quarter by quarter. When none reaches `min_docs`: the longest candidate.
+    """
+    real = docs[docs["topic_id"] != outlier]
+    chosen = "month"
+    for period in PERIODS:
+        window = complete_periods(as_of, n_periods, period)
+        starts = period_start(docs["published_on"], period)
+        active = starts[starts.isin(window)].unique()
+        if (active < window[-n_recent]).sum() < n_recent or not (active >= window[-n_recent]).any():
+            continue  # a baseline shorter than the recent window cannot anchor a rate
+        chosen = period
+        counts = real.loc[starts[real.index].isin(window), "topic_id"].value_counts()
+        if len(counts) and counts.median() / len(active) >= min_docs:
+            return period
+    return chosen
+
+
+def discrete_bh(p_values: np.ndarray, min_p_values: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Benjamini–Hochberg over the tests that can reach significance (Tarone's trick, after Gilbert 2005).
+
+    A discrete test on few documents has a smallest attainable p-value (all documents in the recent
+    window); when that exceeds alpha / K it can never be rejected and only dilutes the others. K is the
+    smallest number with at most K tests able to reach alpha / K; BH then runs over those tests only,
+    which keeps the FDR at alpha. Returns (q-values, 1 for the excluded tests; the testable mask).
+    """
+    p, floor = np.asarray(p_values, dtype=float), np.asarray(min_p_values, dtype=float)
+    q, testable = np.ones_like(p), np.zeros(p.shape, dtype=bool)
+    if p.size == 0:
+        return q, testable
+    ordered = np.sort(floor)
+    for k in range(1, p.size + 1):
+        m_k = int(np.searchsorted(ordered, alpha / k, side="right"))
+        if m_k <= k:
+            break
+    testable = floor <= alpha / k
+    q[testable] = benjamini_hochberg(p[testable])
+    return q, testable
 
 
 def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -69,24 +70,37 @@ def _warm_up(first, period: str, n: int) -> pd.Timestamp:
 
 
 def _flag_rows(scratch: Store, flags: pd.DataFrame, method: str, cutoff, detector, truth) -> list[dict]:
-    """Describe each flagged topic: top terms and the share of its recent documents matching each theme."""
+    """Describe each flag: its top terms (a term flag: the term) and the share of its recent documents
+    matching each theme (a topic's documents; for a term, the documents containing it)."""
     if flags.empty:
         return []
     topics = scratch.df("SELECT topic_id, label, terms FROM topics").set_index("topic_id")
     docs = scratch.df("SELECT a.topic_id, coalesce(d.title, '') || '. ' || coalesce(d.text, '') AS t, "
                       "d.published_on FROM topic_assignments a JOIN documents d USING (doc_id) "
                       "WHERE d.published_on <= ?", [cutoff])
-    docs = docs[period_start(docs["published_on"], detector.period).isin(detector.recent_periods_)]
+    docs = docs[period_start(docs["published_on"], detector.period_).isin(detector.recent_periods_)]
     rows = []
     for row in flags.itertuples():
-        texts = docs.loc[docs["topic_id"] == row.topic_id, "t"].tolist()
-        terms = json.loads(topics["terms"].get(row.topic_id, "[]") or "[]")
-        rows.append({"method": method, "cutoff": cutoff.date(), "topic_id": int(row.topic_id), "rank": int(row.rank),
-                     "score": float(getattr(row, "score", row.growth)), "growth": float(row.growth),
-                     "q_value": getattr(row, "q_value", None), "n_recent": int(row.n_recent),
-                     "label": topics["label"].get(row.topic_id), "terms": terms,
+        scope = getattr(row, "scope", "topic")
+        if scope == "term":
+            texts = docs.loc[docs["t"].str.contains(term_pattern(row.cell)), "t"].tolist()
+            terms, label = [row.cell], row.cell
+        else:
+            texts = docs.loc[docs["topic_id"] == row.topic_id, "t"].tolist()
+            terms = json.loads(topics["terms"].get(row.topic_id, "[]") or "[]")
+            label = topics["label"].get(row.topic_id)
+        rows.append({"method": method, "cutoff": cutoff.date(), "scope": scope,
+                     "cell": row.cell if scope == "term" else "", "topic_id": int(row.topic_id),
+                     "rank": int(row.rank), "score": float(getattr(row, "score", row.growth)),
+                     "growth": float(row.growth), "q_value": getattr(row, "q_value", None),
+                     "n_recent": int(row.n_recent), "label": label, "terms": terms,
                      "theme_fractions": theme_fractions(texts, truth)})
     return rows
+
+
+def term_pattern(term: str) -> re.Pattern:
+    """A term cell's words on word boundaries, any non-word characters between them, case-insensitive."""
+    return re.compile(r"\b" + r"\W+".join(re.escape(word) for word in term.split()) + r"\b", re.IGNORECASE)
 
 
 def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, step: str = "month",
@@ -99,7 +113,8 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
         first, last = store.df("SELECT min(published_on) AS a, max(published_on) AS b FROM documents").iloc[0]
     if pd.isna(first):
         raise TrendscoutError(f"no documents in {settings.store_path}; ingest a corpus first (or pass --corpus)")
-    points = cutoffs(start or _warm_up(first, trends.period, trends.baseline_periods + trends.recent_periods),
+    warm_up_period = "month" if trends.period == "auto" else trends.period
+    points = cutoffs(start or _warm_up(first, warm_up_period, trends.baseline_periods + trends.recent_periods),
                      end or last, step)
     backtest_id = "bt-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     rows: list[dict] = []
@@ -115,17 +130,17 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
             detector, cells, docs = score_cells(scratch, trends, as_of=cutoff)
             if cells.empty:
                 continue
-            topic_cells = cells[(cells["scope"] == "topic") & cells["flagged"]]
-            counts = docs.assign(period=period_start(docs["published_on"], trends.period))\
+            detector_flags = cells[cells["scope"].isin(["topic", "term"]) & cells["flagged"]]
+            counts = docs.assign(period=period_start(docs["published_on"], detector.period_))\
                 .groupby(["topic_id", "period"]).size().rename("n_docs").reset_index()
             baseline = raw_growth_flags(counts, detector.recent_periods_, detector.baseline_periods_,
                                         trends.min_docs, trends.min_growth)
-            for method, flags in (("detector", topic_cells), ("baseline", baseline[baseline["flagged"]])):
+            for method, flags in (("detector", detector_flags), ("baseline", baseline[baseline["flagged"]])):
                 rows += _flag_rows(scratch, flags, method, cutoff, detector, truth)
             logger.info("backtest %s: %d docs, %d detector / %d baseline flags", cutoff.date(), len(docs),
-                        len(topic_cells), int(baseline["flagged"].sum()))
-    flags = pd.DataFrame(rows, columns=["method", "cutoff", "topic_id", "rank", "score", "growth", "q_value",
-                                        "n_recent", "label", "terms", "theme_fractions"])
+                        len(detector_flags), int(baseline["flagged"].sum()))
+    flags = pd.DataFrame(rows, columns=["method", "cutoff", "scope", "cell", "topic_id", "rank", "score", "growth",
+                                        "q_value", "n_recent", "label", "terms", "theme_fractions"])
     metrics = {m: score_flags(flags[flags["method"] == m], truth, points) for m in METHODS}
     params = {"from": str(points[0].date()) if points else None, "to": str(points[-1].date()) if points else None,
               "step": step, "refit_every": refit_every, "trends": trends.model_dump(),

@@ -29,6 +29,7 @@ def detect(ctx: typer.Context) -> None:
 def trends(ctx: typer.Context, region: str = typer.Option(None, help="Only themes emerging in this NUTS-2 region."),
            sector: str = typer.Option(None, help="Only themes emerging in this sector."),
            kind: str = typer.Option(None, help="Only themes emerging in this kind: news, project or patent."),
+           terms: bool = typer.Option(False, "--terms", help="Rising words and phrases instead of topics."),
            as_json: bool = typer.Option(False, "--json"),
            top: int = typer.Option(20, help="How many themes to show.")) -> None:
     """Show the latest ranked themes with their components, p/q-values, regions and sectors.
@@ -39,7 +40,7 @@ def trends(ctx: typer.Context, region: str = typer.Option(None, help="Only theme
     from pipelines.errors import NotFound
 
     with reported_errors(), open_store(ctx) as store:
-        frame, detect_id = ranked_flags(store, region=region, sector=sector, kind=kind, top=top)
+        frame, detect_id = ranked_flags(store, region=region, sector=sector, kind=kind, terms=terms, top=top)
         if detect_id is None:
             raise NotFound("no trend scores yet; run 'trendscout nightly' or 'trendscout detect' first")
     if as_json:
@@ -86,11 +87,14 @@ def render_flags(frame) -> str:
     for row in frame.itertuples():
         c = row.components
         where = f" [{row.scope} {row.cell}, LQ {row.location_quotient:.1f}]" if row.scope != "topic" else ""
+        label = row.label
+        if row.scope == "term":
+            label, where = f'"{row.cell}"', f" (mostly in: {row.label or 'no topic yet'})"
         marks = ("X" if row.is_cross_sectoral else "") + ("B" if row.is_cross_border else "")
         lines.append(f"{row.rank:>3}{'*' if row.flagged else ' '} x{row.growth:5.2f} n={row.n_recent:<4} "
                      f"q={row.q_value:.2g} acc={c.get('acceleration', 0):+.2f} nov={c.get('novelty') or 0:.2f} "
                      f"per={c.get('persistence', 0):.2f} spr={c.get('spread') or 0:.2f} {marks:<2} "
-                     f"{row.label}{where}" + (f" regions: {', '.join(c['emerging_regions'])}"
+                     f"{label}{where}" + (f" regions: {', '.join(c['emerging_regions'])}"
                                               if isinstance(c.get("emerging_regions"), list) else ""))
     return "\n".join(lines) or "no themes"
 

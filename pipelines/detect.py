@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 COMPONENTS = ["acceleration", "novelty", "persistence", "spread", "active_periods", "age_periods", "distance",
               "n_regions", "n_sectors", "n_orgs", "n_new_orgs", "new_org_share", "diversity_baseline",
-              "diversity_recent", "sector_mix", "bridges", "emerging_regions", "cross_border_orgs"]
+              "diversity_recent", "sector_mix", "bridges", "emerging_regions", "cross_border_orgs", "specificity"]
 
 
 def doc_topics(store: Store, until=None) -> pd.DataFrame:
@@ -75,7 +75,9 @@ def build_detector(trends: TrendSettings) -> EmergenceDetector:
                              baseline_periods=trends.baseline_periods, min_docs=trends.min_docs,
                              min_growth=trends.min_growth, min_active_periods=trends.min_active_periods,
                              fdr=trends.fdr, count_model=trends.count_model, weights=trends.weights,
-                             min_diversity_gain=trends.min_diversity_gain)
+                             min_diversity_gain=trends.min_diversity_gain, min_period_docs=trends.min_period_docs,
+                             max_term_df=trends.max_term_df, min_term_specificity=trends.min_term_specificity,
+                             max_term_flags=trends.max_term_flags)
 
 
 def score_cells(store: Store, trends: TrendSettings, as_of=None
@@ -85,16 +87,21 @@ def score_cells(store: Store, trends: TrendSettings, as_of=None
     if docs.empty:
         return build_detector(trends), pd.DataFrame(), docs
     detector = build_detector(trends).fit(docs, as_of=as_of)
+    texts = None
+    if trends.term_cells:
+        window = docs.loc[period_start(docs["published_on"], detector.period_).isin(detector.periods_), "doc_id"]
+        texts = pd.Series(store.texts(window.tolist()), index=window.to_numpy())
     cells = detector.transform(docs, groups=doc_groups(docs, doc_regions(store), doc_sectors(store)),
-                               orgs=doc_orgs(store), centroids=centroids(store))
+                               orgs=doc_orgs(store), centroids=centroids(store), texts=texts)
     return detector, cells, docs
 
 
-def emergent_terms(store: Store, trends: TrendSettings, docs: pd.DataFrame, as_of) -> pd.DataFrame:
+def emergent_terms(store: Store, trends: TrendSettings, docs: pd.DataFrame, as_of, period: str) -> pd.DataFrame:
     """Porter ESc over the base + active periods ending at `as_of`, linked to topics and the outlier pool."""
     n = trends.esc_base_periods + trends.esc_active_periods
-    index = {p: i for i, p in enumerate(complete_periods(as_of, n, trends.esc_period))}
-    periods = period_start(docs["published_on"], trends.esc_period).map(index)
+    period = period if trends.esc_period == "auto" else trends.esc_period
+    index = {p: i for i, p in enumerate(complete_periods(as_of, n, period))}
+    periods = period_start(docs["published_on"], period).map(index)
     window = docs.assign(t=periods).dropna(subset=["t"])
     texts = store.texts(window["doc_id"].tolist())
     scorer = EmergentTermScorer(base_periods=trends.esc_base_periods, active_periods=trends.esc_active_periods,
@@ -143,36 +150,41 @@ def detect(store: Store, trends: TrendSettings, run_id: str, as_of=None) -> Step
         return result
     as_of = detector.as_of_
     topic_rows = cells[cells["scope"] == "topic"].copy()
-    recent = docs["published_on"].pipe(period_start, trends.period).isin(detector.recent_periods_)
-    base = docs["published_on"].pipe(period_start, trends.period).isin(detector.baseline_periods_)
+    recent = docs["published_on"].pipe(period_start, detector.period_).isin(detector.recent_periods_)
+    base = docs["published_on"].pipe(period_start, detector.period_).isin(detector.baseline_periods_)
     topic_rows["share_recent"] = topic_rows["n_recent"] / max(int(recent.sum()), 1)
     topic_rows["share_baseline"] = topic_rows["n_baseline"] / max(int(base.sum()), 1)
     topics = store.df("SELECT topic_id, label, terms FROM topics").set_index("topic_id")
-    series = share_series(docs, trends.period)
+    series = share_series(docs, detector.period_)
     recent_labels = [p.strftime("%Y-%m-%d") for p in detector.recent_periods_]
     topic_rows["evidence"] = [_evidence(r, topics, series, recent_labels) for r in topic_rows.itertuples()]
     scores = topic_rows[["topic_id", "rank", "n_recent", "n_baseline", "share_recent", "share_baseline", "growth",
                          "p_value", "q_value", "score", "flagged", "evidence"]].assign(detect_id=run_id)
     scores = apply_feedback(scores, latest_feedback(store))  # watched: always reported; rejected: suppressed
-    kept = cells[(cells["scope"] == "topic") | (cells["tested"] & (cells["n_recent"] >= trends.min_docs))].copy()
+    is_term = cells["scope"] == "term"  # tens of thousands: keep the flagged ones and the best runners-up
+    kept = cells[(cells["scope"] == "topic") | (~is_term & cells["tested"] & (cells["n_recent"] >= trends.min_docs))
+                 | (is_term & (cells["flagged"] | (cells["rank"] <= trends.top_n)))].copy()
     kept["components"] = [json.dumps(_components(r), default=_plain) for r in kept.itertuples()]
     kept = kept.assign(detect_id=run_id, is_cross_sectoral=kept["is_cross_sectoral"].fillna(False).astype(bool),
                        is_cross_border=kept["is_cross_border"].fillna(False).astype(bool))
     kept = kept[["detect_id", "topic_id", "scope", "cell", "country", "rank", "n_recent", "n_baseline",
                  "expected_recent", "growth", "p_value", "q_value", "score", "flagged", "location_quotient",
                  "growth_vs_eu", "onset", "is_cross_sectoral", "is_cross_border", "components"]]
-    terms = emergent_terms(store, trends, docs, as_of).assign(detect_id=run_id) if trends.terms else pd.DataFrame()
-    params = trends.model_dump() | {"dispersion": detector.dispersion_, "kinds": sorted(docs["kind"].unique())}
+    terms = (emergent_terms(store, trends, docs, as_of, detector.period_).assign(detect_id=run_id) if trends.terms
+             else pd.DataFrame())
+    params = trends.model_dump() | {"period": detector.period_, "dispersion": detector.dispersion_,
+                                    "kinds": sorted(docs["kind"].unique())}
     with store.transaction() as con:
         for table in ("trend_scores", "trend_cells", "emergent_terms", "detections"):
             con.execute(f"DELETE FROM {table} WHERE detect_id = ?", [run_id])
         con.execute("INSERT INTO detections VALUES (?, ?, ?, ?, ?, ?)", [
-            run_id, run_id, as_of.date(), trends.period, datetime.now(UTC), json.dumps(params, default=str)])
+            run_id, run_id, as_of.date(), detector.period_, datetime.now(UTC), json.dumps(params, default=str)])
         store.insert_frame("trend_scores", scores)
         store.insert_frame("trend_cells", kept)
         store.insert_frame("emergent_terms", terms)
     result.count(topics=len(scores), flagged=int(scores["flagged"].sum()),
-                 cells_flagged=int(kept.loc[kept["scope"] != "topic", "flagged"].sum()), terms=len(terms))
+                 cells_flagged=int(kept.loc[~kept["scope"].isin(["topic", "term"]), "flagged"].sum()),
+                 terms_flagged=int(kept.loc[kept["scope"] == "term", "flagged"].sum()), terms=len(terms))
     return result
 
 
@@ -181,8 +193,8 @@ def latest_detection(store: Store) -> str | None:
 
 
 def ranked_flags(store: Store, *, region: str | None = None, sector: str | None = None, kind: str | None = None,
-                 top: int = 20) -> tuple[pd.DataFrame, str | None]:
-    """The latest detection's cells, flagged first: topics, or the cells of a region / sector / kind.
+                 terms: bool = False, top: int = 20) -> tuple[pd.DataFrame, str | None]:
+    """The latest detection's cells, flagged first: topics, the cells of a region / sector / kind, or terms.
 
     Several filters keep the topics present under all of them; rows show the first filter's cell.
     A region matches NUTS-2 codes that start with it (so a NUTS-1 or country code works too).
@@ -199,7 +211,7 @@ def ranked_flags(store: Store, *, region: str | None = None, sector: str | None 
         chosen = [f for f in chosen if f[0] != "kind"] or [("topic", "c.cell = ''", None)]
         if kinds.get("kinds") != [kind]:
             return pd.DataFrame(columns=["topic_id", "flagged"]), detect_id
-    chosen = chosen or [("topic", "c.cell = ''", None)]
+    chosen = [("term", "TRUE", None)] if terms else chosen or [("topic", "c.cell = ''", None)]
     frames = []
     for scope, cond, value in chosen:
         frames.append(store.df(

@@ -216,4 +216,20 @@ MIGRATIONS: dict[int, str] = {
         removed_at TIMESTAMP NOT NULL
     );
     """,
+    # emergence (issue: term-level flags): term cells are flags too; a backtest flag is a topic or a term
+    7: """
+    CREATE TABLE backtest_flags_v7 (
+        backtest_id VARCHAR NOT NULL, method VARCHAR NOT NULL, cutoff DATE NOT NULL,
+        scope VARCHAR NOT NULL,              -- topic | term (trend_cells rows of scope 'term' hold the term in cell)
+        cell VARCHAR NOT NULL,               -- '' for topics, the word or phrase for terms
+        topic_id INTEGER NOT NULL,           -- the flagged topic, or the topic holding most of the term's documents
+        rank INTEGER, score DOUBLE, growth DOUBLE, q_value DOUBLE, n_recent INTEGER, label VARCHAR,
+        terms JSON, theme_fractions JSON,    -- share of the flag's window documents matching each truth theme
+        PRIMARY KEY (backtest_id, method, cutoff, scope, cell, topic_id)
+    );
+    INSERT INTO backtest_flags_v7 SELECT backtest_id, method, cutoff, 'topic', '', topic_id, rank, score, growth,
+        q_value, n_recent, label, terms, theme_fractions FROM backtest_flags;
+    DROP TABLE backtest_flags;
+    ALTER TABLE backtest_flags_v7 RENAME TO backtest_flags;
+    """,
 }

@@ -80,7 +80,8 @@ class TopicSettings(BaseModel):
 
 
 class TrendSettings(BaseModel):
-    period: str = "month"  # week | month | quarter | year
+    period: str = "auto"  # week | month | quarter | year | auto (shortest with min_period_docs per topic and period)
+    min_period_docs: float = 5.0  # "auto": median documents per topic and period the chosen period must reach
     recent_periods: int = 3
     baseline_periods: int = 12
     min_docs: int = 5
@@ -91,8 +92,12 @@ class TrendSettings(BaseModel):
     weights: dict[str, float] = {}  # score weights per component; missing ones keep their defaults
     min_diversity_gain: float = 0.05  # Rao-Stirling rise that makes a flagged theme cross-sectoral
     top_n: int = 20
+    term_cells: bool = True  # test topic-specific words and phrases like topics (scope "term")
+    max_term_df: float = 0.15  # terms in more of the window's documents are not tested
+    min_term_specificity: float = 1.0  # excess chi-square per document of a term's topic mix; ~0 = style word
+    max_term_flags: int = 10  # flagged terms kept per detection, the most topic-specific first
     terms: bool = True  # Porter emergence scores for terms
-    esc_period: str = "year"  # ESc periods; base + active periods end at the detection's as-of date
+    esc_period: str = "auto"  # ESc periods ("auto" = the detection's); base + active periods end at its as-of date
     esc_base_periods: int = 3
     esc_active_periods: int = 7
     esc_min_records: int = 7

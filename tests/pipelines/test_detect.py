@@ -52,3 +52,25 @@ def test_ranked_flags_filters_by_region_sector_and_kind(store, filters, expected
     frame, detect_id = ranked_flags(store, **filters)
     assert detect_id == "run1"
     assert frame.loc[frame["flagged"].astype(bool), "topic_id"].tolist() == expected
+
+
+def test_detect_stores_a_rising_phrase_as_a_term_flag_shown_by_ranked_flags_and_the_digest():
+    from pipelines.digest_sections import early_terms
+    from tests.nlp.test_term_trends import corpus
+
+    docs, texts = corpus(rising="quantumsensing")
+    with Store.open(":memory:") as s:
+        records = [{"source": "news", "kind": "news", "external_id": d, "title": "", "text": texts[d],
+                    "published_on": str(day.date())} for d, day in zip(docs["doc_id"], docs["published_on"],
+                                                                         strict=True)]
+        upsert_documents(s, records, StepResult("ingest"))
+        s.con.register("_a", docs.assign(doc_id="news:" + docs["doc_id"])[["doc_id", "topic_id"]])
+        s.con.execute("INSERT INTO topic_assignments SELECT doc_id, topic_id, 'v', 1.0, now() FROM _a")
+        result = detect(s, TrendSettings(period="month", terms=False), "run1", as_of="2024-12-31")
+        assert result.counts["terms_flagged"] == 1
+        frame, _ = ranked_flags(s, terms=True)
+        assert frame.loc[0, "cell"] == "quantumsensing" and frame.loc[0, "flagged"]
+        assert frame.loc[0, "topic_id"] in (0, 1, 2) and frame.loc[0, "q_value"] < 0.01
+        assert early_terms(s, "run1", None)[0]["term"] == "quantumsensing"
+        assert not detect(s, TrendSettings(period="month", terms=False, term_cells=False), "run2",
+                          as_of="2024-12-31").counts["terms_flagged"]

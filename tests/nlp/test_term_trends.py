@@ -1,0 +1,101 @@
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from nlp.emergence import EmergenceDetector
+from nlp.term_trends import redundant, topic_specificity
+from nlp.trends import benjamini_hochberg, choose_period, discrete_bh
+
+MONTHS = pd.date_range("2023-01-01", periods=24, freq="MS")
+AS_OF = "2024-12-31"
+N_TOPICS = 12
+VOCAB = {t: [f"topic{t}word{k}" for k in range(5)] for t in range(N_TOPICS)}
+
+
+def corpus(seed: int = 0, rising: str | None = None, rising_topics=(0, 1, 2), style: str | None = None):
+    """60 documents a month in 12 topics with their own words; `rising` enters 3 topics in the last 3 months,
+    `style` every topic in the last 3 months."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i, month in enumerate(MONTHS):
+        for _ in range(60):
+            topic = int(rng.integers(0, N_TOPICS))
+            words = list(rng.choice(VOCAB[topic], size=6)) + [f"w{int(rng.integers(0, 300))}" for _ in range(4)]
+            if rising and i >= 21 and topic in rising_topics and rng.random() < 0.25:
+                words.append(rising)
+            if style and i >= 21 and rng.random() < 0.25:
+                words.append(style)
+            rows.append({"topic_id": topic, "published_on": month + pd.Timedelta(days=int(rng.integers(0, 28))),
+                         "source": "news", "text": " ".join(words)})
+    docs = pd.DataFrame(rows).assign(doc_id=lambda f: [f"d{i}" for i in range(len(f))])
+    return docs, docs.set_index("doc_id")["text"]
+
+
+def term_rows(docs, texts, **params):
+    detector = EmergenceDetector(recent_periods=3, baseline_periods=12, min_docs=5, **params).fit(docs, as_of=AS_OF)
+    cells = detector.transform(docs, texts=texts)
+    return cells[cells["scope"] == "term"].set_index("cell")
+
+
+def test_a_phrase_rising_across_topics_is_a_term_flag_with_its_topic_link():
+    docs, texts = corpus(rising="quantumsensing")
+    terms = term_rows(docs, texts)
+    row = terms.loc["quantumsensing"]
+    assert row["flagged"] and row["q_value"] < 0.01 and row["n_baseline"] == 0 and row["rank"] == 1
+    assert row["topic_id"] in (0, 1, 2)  # where most of its documents are
+    assert terms["flagged"].sum() == 1  # the topics' own words and the random words do not rise
+
+
+def test_a_style_word_rising_in_every_topic_is_not_tested():
+    docs, texts = corpus(style="pivotal")
+    terms = term_rows(docs, texts)
+    assert "pivotal" not in terms.index  # spread like the corpus: specificity ~0
+    assert not terms["flagged"].any()
+
+
+def test_topic_specificity_is_about_zero_for_scattered_terms_whatever_their_frequency():
+    rng = np.random.default_rng(1)
+    topics = rng.integers(0, 20, size=4000)
+    scattered = [rng.random(4000) < rate for rate in (0.01, 0.05, 0.3)]
+    concentrated = (topics == 3) & (rng.random(4000) < 0.5)
+    matrix = sp.csc_matrix(np.column_stack([*scattered, concentrated]).astype(float))
+    spec = topic_specificity(matrix, topics)
+    assert np.all(np.abs(spec[:3]) < 0.3) and spec[3] > 10
+
+
+def test_redundant_terms_sharing_their_documents_collapse_into_the_best():
+    a = np.array([1, 1, 1, 1, 0, 0, 0, 0], float)
+    b = np.array([1, 1, 1, 0, 0, 0, 0, 0], float)  # inside a
+    c = np.array([0, 0, 0, 0, 1, 1, 1, 0], float)
+    matrix = sp.csc_matrix(np.column_stack([a, b, c]))
+    assert redundant(matrix, np.array([0, 1, 2])).tolist() == [False, True, False]
+    assert redundant(matrix, np.array([1, 0, 2])).tolist() == [False, True, False]
+
+
+def test_term_flags_stay_under_the_fdr_when_nothing_rises():
+    """Under the complete null BH bounds the chance of any flag in a detection by the FDR (0.05)."""
+    with_a_flag = [term_rows(*corpus(seed=seed))["flagged"].any() for seed in range(20)]
+    assert np.mean(with_a_flag) <= 0.05
+
+
+def test_discrete_bh_drops_tests_that_cannot_reach_significance():
+    rng = np.random.default_rng(0)
+    p = np.concatenate([[1e-5, 2e-4, 0.002], rng.uniform(0.2, 1, 50), np.ones(2000)])
+    floor = np.concatenate([[1e-9] * 53, np.full(2000, 0.2)])  # 2,000 cells with 1-2 documents
+    q, testable = discrete_bh(p, floor, 0.05)
+    assert testable.sum() == 53 and (q[~testable] == 1).all()
+    assert np.allclose(q[testable], benjamini_hochberg(p[testable]))
+    assert (q[:3] <= 0.05).all() and not (benjamini_hochberg(p)[:3] <= 0.05).all()
+
+
+def test_choose_period_lengthens_periods_for_thin_data():
+    rng = np.random.default_rng(0)
+
+    def docs(per_month: int) -> pd.DataFrame:
+        dates = [m + pd.Timedelta(days=int(rng.integers(0, 28))) for m in MONTHS for _ in range(per_month)]
+        return pd.DataFrame({"published_on": dates, "topic_id": rng.integers(0, 10, size=len(dates))})
+
+    assert choose_period(docs(200), AS_OF, 15, 3, 5) == "month"  # 20 per topic and month
+    assert choose_period(docs(20), AS_OF, 15, 3, 5) == "quarter"  # 2 a month, 6 a quarter
+    thin = docs(2)
+    assert choose_period(thin, AS_OF, 15, 3, 5) == "quarter"  # years: a one-year baseline is too short
