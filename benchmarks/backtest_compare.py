@@ -4,7 +4,7 @@ Each corpus goes into a fresh store under benchmarks/out/backtest-<name>/, is em
 cheap `hashing` embedder, and replayed cutoff by cutoff with PCA + k-means topics refitted at every
 cutoff (see docs/backtest.md). Prints one table and writes benchmarks/out/backtest-compare.json.
 
-    .venv/bin/python benchmarks/backtest_compare.py [cordis] [patents]
+    .venv/bin/python benchmarks/backtest_compare.py [cordis] [patents] [acl]
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from backtest_data import OUT, cordis_corpus, patents_corpus
+from backtest_data import OUT, acl_corpus, cordis_corpus, patents_corpus
 
 from pipelines.backtest import run_backtest
 from pipelines.embed import embed
@@ -34,6 +34,10 @@ RUNS = {
                 "from": "1986-12-31", "to": "2018-12-31",
                 "topics": {"n_clusters": 25, "window_months": 120},
                 "trends": {"period": "auto", "recent_periods": 2, "baseline_periods": 5}},
+    "acl": {"corpus": acl_corpus, "kind": "paper", "truth": "acl_nlp.csv", "step": "quarter",
+            "from": "2018-03-31", "to": "2024-12-31",
+            "topics": {"n_clusters": 40, "window_months": 36},
+            "trends": {"period": "auto", "recent_periods": 3, "baseline_periods": 12}},
 }
 
 

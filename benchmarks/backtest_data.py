@@ -3,6 +3,8 @@
 - CORDIS Horizon Europe projects dated by `ec_signature_date`, with regions (every participant's NUTS-2)
   and sectors (the second level of each EuroSciVoc path, e.g. "computer and information sciences").
 - PatentsView "neural network" and "baseball" query results, dated by grant date (no regions or sectors).
+- ACL Anthology papers with an abstract from 2016 on (earlier years have abstracts for few venues),
+  dated by year and month of publication.
 """
 
 from __future__ import annotations
@@ -41,4 +43,14 @@ def patents_corpus() -> Path:
         OUT.mkdir(exist_ok=True)
         pd.read_parquet(SHARED / "patents-patentsview-queries" / "patents.parquet",
                         columns=["id", "title", "text", "date"]).to_parquet(path)
+    return path
+
+
+def acl_corpus() -> Path:
+    path = OUT / "backtest-acl.parquet"
+    if not path.exists():
+        OUT.mkdir(exist_ok=True)
+        papers = pd.read_parquet(SHARED / "acl-anthology" / "papers.parquet",
+                                 columns=["id", "title", "text", "date", "year", "has_abstract"])
+        papers[papers["has_abstract"] & (papers["year"] >= 2016)][["id", "title", "text", "date"]].to_parquet(path)
     return path

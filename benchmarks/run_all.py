@@ -30,7 +30,7 @@ BENCHMARKS = {
     "topics_stability": ([], []),
     "topics_quality": ([], []),
     "topics_cost": ([], ["fit", "5000"]),
-    "backtest_compare": (["cordis", "patents"], ["patents"]),
+    "backtest_compare": (["cordis", "patents", "acl"], ["patents"]),
 }
 VERSIONS = ("torch", "sentence-transformers", "bertopic", "umap-learn", "hdbscan", "duckdb", "scrapy", "pandas",
             "numpy", "model2vec")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-KINDS = ("news", "project", "patent")
+KINDS = ("news", "project", "patent", "paper")  # paper: publications an analyst loads (arXiv, ACL)
 
 
 @dataclass

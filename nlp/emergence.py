@@ -49,7 +49,7 @@ class EmergenceDetector(BaseEstimator):
     def __init__(self, period: str = "month", recent_periods: int = 3, baseline_periods: int = 12,
                  min_docs: int = 5, min_growth: float = 1.5, min_active_periods: int = 2, fdr: float = 0.05,
                  count_model: str = "quasipoisson", weights: dict | None = None, min_diversity_gain: float = 0.05,
-                 min_period_docs: float = 5.0, max_term_df: float = 0.15, min_term_specificity: float = 1.0,
+                 min_period_docs: float = 10.0, max_term_df: float = 0.15, min_term_specificity: float = 1.0,
                  max_term_flags: int = 10):
         self.period = period
         self.recent_periods = recent_periods

@@ -81,7 +81,7 @@ def ingest(ctx: typer.Context,
            path: Path = typer.Argument(None, help="A JSONL/CSV/Parquet corpus (columns id, title, text, date; "
                                                   "optional url, regions, sectors). Default: pending raw feeds."),
            source: str = typer.Option(None, help="Source name for the corpus's documents."),
-           kind: str = typer.Option("news", help="news, project or patent.")) -> None:
+           kind: str = typer.Option("news", help="news, project, patent or paper.")) -> None:
     """Load pending raw feed files, or an analyst's own corpus, into the store (idempotent)."""
     from pipelines.ingest import ingest as ingest_raw
     from pipelines.ingest import ingest_corpus

@@ -28,7 +28,7 @@ def detect(ctx: typer.Context) -> None:
 
 def trends(ctx: typer.Context, region: str = typer.Option(None, help="Only themes emerging in this NUTS-2 region."),
            sector: str = typer.Option(None, help="Only themes emerging in this sector."),
-           kind: str = typer.Option(None, help="Only themes emerging in this kind: news, project or patent."),
+           kind: str = typer.Option(None, help="Only themes emerging in this kind: news, project, patent or paper."),
            terms: bool = typer.Option(False, "--terms", help="Rising words and phrases instead of topics."),
            as_json: bool = typer.Option(False, "--json"),
            top: int = typer.Option(20, help="How many themes to show.")) -> None:

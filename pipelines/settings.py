@@ -81,7 +81,7 @@ class TopicSettings(BaseModel):
 
 class TrendSettings(BaseModel):
     period: str = "auto"  # week | month | quarter | year | auto (shortest with min_period_docs per topic and period)
-    min_period_docs: float = 5.0  # "auto": median documents per topic and period the chosen period must reach
+    min_period_docs: float = 10.0  # "auto": median documents per topic and period the chosen period must reach
     recent_periods: int = 3
     baseline_periods: int = 12
     min_docs: int = 5

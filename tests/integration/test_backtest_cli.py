@@ -43,7 +43,7 @@ def test_backtest_cli_detects_planted_theme_without_false_alarms(tmp_path):
     if "representation" in TopicSettings.model_fields:
         topics["representation"] = "ctfidf"
     config = write_config(tmp_path, nlp={"embedder": "hashing"}, topics=topics,
-                          trends={"recent_periods": 3, "baseline_periods": 9, "terms": False})
+                          trends={"period": "month", "recent_periods": 3, "baseline_periods": 9, "terms": False})
     proc = run_cli("--config", config, "backtest", "--truth", tmp_path / "truth.csv", "--corpus", path,
                    "--from", "2024-06", "--to", "2024-12", "--step", "month", "--json", timeout=120)
     result = json.loads(proc.stdout)

@@ -54,18 +54,24 @@ def test_ranked_flags_filters_by_region_sector_and_kind(store, filters, expected
     assert frame.loc[frame["flagged"].astype(bool), "topic_id"].tolist() == expected
 
 
-def test_detect_stores_a_rising_phrase_as_a_term_flag_shown_by_ranked_flags_and_the_digest():
-    from pipelines.digest_sections import early_terms
+def rising_phrase_store(path) -> Store:
+    """News documents in 12 topics; "quantumsensing" enters three of them in the last three months."""
     from tests.nlp.test_term_trends import corpus
 
     docs, texts = corpus(rising="quantumsensing")
-    with Store.open(":memory:") as s:
-        records = [{"source": "news", "kind": "news", "external_id": d, "title": "", "text": texts[d],
-                    "published_on": str(day.date())} for d, day in zip(docs["doc_id"], docs["published_on"],
-                                                                         strict=True)]
-        upsert_documents(s, records, StepResult("ingest"))
-        s.con.register("_a", docs.assign(doc_id="news:" + docs["doc_id"])[["doc_id", "topic_id"]])
-        s.con.execute("INSERT INTO topic_assignments SELECT doc_id, topic_id, 'v', 1.0, now() FROM _a")
+    store = Store.open(path)
+    records = [{"source": "news", "kind": "news", "external_id": d, "title": "", "text": texts[d],
+                "published_on": str(day.date())} for d, day in zip(docs["doc_id"], docs["published_on"], strict=True)]
+    upsert_documents(store, records, StepResult("ingest"))
+    store.con.register("_a", docs.assign(doc_id="news:" + docs["doc_id"])[["doc_id", "topic_id"]])
+    store.con.execute("INSERT INTO topic_assignments SELECT doc_id, topic_id, 'v', 1.0, now() FROM _a")
+    return store
+
+
+def test_detect_stores_a_rising_phrase_as_a_term_flag_shown_by_ranked_flags_and_the_digest():
+    from pipelines.digest_sections import early_terms
+
+    with rising_phrase_store(":memory:") as s:
         result = detect(s, TrendSettings(period="month", terms=False), "run1", as_of="2024-12-31")
         assert result.counts["terms_flagged"] == 1
         frame, _ = ranked_flags(s, terms=True)
@@ -74,3 +80,20 @@ def test_detect_stores_a_rising_phrase_as_a_term_flag_shown_by_ranked_flags_and_
         assert early_terms(s, "run1", None)[0]["term"] == "quantumsensing"
         assert not detect(s, TrendSettings(period="month", terms=False, term_cells=False), "run2",
                           as_of="2024-12-31").counts["terms_flagged"]
+
+
+def test_trends_terms_cli_lists_the_flagged_term(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from tests.conftest import write_config
+
+    config = write_config(tmp_path, trends={"period": "month", "terms": False})
+    with rising_phrase_store(tmp_path / "data" / "trendscout.duckdb") as s:
+        detect(s, TrendSettings(period="month", terms=False), "run1", as_of="2024-12-31")
+    result = CliRunner().invoke(app, ["--config", str(config), "trends", "--terms", "--json"])
+    assert result.exit_code == 0, result.output
+    first = json.loads(result.stdout)["themes"][0]
+    assert first["cell"] == "quantumsensing" and first["flagged"] and first["scope"] == "term"
+    text = CliRunner().invoke(app, ["--config", str(config), "trends", "--terms"]).stdout
+    assert '"quantumsensing"' in text.splitlines()[0]
