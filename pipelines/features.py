@@ -9,10 +9,13 @@ _NOT_ENRICHED = "doc_id NOT IN (SELECT doc_id FROM doc_features)"
 # the documents that count: one per near-duplicate group
 CANONICAL_DOCUMENTS_SQL = "SELECT * FROM canonical_documents"
 
+# doc_id, code: every NUTS code of every document, at the level it was found (country .. NUTS-3)
+REGION_CODES_SQL = ("SELECT doc_id, code FROM doc_regions UNION SELECT doc_id, nuts_code FROM "
+                    f"document_organisations WHERE length(nuts_code) >= 2 AND {_NOT_ENRICHED}")
+
 # doc_id, nuts2, country
-REGIONS_SQL = ("SELECT DISTINCT doc_id, left(code, 4) AS nuts2, left(code, 2) AS country FROM doc_regions "
-               "WHERE level >= 2 UNION SELECT DISTINCT doc_id, left(nuts_code, 4), left(nuts_code, 2) "
-               f"FROM document_organisations WHERE length(nuts_code) >= 4 AND {_NOT_ENRICHED}")
+REGIONS_SQL = ("SELECT DISTINCT doc_id, left(code, 4) AS nuts2, left(code, 2) AS country "
+               f"FROM ({REGION_CODES_SQL}) WHERE length(code) >= 4")
 
 # doc_id, sector
 SECTORS_SQL = ("SELECT DISTINCT doc_id, sector FROM doc_sectors UNION "

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
-from pipelines.features import REGIONS_SQL, SECTORS_SQL
+from pipelines.features import REGION_CODES_SQL, REGIONS_SQL, SECTORS_SQL
 from pipelines.store import Store
 
 NUTS = re.compile(r"^[A-Z]{2}[A-Z0-9]{0,3}$")
@@ -55,8 +55,7 @@ class DocFilter:
             parts.append(f"{alias}.published_on <= ?")
             params.append(self.end)
         if self.region:
-            parts.append(f"{alias}.doc_id IN (SELECT doc_id FROM document_organisations "
-                         "WHERE starts_with(nuts_code, ?))")
+            parts.append(f"{alias}.doc_id IN (SELECT doc_id FROM ({REGION_CODES_SQL}) WHERE starts_with(code, ?))")
             params.append(self.region)
         if self.sector:
             parts.append(f"{alias}.doc_id IN (SELECT doc_id FROM ({SECTORS_SQL}) WHERE sector = ?)")
