@@ -129,14 +129,20 @@ class EpoOpsSpider(SourceSpider):
         return self.ops_request(f"{self.base}/rest-services/published-data/search?{query}", self.parse_search,
                                 "search", cb_kwargs={"cpc": cpc, "start": start, "end": end, "begin": begin})
 
-    def parse_search(self, response, cpc: str, start: date, end: date, begin: int):
+    def read(self, response, parser):
+        """(parsed body, []) for a good answer; (None, requests to yield) for an expired token or a bad body."""
         if not self.checked(response):
-            yield from self.retry_with_new_token(response)
-            return
+            return None, list(self.retry_with_new_token(response))
         try:
-            page = parse_search(response.body)
+            return parser(response.body), []
         except OpsXmlError as exc:
             self.count("errors", str(exc))
+            return None, []
+
+    def parse_search(self, response, cpc: str, start: date, end: date, begin: int):
+        page, retries = self.read(response, parse_search)
+        if page is None:
+            yield from retries
             return
         if begin == 1 and page.total >= self.max_results:
             if end > start:  # too many hits to page through: split the slice in two
@@ -163,13 +169,9 @@ class EpoOpsSpider(SourceSpider):
 
     # retrieval -------------------------------------------------------------------------------
     def parse_biblio(self, response):
-        if not self.checked(response):
-            yield from self.retry_with_new_token(response)
-            return
-        try:
-            docs = parse_documents(response.body)
-        except OpsXmlError as exc:
-            self.count("errors", str(exc))
+        docs, retries = self.read(response, parse_documents)
+        if docs is None:
+            yield from retries
             return
         for doc in docs:
             if doc.family_id in self.seen_families:  # another publication of a family already counted
@@ -181,13 +183,9 @@ class EpoOpsSpider(SourceSpider):
                                        "/abstract", self.parse_abstract, "retrieval", cb_kwargs={"doc": doc})
 
     def parse_abstract(self, response, doc):
-        if not self.checked(response):
-            yield from self.retry_with_new_token(response)
-            return
-        try:
-            found = parse_documents(response.body)
-        except OpsXmlError as exc:
-            self.count("errors", str(exc))
+        found, retries = self.read(response, parse_documents)
+        if found is None:
+            yield from retries
             return
         doc.abstracts = found[0].abstracts if found else {}
         yield self.family_item(doc)
