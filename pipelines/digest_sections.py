@@ -74,11 +74,12 @@ def early_terms(store: Store, detect_id: str, since: date, k: int = 12) -> list[
     """Rising terms: the detector's flagged term cells, else its ESc terms no topic holds, else title-term growth."""
     if has_table(store, "trend_cells") and store.count("trend_cells", "detect_id = ? AND scope = 'term' AND flagged",
                                                        [detect_id]):
-        frame = store.df("SELECT c.cell, c.growth, c.n_recent, c.q_value, t.label FROM trend_cells c "
+        frame = store.df("SELECT c.cell, c.score, c.growth, c.n_recent, c.q_value, t.label FROM trend_cells c "
                          "LEFT JOIN topics t USING (topic_id) WHERE c.detect_id = ? AND c.scope = 'term' AND c.flagged "
                          "ORDER BY c.rank LIMIT ?", [detect_id, k])
-        return [{"term": r.cell, "score": float(r.growth), "n": int(r.n_recent),
-                 "note": f"q = {r.q_value:.2g}; mostly in: {r.label or 'no topic yet'}"} for r in frame.itertuples()]
+        return [{"term": r.cell, "score": float(r.score), "n": int(r.n_recent),
+                 "note": f"share × {r.growth:.1f}, q = {r.q_value:.2g}; mostly in: {r.label or 'no topic yet'}"}
+                for r in frame.itertuples()]
     if has_table(store, "emergent_terms") and store.count("emergent_terms", "detect_id = ?", [detect_id]):
         frame = store.df("SELECT term, esc, n_records, topic_share FROM emergent_terms WHERE detect_id = ? "
                          "AND coalesce(topic_share, 0) < 0.5 ORDER BY esc DESC LIMIT ?", [detect_id, k])
