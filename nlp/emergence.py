@@ -5,8 +5,8 @@ or one kind — or a topic-specific word or phrase (scope "term", `nlp.term_tren
 count is tested against its baseline with a per-source volume offset (`nlp.trends.rate_test`), and
 Benjamini–Hochberg runs across every cell that can reach significance, all scopes at once.
 With `period="auto"` the period (week … year) is the shortest in which the median topic has
-`min_period_docs` documents per period. The score an
-analyst reads is a weighted sum of components, each stored on its own:
+`min_period_docs` documents per period. The score an analyst reads is a weighted sum of components,
+each stored on its own:
 
 - growth: log2 of the rate ratio recent / baseline, normalised for volume per source;
 - acceleration: log2 rate ratio of the late half of the recent window over its early half;
