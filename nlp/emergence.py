@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator
 from nlp.diversity import sector_diversity
 from nlp.regional import cross_border, regional_measures
 from nlp.series import cell_matrices
-from nlp.term_trends import linked_topics, redundant, term_counts, term_matrix, topic_specificity
+from nlp.term_trends import TermCounts, linked_topics, redundant, term_counts, topic_specificity
 from nlp.trends import (
     AUTO,
     PERIODS,
@@ -102,7 +102,7 @@ class EmergenceDetector(BaseEstimator):
         return pd.concat(members, ignore_index=True)[["doc_id", "topic_id", "source", "t", "scope", "cell"]]
 
     def transform(self, docs: pd.DataFrame, groups: pd.DataFrame | None = None, orgs: pd.DataFrame | None = None,
-                  centroids: dict[int, np.ndarray] | None = None, texts: pd.Series | None = None) -> pd.DataFrame:
+                  centroids: dict[int, np.ndarray] | None = None, terms: TermCounts | None = None) -> pd.DataFrame:
         """One row per topic cell (and tested term) with counts, components, p/q-values, flags and rank.
 
         Args:
@@ -111,7 +111,7 @@ class EmergenceDetector(BaseEstimator):
                 country (regions only): the sub-corpora each document belongs to.
             orgs: doc_id, org, region (NUTS-2 or None), country: the organisations behind documents.
             centroids: topic_id -> unit centroid, for the distance part of novelty.
-            texts: title and text by doc_id (at least the window's documents) for the term cells.
+            terms: term counts of (at least) the window's documents, for the term cells.
         """
         b, r = self.baseline_periods, self.recent_periods
         members = self._windowed(docs, groups)
@@ -119,7 +119,7 @@ class EmergenceDetector(BaseEstimator):
         keys = keys[keys["topic_id"] != OUTLIER]
         counts, expected, base_expected = (m[keys.index] for m in (counts, expected, base_expected))
         cells = self._tests(keys.reset_index(drop=True), counts, expected, base_expected, self.dispersion_)
-        terms, term_docs = self._term_cells(docs, texts) if texts is not None else (None, None)
+        terms, term_docs = self._term_cells(docs, terms) if terms is not None else (None, None)
         self._fdr(*(f for f in (cells, terms) if f is not None))
         cells = cells.merge(self._topic_spread(docs, groups, orgs, centroids), on="topic_id", how="left")
         cells = regional_measures(cells, members, b)
@@ -193,12 +193,12 @@ class EmergenceDetector(BaseEstimator):
                           for flagged, series in zip(cells["flagged"], cells["index_series"], strict=True)]
         return cells
 
-    def _term_cells(self, docs: pd.DataFrame, texts: pd.Series):
+    def _term_cells(self, docs: pd.DataFrame, counts: TermCounts):
         """Tests of the window's topic-specific terms (scope "term", cell = the term, topic = where most occur)."""
         b, r = self.baseline_periods, self.recent_periods
         frame = self._windowed(docs)
-        frame = frame[frame["doc_id"].isin(texts.index)]
-        matrix, names = term_matrix(texts.loc[frame["doc_id"]].tolist(), self.min_docs, self.max_term_df)
+        frame = frame[frame["doc_id"].isin(counts.doc_ids)]
+        matrix, names = counts.subset(frame["doc_id"], self.min_docs, self.max_term_df)
         topics = frame["topic_id"].to_numpy()
         specificity = topic_specificity(matrix, topics) if matrix.shape[1] else np.zeros(0)
         keep = specificity >= self.min_term_specificity

@@ -15,7 +15,10 @@ whatever its frequency. It does not look at the time split, so selecting on it k
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
@@ -34,6 +37,33 @@ def term_matrix(texts: list[str], min_docs: int, max_df: float, ngram_range=(1, 
     except ValueError:  # nothing left after min_df / max_df
         return sp.csc_matrix((len(texts), 0)), np.array([], dtype=object)
     return matrix.tocsc(), vectorizer.get_feature_names_out()
+
+
+@dataclass(frozen=True)
+class TermCounts:
+    """Documents x terms of one set of documents, read once and shared by the term cells and ESc."""
+
+    matrix: sp.csc_matrix
+    names: np.ndarray
+    doc_ids: pd.Index
+
+    @classmethod
+    def from_texts(cls, texts: pd.Series, min_docs: int, ngram_range=(1, 3)) -> TermCounts:
+        """Count the terms of `texts` (indexed by doc_id) that occur in at least `min_docs` of them."""
+        matrix, names = term_matrix(texts.tolist(), min_docs, 1.0, ngram_range)
+        return cls(matrix, names, pd.Index(texts.index))
+
+    def subset(self, doc_ids, min_docs: int, max_df: float = 1.0) -> tuple[sp.csc_matrix, np.ndarray]:
+        """The rows of `doc_ids` (in that order) and the terms in at least `min_docs` and at most `max_df`
+        of them: the same matrix as `term_matrix` on those documents alone, when `min_docs` is no lower
+        than the one these counts were made with."""
+        rows = self.doc_ids.get_indexer(pd.Index(doc_ids))
+        if (rows < 0).any():
+            raise KeyError("documents without counts")
+        matrix = self.matrix[rows]
+        df = np.asarray(matrix.sum(axis=0)).ravel()
+        keep = (df >= min_docs) & (df <= max_df * matrix.shape[0])
+        return matrix[:, keep].tocsc(), self.names[keep]
 
 
 def topic_specificity(matrix: sp.csc_matrix, topics: np.ndarray) -> np.ndarray:

@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.feature_extraction.text import CountVectorizer
+
+from nlp.term_trends import term_matrix
 
 OUTLIER = -1
 
@@ -48,23 +49,25 @@ class EmergentTermScorer(BaseEstimator):
                 period; records outside that range are ignored.
             topics: topic id per record (optional), for the links.
         """
+        periods = np.asarray(periods)
+        keep = (periods >= 0) & (periods < self.base_periods + self.active_periods)
+        matrix, names = term_matrix([t for t, k in zip(texts, keep, strict=True) if k], self.min_records, 1.0,
+                                    self.ngram_range)
+        return self.fit_matrix(matrix, names, periods[keep], None if topics is None else np.asarray(topics)[keep])
+
+    def fit_matrix(self, matrix, names: np.ndarray, periods, topics=None) -> EmergentTermScorer:
+        """As `fit`, from binary records x terms counts (`nlp.term_trends`) of the records in the periods."""
         if self.active_periods != 7:
             raise ValueError("ESc's published trends are defined on 7 active periods")
         n_periods = self.base_periods + self.active_periods
         periods = np.asarray(periods)
-        keep = (periods >= 0) & (periods < n_periods)
-        texts = [t for t, k in zip(texts, keep, strict=True) if k]
-        periods = periods[keep]
-        topics = None if topics is None else np.asarray(topics)[keep]
         totals = np.bincount(periods, minlength=n_periods).astype(float)
         columns = ["term", "esc", "n_records", "n_base", "n_active", "topic_id", "topic_share", "outlier_share"]
-        if len(texts) < self.min_records or (totals[self.base_periods:] == 0).any():
+        if len(periods) < self.min_records or (totals[self.base_periods:] == 0).any():
             self.terms_ = pd.DataFrame(columns=columns)
             return self
-        vectorizer = CountVectorizer(stop_words="english", ngram_range=self.ngram_range, binary=True,
-                                     min_df=self.min_records, token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9\-]+\b")
-        matrix = vectorizer.fit_transform(texts).tocsc()
-        by_period = np.vstack([np.asarray(matrix[periods == k].sum(axis=0)).ravel() for k in range(n_periods)]).T
+        by_period = np.vstack([np.asarray(matrix[periods == k].sum(axis=0)).ravel()
+                               for k in range(n_periods)]).T.astype(int)
         base = by_period[:, : self.base_periods].sum(axis=1)
         active = by_period[:, self.base_periods:]
         n_base_records = max(totals[: self.base_periods].sum(), 1.0)
@@ -72,7 +75,7 @@ class EmergentTermScorer(BaseEstimator):
                      & (base / n_base_records < self.max_base_share)
                      & (active.sum(axis=1) >= self.min_active_base_ratio * base))
         esc = escore(active, totals[self.base_periods:])
-        frame = pd.DataFrame({"term": vectorizer.get_feature_names_out(), "esc": esc,
+        frame = pd.DataFrame({"term": names, "esc": esc,
                               "n_records": by_period.sum(axis=1), "n_base": base, "n_active": active.sum(axis=1)})
         frame = frame[candidate & (esc > 0)].sort_values("esc", ascending=False).head(self.max_terms)
         links = _topic_links(matrix[:, frame.index.to_numpy()], periods >= self.base_periods, topics)

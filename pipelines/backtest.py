@@ -127,7 +127,7 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
             _copy_until(scratch, model, previous.date(), cutoff.date())
             previous = cutoff
             topics_step(scratch, bt_settings, Bars(enabled=False), force_fit=i % refit_every == 0)
-            detector, cells, docs = score_cells(scratch, trends, as_of=cutoff)
+            detector, cells, docs, _ = score_cells(scratch, trends, as_of=cutoff)
             if cells.empty:
                 continue
             detector_flags = cells[cells["scope"].isin(["topic", "term"]) & cells["flagged"]]

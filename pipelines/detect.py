@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from nlp.emergence import EmergenceDetector
+from nlp.term_trends import TermCounts
 from nlp.terms import EmergentTermScorer
 from nlp.trends import complete_periods, period_start
 from pipelines.features import REGIONS_SQL, SECTORS_SQL
@@ -81,33 +82,46 @@ def build_detector(trends: TrendSettings) -> EmergenceDetector:
 
 
 def score_cells(store: Store, trends: TrendSettings, as_of=None
-                ) -> tuple[EmergenceDetector, pd.DataFrame, pd.DataFrame]:
-    """Fit the detector on documents dated up to `as_of` (default: the newest); return (detector, cells, docs)."""
+                ) -> tuple[EmergenceDetector, pd.DataFrame, pd.DataFrame, TermCounts | None]:
+    """Fit the detector on documents dated up to `as_of` (default: the newest); return (detector, cells, docs,
+    the term counts of the detection window and the ESc window, read and counted once for both)."""
     docs = doc_topics(store, as_of)
     if docs.empty:
-        return build_detector(trends), pd.DataFrame(), docs
+        return build_detector(trends), pd.DataFrame(), docs, None
     detector = build_detector(trends).fit(docs, as_of=as_of)
-    texts = None
-    if trends.term_cells:
-        window = docs.loc[period_start(docs["published_on"], detector.period_).isin(detector.periods_), "doc_id"]
-        texts = pd.Series(store.texts(window.tolist()), index=window.to_numpy())
+    counts = None
+    if trends.term_cells or trends.terms:
+        wanted = pd.Series(False, index=docs.index)
+        if trends.term_cells:
+            wanted |= period_start(docs["published_on"], detector.period_).isin(detector.periods_)
+        if trends.terms:
+            wanted |= docs["doc_id"].isin(esc_window(trends, docs, detector)["doc_id"])
+        ids = docs.loc[wanted, "doc_id"]
+        min_docs = min(m for m, on in ((trends.min_docs, trends.term_cells), (trends.esc_min_records, trends.terms))
+                       if on)
+        counts = TermCounts.from_texts(pd.Series(store.texts(ids.tolist()), index=ids.to_numpy()), min_docs)
     cells = detector.transform(docs, groups=doc_groups(docs, doc_regions(store), doc_sectors(store)),
-                               orgs=doc_orgs(store), centroids=centroids(store), texts=texts)
-    return detector, cells, docs
+                               orgs=doc_orgs(store), centroids=centroids(store),
+                               terms=counts if trends.term_cells else None)
+    return detector, cells, docs, counts
 
 
-def emergent_terms(store: Store, trends: TrendSettings, docs: pd.DataFrame, as_of, period: str) -> pd.DataFrame:
-    """Porter ESc over the base + active periods ending at `as_of`, linked to topics and the outlier pool."""
+def esc_window(trends: TrendSettings, docs: pd.DataFrame, detector: EmergenceDetector) -> pd.DataFrame:
+    """The documents in ESc's base + active periods ending at the detection's as-of date, with their index t."""
+    period = detector.period_ if trends.esc_period == "auto" else trends.esc_period
     n = trends.esc_base_periods + trends.esc_active_periods
-    period = period if trends.esc_period == "auto" else trends.esc_period
-    index = {p: i for i, p in enumerate(complete_periods(as_of, n, period))}
-    periods = period_start(docs["published_on"], period).map(index)
-    window = docs.assign(t=periods).dropna(subset=["t"])
-    texts = store.texts(window["doc_id"].tolist())
+    index = {p: i for i, p in enumerate(complete_periods(detector.as_of_, n, period))}
+    return docs.assign(t=period_start(docs["published_on"], period).map(index)).dropna(subset=["t"])
+
+
+def emergent_terms(trends: TrendSettings, docs: pd.DataFrame, detector: EmergenceDetector,
+                   counts: TermCounts) -> pd.DataFrame:
+    """Porter ESc over the base + active periods ending at the as-of date, linked to topics and the outlier pool."""
+    window = esc_window(trends, docs, detector)
     scorer = EmergentTermScorer(base_periods=trends.esc_base_periods, active_periods=trends.esc_active_periods,
                                 min_records=trends.esc_min_records)
-    return scorer.fit(texts, window["t"].astype(int).to_numpy(),
-                      window["topic_id"].to_numpy()).terms_
+    matrix, names = counts.subset(window["doc_id"], trends.esc_min_records)
+    return scorer.fit_matrix(matrix, names, window["t"].astype(int).to_numpy(), window["topic_id"].to_numpy()).terms_
 
 
 def _evidence(row, topics: pd.DataFrame, series: dict, recent: list[str]) -> str:
@@ -144,7 +158,7 @@ def share_series(docs: pd.DataFrame, period: str) -> dict[int, list[tuple[str, f
 def detect(store: Store, trends: TrendSettings, run_id: str, as_of=None) -> StepResult:
     """Score every topic and cell at `as_of` (default: the newest document) and write them under `run_id`."""
     result = StepResult("detect")
-    detector, cells, docs = score_cells(store, trends, as_of)
+    detector, cells, docs, counts = score_cells(store, trends, as_of)
     if cells.empty:
         result.skip("no_topic_counts")
         return result
@@ -170,8 +184,7 @@ def detect(store: Store, trends: TrendSettings, run_id: str, as_of=None) -> Step
     kept = kept[["detect_id", "topic_id", "scope", "cell", "country", "rank", "n_recent", "n_baseline",
                  "expected_recent", "growth", "p_value", "q_value", "score", "flagged", "location_quotient",
                  "growth_vs_eu", "onset", "is_cross_sectoral", "is_cross_border", "components"]]
-    terms = (emergent_terms(store, trends, docs, as_of, detector.period_).assign(detect_id=run_id) if trends.terms
-             else pd.DataFrame())
+    terms = emergent_terms(trends, docs, detector, counts).assign(detect_id=run_id) if trends.terms else pd.DataFrame()
     params = trends.model_dump() | {"period": detector.period_, "dispersion": detector.dispersion_,
                                     "kinds": sorted(docs["kind"].unique())}
     with store.transaction() as con:
