@@ -108,7 +108,7 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
     """Replay detection at every cutoff, score detector and baseline, store the flags; return the metrics."""
     bars = bars or Bars(enabled=False)
     truth = read_truth(truth_path)
-    trends, model = settings.trends, settings.nlp.embedder
+    trends, model = settings.trends.model_copy(update={"terms": False}), settings.nlp.embedder  # no ESc: not scored
     with Store.open(settings.store_path) as store:  # migrates the file before it is attached read-only
         first, last = store.df("SELECT min(published_on) AS a, max(published_on) AS b FROM documents").iloc[0]
     if pd.isna(first):
