@@ -18,10 +18,10 @@ import pandas as pd
 from backtest_data import OUT, acl_corpus, cordis_corpus, patents_corpus
 
 from pipelines.backtest import run_backtest
-from pipelines.embed import embed
-from pipelines.ingest import ingest_corpus
 from pipelines.logs import Bars, configure_logging
 from pipelines.settings import Settings
+from pipelines.steps.embed import embed
+from pipelines.steps.ingest import ingest_corpus
 from pipelines.store import Store
 
 TRUTH = Path(__file__).resolve().parent / "truth"

@@ -20,13 +20,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 PROJECTS = REPO.parent / "shared" / "data" / "cordis-horizon-europe" / "projects.parquet"
 
-from pipelines.distributed import backfill, dask_client  # noqa: E402
-from pipelines.embed import embed  # noqa: E402
-from pipelines.ingest import upsert_documents  # noqa: E402
 from pipelines.logs import Bars  # noqa: E402
+from pipelines.ops.distributed import backfill, dask_client  # noqa: E402
 from pipelines.ops_settings import DaskSettings  # noqa: E402
 from pipelines.runs import StepResult  # noqa: E402
 from pipelines.settings import load_settings  # noqa: E402
+from pipelines.steps.embed import embed  # noqa: E402
+from pipelines.steps.ingest import upsert_documents  # noqa: E402
 from pipelines.store import Store  # noqa: E402
 
 

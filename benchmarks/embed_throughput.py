@@ -21,11 +21,11 @@ sys.path.insert(0, str(REPO))
 PROJECTS = REPO.parent / "shared" / "data" / "cordis-horizon-europe" / "projects.parquet"
 
 from nlp.embed import embedding_input, load_embedder  # noqa: E402
-from pipelines.embed import embed  # noqa: E402
-from pipelines.ingest import upsert_documents  # noqa: E402
 from pipelines.logs import Bars  # noqa: E402
 from pipelines.runs import StepResult  # noqa: E402
 from pipelines.settings import NlpSettings  # noqa: E402
+from pipelines.steps.embed import embed  # noqa: E402
+from pipelines.steps.ingest import upsert_documents  # noqa: E402
 from pipelines.store import Store  # noqa: E402
 
 

@@ -51,8 +51,8 @@ def prepare_nightly() -> None:
     """A store with all but the newest NEW_DOCS documents, fitted; then the new ones added, unassigned."""
     from topics_store import add_documents, bench_settings, open_fresh
 
-    from pipelines.assign import topics_step
     from pipelines.logs import Bars
+    from pipelines.steps.topics import topics_step
 
     corpus = load_corpus()
     vectors = embeddings(corpus)
@@ -69,10 +69,10 @@ def prepare_nightly() -> None:
 def measure_nightly() -> None:
     from topics_store import bench_settings
 
-    from pipelines.assign import assign_pending, find_births
-    from pipelines.assign_counts import refresh_topic_counts
     from pipelines.logs import Bars
     from pipelines.runs import StepResult
+    from pipelines.steps.assign_counts import refresh_topic_counts
+    from pipelines.steps.topics import assign_pending, find_births
     from pipelines.store import Store
 
     settings = bench_settings("nightly")

@@ -23,8 +23,8 @@ from topics_store import add_documents, bench_settings, open_fresh
 
 from nlp.lineage import match_topics
 from nlp.topics import OUTLIER, unit
-from pipelines.assign import topics_step
 from pipelines.logs import Bars
+from pipelines.steps.topics import topics_step
 
 
 def same_share(first: pd.Series, second: pd.Series) -> tuple[float, float]:

@@ -1,4 +1,4 @@
-"""Scrapy settings for trendscout's spiders: polite defaults, overridden per run by pipelines/crawl.py."""
+"""Scrapy settings for trendscout's spiders: polite defaults, overridden per run by pipelines/steps/crawl.py."""
 
 BOT_NAME = "trendscout"
 SPIDER_MODULES = ["crawlers.spiders"]
@@ -46,7 +46,7 @@ ITEM_PIPELINES = {
     "crawlers.pipelines.WriteRawFeedPipeline": 900,
 }
 
-# trendscout's own knobs (set per run by pipelines/crawl.py)
+# trendscout's own knobs (set per run by pipelines/steps/crawl.py)
 TRENDSCOUT_MIN_TEXT_CHARS = 40
 TRENDSCOUT_RAW_DIR = "data/raw"
 TRENDSCOUT_RUN_ID = "manual"

@@ -22,11 +22,11 @@ import pandas as pd
 
 from nlp.backtest import raw_growth_flags, read_truth, score_flags, theme_fractions
 from nlp.trends import period_start
-from pipelines.assign import topics_step
-from pipelines.detect import score_cells
 from pipelines.errors import TrendscoutError
 from pipelines.logs import Bars
 from pipelines.settings import Settings
+from pipelines.steps.detect import score_cells
+from pipelines.steps.topics import topics_step
 from pipelines.store import Store
 
 logger = logging.getLogger(__name__)

@@ -11,18 +11,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pipelines.assign import topics_step
-from pipelines.crawl import crawl
-from pipelines.detect import detect
-from pipelines.digest import write_digest
-from pipelines.embed import embed
-from pipelines.enrich import enrich
-from pipelines.ingest import ingest
-from pipelines.lock import StoreLock
 from pipelines.logs import Bars
-from pipelines.retention import retention
+from pipelines.ops.lock import StoreLock
+from pipelines.ops.retention import retention
 from pipelines.runs import RunRecorder, StepResult, new_run_id
 from pipelines.settings import Settings
+from pipelines.steps.crawl import crawl
+from pipelines.steps.detect import detect
+from pipelines.steps.digest import write_digest
+from pipelines.steps.embed import embed
+from pipelines.steps.enrich import enrich
+from pipelines.steps.ingest import ingest
+from pipelines.steps.topics import topics_step
 from pipelines.store import Store
 
 logger = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipelines.dashboard.settings import DashboardSettings
 from pipelines.errors import ConfigError
-from pipelines.mail import MailSettings
 from pipelines.ops_settings import OpsSettings
+from pipelines.steps.mail import MailSettings
 
 
 class SourceSettings(BaseModel):

@@ -12,8 +12,11 @@ from pathlib import Path
 
 import typer
 
-from pipelines import cli_analyst, cli_ops, cli_topics, cli_trends
-from pipelines.cli_common import bars_of, open_store, reported_errors, settings_of
+from pipelines.cli import analyst as cli_analyst
+from pipelines.cli import ops as cli_ops
+from pipelines.cli import topics as cli_topics
+from pipelines.cli import trends as cli_trends
+from pipelines.cli.common import bars_of, open_store, reported_errors, settings_of
 from pipelines.errors import TrendscoutError
 from pipelines.logs import configure_logging
 from pipelines.settings import load_settings
@@ -61,9 +64,9 @@ def crawl(ctx: typer.Context,
           source: list[str] = typer.Option(None, "--source", help="Only these sources (default: enabled)."),
           since: str = typer.Option(None, help="Only what is new or changed since this ISO date.")) -> None:
     """Crawl sources into raw feed files under the data directory (then run `ingest`)."""
-    from pipelines.crawl import crawl as crawl_step
-    from pipelines.lock import StoreLock
+    from pipelines.ops.lock import StoreLock
     from pipelines.runs import RunRecorder
+    from pipelines.steps.crawl import crawl as crawl_step
 
     with reported_errors():
         settings = settings_of(ctx)
@@ -83,8 +86,8 @@ def ingest(ctx: typer.Context,
            source: str = typer.Option(None, help="Source name for the corpus's documents."),
            kind: str = typer.Option("news", help="news, project, patent or paper.")) -> None:
     """Load pending raw feed files, or an analyst's own corpus, into the store (idempotent)."""
-    from pipelines.ingest import ingest as ingest_raw
-    from pipelines.ingest import ingest_corpus
+    from pipelines.steps.ingest import ingest as ingest_raw
+    from pipelines.steps.ingest import ingest_corpus
 
     with reported_errors():
         settings = settings_of(ctx)
@@ -101,7 +104,7 @@ def ingest(ctx: typer.Context,
 @app.command()
 def embed(ctx: typer.Context) -> None:
     """Embed documents that have no vector for the configured model."""
-    from pipelines.embed import embed as embed_step
+    from pipelines.steps.embed import embed as embed_step
 
     with reported_errors(), open_store(ctx) as store:
         result = embed_step(store, settings_of(ctx).nlp, bars_of(ctx))
@@ -117,7 +120,7 @@ def tag(ctx: typer.Context, text: str = typer.Argument(None, help="The text, or 
 
     Example: trendscout tag "Fraunhofer IPA opens a hydrogen test lab in Stuttgart"
     """
-    from pipelines.tag import TextTagger
+    from pipelines.steps.tag import TextTagger
 
     with reported_errors():
         if not lines and text is None:
@@ -160,7 +163,7 @@ def distill(ctx: typer.Context,
 def digest(ctx: typer.Context, week: str = typer.Option(None, help="ISO week, e.g. 2026-W48 (default: this week).")
            ) -> None:
     """Write the weekly digest (HTML, Markdown, JSON) under reports/<ISO week>/."""
-    from pipelines.digest import write_digest
+    from pipelines.steps.digest import write_digest
 
     with reported_errors(), open_store(ctx) as store:
         _, folder = write_digest(store, settings_of(ctx), week)
@@ -170,7 +173,7 @@ def digest(ctx: typer.Context, week: str = typer.Option(None, help="ISO week, e.
 @app.command()
 def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """Counts per table and source, and the last runs with what failed."""
-    from pipelines.status import collect_status, render_status
+    from pipelines.views.status import collect_status, render_status
 
     with reported_errors(), open_store(ctx) as store:
         info = collect_status(store, settings_of(ctx))
@@ -181,7 +184,7 @@ def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) ->
 def sources(ctx: typer.Context, names: bool = typer.Option(False, "--names", help="Names only, one per line.")
             ) -> None:
     """List every known source with its enabled flag and URLs."""
-    from pipelines.crawl import known_sources
+    from pipelines.steps.crawl import known_sources
 
     settings = settings_of(ctx)
     spiders = known_sources()
@@ -199,6 +202,3 @@ cli_topics.register(app)
 cli_trends.register(app)
 cli_analyst.register(app)
 cli_ops.register(app)
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())

@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from pipelines.cli_common import reported_errors, settings_of
+from pipelines.cli.common import reported_errors, settings_of
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +46,9 @@ def serve(ctx: typer.Context,
 def mail_digest(ctx: typer.Context,
                 week: str = typer.Option(None, help="ISO week, e.g. 2026-W48 (default: this week).")) -> None:
     """E-mail a digest already written under reports/<week>/ to the [mail] recipients."""
-    from pipelines.digest import parse_week
     from pipelines.errors import NotFound
-    from pipelines.mail import mail_of, send_digest
+    from pipelines.steps.digest import parse_week
+    from pipelines.steps.mail import mail_of, send_digest
 
     with reported_errors():
         settings = settings_of(ctx)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from pipelines.cli_common import open_store, reported_errors, settings_of
+from pipelines.cli.common import open_store, reported_errors, settings_of
 from pipelines.errors import TrendscoutError
 from pipelines.ops_settings import ops_settings
 
@@ -33,7 +33,7 @@ def schedule(ctx: typer.Context,
 
     Example: trendscout schedule --dry-run   (the lines are [ops.schedule] nightly, digest, backup)
     """
-    from pipelines.schedule import next_runs, run_schedule
+    from pipelines.ops.schedule import next_runs, run_schedule
 
     with reported_errors():
         cfg = ops_settings(settings_of(ctx)).schedule
@@ -46,7 +46,7 @@ def schedule(ctx: typer.Context,
 @backup_app.command("create")
 def backup_create(ctx: typer.Context) -> None:
     """Export the whole store to a new folder of Parquet files under [ops] backup_dir."""
-    from pipelines.backup import backup_store
+    from pipelines.ops.backup import backup_store
 
     with reported_errors():
         typer.echo(str(backup_store(settings_of(ctx))))
@@ -57,7 +57,7 @@ def backup_list(ctx: typer.Context) -> None:
     """List complete backups, oldest first, with their document counts."""
     import json
 
-    from pipelines.backup import MANIFEST, list_backups
+    from pipelines.ops.backup import MANIFEST, list_backups
 
     for path in list_backups(ops_settings(settings_of(ctx)).backup_dir):
         tables = json.loads((path / MANIFEST).read_text(encoding="utf-8"))["tables"]
@@ -71,7 +71,7 @@ def backup_restore(ctx: typer.Context, path: Path = typer.Argument(..., help="A 
 
     Example: trendscout backup restore data/backups/20261127T050000Z --yes
     """
-    from pipelines.backup import restore_store
+    from pipelines.ops.backup import restore_store
 
     with reported_errors():
         settings = settings_of(ctx)
@@ -84,8 +84,8 @@ def backup_restore(ctx: typer.Context, path: Path = typer.Argument(..., help="A 
 
 def retention(ctx: typer.Context) -> None:
     """Delete ingested raw files, old models and old backups as [ops.retention] says (nightly does it too)."""
-    from pipelines.lock import StoreLock
-    from pipelines.retention import retention as apply_retention
+    from pipelines.ops.lock import StoreLock
+    from pipelines.ops.retention import retention as apply_retention
 
     with reported_errors():
         settings = settings_of(ctx)
@@ -99,8 +99,8 @@ def export_parquet(ctx: typer.Context,
                    pending: bool = typer.Option(False, help="Only documents without a vector for the embedder.")
                    ) -> None:
     """Export documents (partitioned by source and year) and their vectors as a Parquet dataset."""
-    from pipelines.dataset import export_dataset
-    from pipelines.lock import StoreLock
+    from pipelines.ops.dataset import export_dataset
+    from pipelines.ops.lock import StoreLock
     from pipelines.store import Store
 
     with reported_errors():
@@ -123,8 +123,8 @@ def backfill(ctx: typer.Context,
 
     Example: trendscout backfill --workers 2 --steps embed,enrich
     """
-    from pipelines.distributed import backfill as run_backfill
-    from pipelines.distributed import backfill_steps, dask_client
+    from pipelines.ops.distributed import backfill as run_backfill
+    from pipelines.ops.distributed import backfill_steps, dask_client
 
     with reported_errors():
         settings = settings_of(ctx)

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import typer
 
-from pipelines.cli_common import bars_of, open_store, reported_errors, settings_of
+from pipelines.cli.common import bars_of, open_store, reported_errors, settings_of
 
 topics_app = typer.Typer(no_args_is_help=True, help="Refit, list and inspect the stable topics and their lineage.")
 
@@ -22,7 +22,7 @@ def topics_refit(ctx: typer.Context) -> None:
 
     Example: trendscout topics refit && trendscout topics list
     """
-    from pipelines.assign import topics_step
+    from pipelines.steps.topics import topics_step
 
     with reported_errors(), open_store(ctx) as store:
         result = topics_step(store, settings_of(ctx), bars_of(ctx), force_fit=True)

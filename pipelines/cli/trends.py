@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from pipelines.cli_common import bars_of, open_store, reported_errors, settings_of
+from pipelines.cli.common import bars_of, open_store, reported_errors, settings_of
 
 
 def register(app: typer.Typer) -> None:
@@ -18,8 +18,8 @@ def register(app: typer.Typer) -> None:
 
 def detect(ctx: typer.Context) -> None:
     """Score topics and their region / sector cells, and write the ranked flags."""
-    from pipelines.detect import detect as detect_step
     from pipelines.runs import new_run_id
+    from pipelines.steps.detect import detect as detect_step
 
     with reported_errors(), open_store(ctx) as store:
         result = detect_step(store, settings_of(ctx).trends, new_run_id())
@@ -36,8 +36,8 @@ def trends(ctx: typer.Context, region: str = typer.Option(None, help="Only theme
 
     Example: trendscout trends --region DE21 --json
     """
-    from pipelines.detect import ranked_flags
     from pipelines.errors import NotFound
+    from pipelines.steps.detect import ranked_flags
 
     with reported_errors(), open_store(ctx) as store:
         frame, detect_id = ranked_flags(store, region=region, sector=sector, kind=kind, terms=terms, top=top)
@@ -67,8 +67,8 @@ def backtest(ctx: typer.Context, truth: Path = typer.Option(..., exists=True, di
     import pandas as pd
 
     from pipelines.backtest import run_backtest
-    from pipelines.embed import embed
-    from pipelines.ingest import ingest_corpus
+    from pipelines.steps.embed import embed
+    from pipelines.steps.ingest import ingest_corpus
     with reported_errors():
         settings = settings_of(ctx)
         if corpus is not None:

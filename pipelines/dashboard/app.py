@@ -24,9 +24,9 @@ from pipelines.dashboard import queries
 from pipelines.dashboard.access import StoreAccess, StoreBusy
 from pipelines.dashboard.security import csrf_token, is_valid_csrf, new_nonce, secure
 from pipelines.dashboard.settings import dashboard_of
-from pipelines.feedback import VERDICTS, record_feedback
 from pipelines.settings import Settings
-from pipelines.themes import NUTS, DocFilter
+from pipelines.views.feedback import VERDICTS, record_feedback
+from pipelines.views.themes import NUTS, DocFilter
 
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1"]
 _ENV = Environment(loader=PackageLoader("pipelines.dashboard", "templates"), autoescape=True,

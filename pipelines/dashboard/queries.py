@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.charts import svg_bars, svg_chart
-from pipelines.detect import latest_detection
-from pipelines.features import REGIONS_SQL, SECTORS_SQL
-from pipelines.feedback import feedback_history, feedback_status, latest_feedback
+from pipelines.steps.detect import latest_detection
 from pipelines.store import Store
-from pipelines.themes import (
+from pipelines.views.charts import svg_bars, svg_chart
+from pipelines.views.features import REGIONS_SQL, SECTORS_SQL
+from pipelines.views.feedback import feedback_history, feedback_status, latest_feedback
+from pipelines.views.themes import (
     DocFilter,
     lineage,
     onset_period,

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.errors import TrendscoutError
-from pipelines.lock import StoreLock
+from pipelines.ops.lock import StoreLock
 from pipelines.ops_settings import ops_settings
 from pipelines.runs import new_run_id
 from pipelines.settings import Settings

@@ -1,10 +1,10 @@
 """Large backfills on Dask distributed: embed (and enrich) a Parquet dataset of the store on many workers.
 
-`backfill` exports the documents that lack a vector (`pipelines.dataset`), runs one task per dataset file
+`backfill` exports the documents that lack a vector (`pipelines.ops.dataset`), runs one task per dataset file
 on a Dask cluster (a LocalCluster of worker processes, or a running scheduler whose workers see the same
 dataset directory), and imports the vectors back. Tasks compute exactly what the embed step computes (same
 input text, hash and embedder), so the store ends as a single-machine run would leave it. With the enrich
-step, `pipelines.distributed_enrich` then does the same for the enrich step's per-document parts.
+step, `pipelines.ops.distributed_enrich` then does the same for the enrich step's per-document parts.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.dataset import document_files, export_dataset, import_results
 from pipelines.errors import ConfigError
-from pipelines.lock import StoreLock
+from pipelines.ops.dataset import document_files, export_dataset, import_results
+from pipelines.ops.lock import StoreLock
 from pipelines.ops_settings import DaskSettings, ops_settings
 from pipelines.runs import RunRecorder, StepResult, new_run_id
 from pipelines.settings import NlpSettings, Settings
@@ -49,7 +49,7 @@ def dask_client(cfg: DaskSettings, workers: int | None = None) -> Iterator:
 
 @lru_cache(maxsize=2)
 def _embedder(nlp_json: str):
-    from pipelines.embed import build_embedder
+    from pipelines.steps.embed import build_embedder
 
     return build_embedder(NlpSettings.model_validate_json(nlp_json))
 
@@ -122,7 +122,7 @@ def backfill(settings: Settings, client, partition_rows: int | None = None,
         if "embed" in steps:
             _embed(run, store, settings, client, work, rows)
         if "enrich" in steps:
-            from pipelines.distributed_enrich import enrich_on_cluster  # it imports this module
+            from pipelines.ops.distributed_enrich import enrich_on_cluster  # it imports this module
 
             failed = any(r.status == "failed" for r in run.results)
             run.record(StepResult("enrich", status="skipped") if failed

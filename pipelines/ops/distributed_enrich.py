@@ -1,7 +1,7 @@
 """Enrichment of large backfills on Dask: per-document parts on the workers, global parts on the client.
 
 The embedded documents without features are exported as a Parquet dataset (with their organisations as
-JSON). One task per file computes `pipelines.enrich.document_parts` (language, MinHash signature, region
+JSON). One task per file computes `pipelines.steps.enrich.document_parts` (language, MinHash signature, region
 tags) with the region tagger, and so the place registry, broadcast to every worker. The client then runs
 the enrich step's global part over the same batches in the same order (`combine_batch`: near-duplicate
 groups against all signatures, sectors fitted and predicted on the stored vectors) and writes
@@ -21,9 +21,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from nlp.regions import RegionTagger
-from pipelines.dataset import sql_path
-from pipelines.distributed import compute
-from pipelines.enrich import (
+from pipelines.ops.dataset import sql_path
+from pipelines.ops.distributed import compute
+from pipelines.runs import StepResult
+from pipelines.settings import Settings
+from pipelines.steps.enrich import (
     ORG_COLUMNS,
     batches,
     build_tagger,
@@ -35,8 +37,6 @@ from pipelines.enrich import (
     seen_signatures,
     write_frames,
 )
-from pipelines.runs import StepResult
-from pipelines.settings import Settings
 from pipelines.store import Store
 
 logger = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def read_parts(results_dir: Path) -> pd.DataFrame:
 
 def enrich_on_cluster(store: Store, settings: Settings, client, work: Path, partition_rows: int) -> StepResult:
     """Enrich the embedded documents without features on `client`'s workers; one transaction imports all rows."""
-    from pipelines.embed import build_embedder
+    from pipelines.steps.embed import build_embedder
 
     result = StepResult("enrich")
     n_docs = export_pending(store, work / "dataset", settings.nlp.embedder, partition_rows)

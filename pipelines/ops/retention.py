@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.backup import list_backups
+from pipelines.ops.backup import list_backups
 from pipelines.ops_settings import RetentionSettings, ops_settings
 from pipelines.runs import StepResult
 from pipelines.settings import Settings

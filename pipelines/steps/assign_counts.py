@@ -9,8 +9,8 @@ document's date) is partial unless it ends that day.
 
 from __future__ import annotations
 
-from pipelines.features import CANONICAL_DOCUMENTS_SQL, REGIONS_SQL, SECTORS_SQL
 from pipelines.store import Store
+from pipelines.views.features import CANONICAL_DOCUMENTS_SQL, REGIONS_SQL, SECTORS_SQL
 
 UNITS = ("week", "month")
 

@@ -19,11 +19,11 @@ from nlp.emergence import EmergenceDetector
 from nlp.term_trends import TermCounts
 from nlp.terms import EmergentTermScorer
 from nlp.trends import complete_periods, period_start
-from pipelines.features import REGIONS_SQL, SECTORS_SQL
-from pipelines.feedback import apply_feedback, latest_feedback
 from pipelines.runs import StepResult
 from pipelines.settings import TrendSettings
 from pipelines.store import Store
+from pipelines.views.features import REGIONS_SQL, SECTORS_SQL
+from pipelines.views.feedback import apply_feedback, latest_feedback
 
 logger = logging.getLogger(__name__)
 

@@ -18,16 +18,16 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from pipelines.charts import svg_bars, svg_chart
 from pipelines.dashboard.settings import dashboard_of
-from pipelines.detect import latest_detection
-from pipelines.digest_sections import cooled, early_terms, health, region_highlights, why_flagged
 from pipelines.errors import NotFound, TrendscoutError
-from pipelines.feedback import apply_feedback, feedback_status, latest_feedback
 from pipelines.runs import StepResult
 from pipelines.settings import Settings
+from pipelines.steps.detect import latest_detection
+from pipelines.steps.digest_sections import cooled, early_terms, health, region_highlights, why_flagged
 from pipelines.store import Store
-from pipelines.themes import (
+from pipelines.views.charts import svg_bars, svg_chart
+from pipelines.views.feedback import apply_feedback, feedback_status, latest_feedback
+from pipelines.views.themes import (
     lineage,
     onset_period,
     safe_url,
@@ -170,7 +170,7 @@ def render_digest(content: dict) -> dict[str, str]:
 
 def write_digest(store: Store, settings: Settings, week: str | None = None) -> tuple[StepResult, Path]:
     """Write digest.html, digest.md and digest.json for the week (and e-mail it when set up); return the folder."""
-    from pipelines.mail import mail_of, send_digest
+    from pipelines.steps.mail import mail_of, send_digest
 
     result = StepResult("digest")
     content = build_digest(store, settings, week)

@@ -9,9 +9,9 @@ from datetime import date
 import pandas as pd
 from sklearn.feature_extraction.text import CountVectorizer
 
-from pipelines.features import REGIONS_SQL
 from pipelines.store import Store
-from pipelines.themes import has_table
+from pipelines.views.features import REGIONS_SQL
+from pipelines.views.themes import has_table
 
 
 def why_flagged(score: dict, params: dict, cell: dict | None) -> list[dict]:

@@ -4,7 +4,7 @@ Runs after `embed` because zero-shot sectors compare a document's vector with th
 descriptions. The place registry is built from the organisations the crawlers stored, so news text
 naming an organisation or a city can be placed; organisations' coordinates are placed by the configured
 NUTS boundaries first. Each batch has a per-document part (`document_parts`: language, MinHash signature,
-region tags; `pipelines.distributed_enrich` runs it on Dask workers) and a part that needs the store and the
+region tags; `pipelines.ops.distributed_enrich` runs it on Dask workers) and a part that needs the store and the
 earlier documents (`combine_batch`: near-duplicate groups, sectors from the stored vectors).
 """
 
@@ -25,10 +25,10 @@ from nlp.language import detect_languages
 from nlp.places import PlaceRegistry
 from nlp.regions import RegionTagger
 from nlp.sectors import SectorClassifier, code_scores
-from pipelines.boundaries import load_boundaries
 from pipelines.logs import Bars
 from pipelines.runs import StepResult
 from pipelines.settings import Settings
+from pipelines.steps.boundaries import load_boundaries
 from pipelines.store import Store
 
 logger = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def enrich(store: Store, settings: Settings, bars: Bars, embedder: Embedder | No
     if todo.empty:
         return result
     if embedder is None:
-        from pipelines.embed import build_embedder
+        from pipelines.steps.embed import build_embedder
 
         embedder = build_embedder(settings.nlp)
     tagger = build_tagger(store, settings)

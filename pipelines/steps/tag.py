@@ -12,9 +12,9 @@ import numpy as np
 from nlp.language import detect_languages
 from nlp.regions import RegionTagger
 from nlp.sectors import SectorClassifier, load_taxonomy
-from pipelines.embed import build_embedder
-from pipelines.enrich import build_registry, fit_sector_classifier
 from pipelines.settings import Settings
+from pipelines.steps.embed import build_embedder
+from pipelines.steps.enrich import build_registry, fit_sector_classifier
 from pipelines.store import Store
 
 logger = logging.getLogger(__name__)

@@ -6,7 +6,7 @@
 - Nightly: documents without a topic go to the most similar stable centroid (an outlier below the base
   model's assign similarity). Then a small model on the recent window looks for clusters that are mostly
   outliers and match no stable topic: each is a birth, available to the next night's assignment.
-- Finally `topic_period_counts` is rebuilt for the trend detector (`pipelines.assign_counts`).
+- Finally `topic_period_counts` is rebuilt for the trend detector (`pipelines.steps.assign_counts`).
 """
 
 from __future__ import annotations
@@ -21,18 +21,18 @@ import pandas as pd
 from nlp import topics as tm
 from nlp.coherence import CoherenceScorer, topic_diversity
 from nlp.lineage import centered, link_topics, match_topics
-from pipelines.assign_counts import refresh_topic_counts
-from pipelines.assign_store import (
+from pipelines.errors import ModelNotFound
+from pipelines.logs import Bars
+from pipelines.runs import StepResult
+from pipelines.settings import Settings
+from pipelines.steps.assign_counts import refresh_topic_counts
+from pipelines.steps.assign_store import (
     active_topics,
     register_model,
     write_assignments,
     write_lineage,
     write_topics,
 )
-from pipelines.errors import ModelNotFound
-from pipelines.logs import Bars
-from pipelines.runs import StepResult
-from pipelines.settings import Settings
 from pipelines.store import Store
 
 logger = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def _new_version(suffix: str = "") -> str:
 
 
 def _build(settings: Settings, **overrides):
-    from pipelines.embed import build_embedder
+    from pipelines.steps.embed import build_embedder
 
     embedder = None if settings.topics.representation == "ctfidf" else build_embedder(settings.nlp)
     return tm.build_topic_model(**{**settings.topics.model_dump(), **overrides}, embedder=embedder)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from pipelines.store import Store
-from pipelines.themes import has_table
+from pipelines.views.themes import has_table
 
 VERDICTS = ("relevant", "not_relevant", "watch")
 REVIVE_FACTOR = 2.0

@@ -17,8 +17,8 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
-from pipelines.features import REGION_CODES_SQL, REGIONS_SQL, SECTORS_SQL
 from pipelines.store import Store
+from pipelines.views.features import REGION_CODES_SQL, REGIONS_SQL, SECTORS_SQL
 
 NUTS = re.compile(r"^[A-Z]{2}[A-Z0-9]{0,3}$")
 

@@ -10,8 +10,8 @@ from collections import Counter
 
 import pytest
 
-from pipelines.crawl import scrapy_settings
 from pipelines.settings import CrawlSettings, Settings
+from pipelines.steps.crawl import scrapy_settings
 from tests.crawlers.conftest import run_crawl
 from tests.crawlers.test_keep_eu import serve_keep_eu
 

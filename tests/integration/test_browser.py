@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from pipelines.dashboard.app import create_app
-from pipelines.digest import write_digest
 from pipelines.settings import Settings
+from pipelines.steps.digest import write_digest
 from pipelines.store import Store
 from tests.conftest import REPO
 from tests.pipelines.test_digest_sections import PAYLOAD, build_store

@@ -3,15 +3,15 @@
 import pandas as pd
 import pytest
 
-from pipelines.distributed import backfill, backfill_steps, dask_client
-from pipelines.embed import embed
-from pipelines.enrich import enrich
 from pipelines.errors import ConfigError
-from pipelines.ingest import upsert_documents
 from pipelines.logs import Bars
+from pipelines.ops.distributed import backfill, backfill_steps, dask_client
 from pipelines.ops_settings import DaskSettings
 from pipelines.runs import StepResult
 from pipelines.settings import load_settings
+from pipelines.steps.embed import embed
+from pipelines.steps.enrich import enrich
+from pipelines.steps.ingest import upsert_documents
 from pipelines.store import Store
 from tests.conftest import FIXTURES, SHARED_DATA, write_config
 

@@ -28,10 +28,10 @@ pytestmark = pytest.mark.integration
 N_RECORDS = 300
 LAUNCH = """
 import os, sys, time
-import nlp.embed, nlp.topics, pipelines.embed, pipelines.enrich, pipelines.ingest
+import nlp.embed, nlp.topics, pipelines.steps.embed, pipelines.steps.enrich, pipelines.steps.ingest
 from pipelines.cli import app
 
-pipelines.ingest.BATCH = pipelines.embed.WRITE_BATCH = pipelines.enrich.BATCH = 100
+pipelines.steps.ingest.BATCH = pipelines.steps.embed.WRITE_BATCH = pipelines.steps.enrich.BATCH = 100
 calls = {}
 
 def pause_at(owner, name, point, nth=1, after=False):
@@ -46,9 +46,9 @@ def pause_at(owner, name, point, nth=1, after=False):
         return out if after else original(*args, **kwargs)
     setattr(owner, name, wrapper)
 
-pause_at(pipelines.ingest, "upsert_documents", "ingest", after=True)       # one batch of three committed
+pause_at(pipelines.steps.ingest, "upsert_documents", "ingest", after=True)       # one batch of three committed
 pause_at(nlp.embed.HashingEmbedder, "encode", "embed", nth=2)               # one batch of three committed
-pause_at(pipelines.enrich, "enrich_batch", "enrich", nth=2, after=True)     # one batch of three committed
+pause_at(pipelines.steps.enrich, "enrich_batch", "enrich", nth=2, after=True)     # one batch of three committed
 pause_at(nlp.topics, "fit_topics", "topics-fit")                            # fitting, nothing written yet
 sys.argv = ["trendscout", *sys.argv[1:]]
 app()

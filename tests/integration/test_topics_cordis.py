@@ -9,10 +9,10 @@ import pytest
 
 from nlp.embed import HashingEmbedder
 from nlp.topics import OUTLIER, load_model
-from pipelines.assign import topics_step
-from pipelines.embed import embed
 from pipelines.logs import Bars
 from pipelines.settings import NlpSettings, Settings
+from pipelines.steps.embed import embed
+from pipelines.steps.topics import topics_step
 from pipelines.store import Store
 from tests.conftest import SHARED_DATA, needs_shared
 

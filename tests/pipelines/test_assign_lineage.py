@@ -9,12 +9,12 @@ import pytest
 from typer.testing import CliRunner
 
 from nlp.embed import HashingEmbedder
-from pipelines.assign import topics_step
-from pipelines.assign_counts import refresh_topic_counts
 from pipelines.cli import app
-from pipelines.embed import embed
 from pipelines.logs import Bars
 from pipelines.settings import NlpSettings, Settings, TopicSettings
+from pipelines.steps.assign_counts import refresh_topic_counts
+from pipelines.steps.embed import embed
+from pipelines.steps.topics import topics_step
 from pipelines.store import Store
 from tests.conftest import write_config
 

@@ -7,16 +7,16 @@ import typer
 from typer.testing import CliRunner
 
 from nlp.embed import HashingEmbedder
-from pipelines import cli_ops
-from pipelines.backup import MANIFEST, backup_store, list_backups, restore_store
 from pipelines.cli import main
-from pipelines.embed import embed
+from pipelines.cli import ops as cli_ops
 from pipelines.errors import StoreLocked, TrendscoutError
-from pipelines.ingest import upsert_documents
-from pipelines.lock import StoreLock
 from pipelines.logs import Bars
+from pipelines.ops.backup import MANIFEST, backup_store, list_backups, restore_store
+from pipelines.ops.lock import StoreLock
 from pipelines.runs import RunRecorder, StepResult
 from pipelines.settings import load_settings
+from pipelines.steps.embed import embed
+from pipelines.steps.ingest import upsert_documents
 from pipelines.store import Store
 from tests.conftest import write_config
 

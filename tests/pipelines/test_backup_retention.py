@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipelines.backup import MANIFEST
-from pipelines.retention import retention
+from pipelines.ops.backup import MANIFEST
+from pipelines.ops.retention import retention
 from pipelines.settings import load_settings
 from pipelines.store import Store
 from tests.conftest import write_config

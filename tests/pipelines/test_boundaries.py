@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import boundaries as loader
 from pipelines.errors import ConfigError
 from pipelines.settings import NlpSettings, load_settings
+from pipelines.steps import boundaries as loader
 from tests.conftest import write_config
 
 NUTS = Path(__file__).resolve().parents[1] / "fixtures" / "nuts" / "synthetic_nuts.geojson"

@@ -12,8 +12,8 @@ from pipelines.dashboard import app as dashboard_app
 from pipelines.dashboard.app import create_app
 from pipelines.dashboard.security import CSRF_COOKIE
 from pipelines.dashboard.settings import DashboardSettings
-from pipelines.digest import write_digest
 from pipelines.settings import Settings
+from pipelines.steps.digest import write_digest
 from pipelines.store import Store
 from tests.pipelines.test_digest_sections import PAYLOAD, build_store
 
@@ -146,7 +146,7 @@ def test_cli_analyst_registers_serve_and_mail_digest(site):
     import typer
     from typer.testing import CliRunner
 
-    from pipelines import cli_analyst
+    from pipelines.cli import analyst as cli_analyst
 
     app = typer.Typer()
 

@@ -2,10 +2,10 @@ import json
 
 import pytest
 
-from pipelines.detect import detect, ranked_flags
-from pipelines.ingest import upsert_documents
 from pipelines.runs import StepResult
 from pipelines.settings import TrendSettings
+from pipelines.steps.detect import detect, ranked_flags
+from pipelines.steps.ingest import upsert_documents
 from pipelines.store import Store
 from tests.nlp.test_emergence import _planted_corpus
 
@@ -69,7 +69,7 @@ def rising_phrase_store(path) -> Store:
 
 
 def test_detect_stores_a_rising_phrase_as_a_term_flag_shown_by_ranked_flags_and_the_digest():
-    from pipelines.digest_sections import early_terms
+    from pipelines.steps.digest_sections import early_terms
 
     with rising_phrase_store(":memory:") as s:
         result = detect(s, TrendSettings(period="month", terms=False), "run1", as_of="2024-12-31")

@@ -3,12 +3,12 @@ import re
 
 import pytest
 
-from pipelines.detect import detect
-from pipelines.digest import md_escape, parse_week, safe_url, write_digest
 from pipelines.errors import TrendscoutError
-from pipelines.ingest import upsert_documents
 from pipelines.runs import StepResult
 from pipelines.settings import Settings, TrendSettings
+from pipelines.steps.detect import detect
+from pipelines.steps.digest import md_escape, parse_week, safe_url, write_digest
+from pipelines.steps.ingest import upsert_documents
 from pipelines.store import Store
 
 HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">'

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.digest import build_digest, render_digest
-from pipelines.feedback import record_feedback
-from pipelines.ingest import upsert_documents
 from pipelines.runs import StepResult
 from pipelines.settings import Settings
+from pipelines.steps.digest import build_digest, render_digest
+from pipelines.steps.ingest import upsert_documents
 from pipelines.store import Store
+from pipelines.views.feedback import record_feedback
 
 PAYLOAD = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 RECENT = ["2026-09-01", "2026-10-01", "2026-11-01"]

@@ -2,10 +2,10 @@
 
 import pytest
 
-from pipelines.ingest import upsert_documents
 from pipelines.runs import StepResult
+from pipelines.steps.ingest import upsert_documents
 from pipelines.store import Store
-from pipelines.themes import DocFilter
+from pipelines.views.themes import DocFilter
 
 
 @pytest.fixture

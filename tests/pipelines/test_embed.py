@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 
 from nlp.embed import HashingEmbedder, embedding_input
-from pipelines.embed import embed
-from pipelines.ingest import upsert_documents
 from pipelines.logs import Bars
 from pipelines.runs import StepResult
 from pipelines.settings import NlpSettings
+from pipelines.steps.embed import embed
+from pipelines.steps.ingest import upsert_documents
 from pipelines.store import Store
 
 

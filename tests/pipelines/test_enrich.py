@@ -3,12 +3,12 @@ from pathlib import Path
 import pytest
 
 from nlp.embed import HashingEmbedder
-from pipelines.embed import embed
-from pipelines.enrich import enrich
-from pipelines.ingest import upsert_documents
 from pipelines.logs import Bars
 from pipelines.runs import StepResult
 from pipelines.settings import NlpSettings, Settings
+from pipelines.steps.embed import embed
+from pipelines.steps.enrich import enrich
+from pipelines.steps.ingest import upsert_documents
 from pipelines.store import Store
 
 NUTS = Path(__file__).resolve().parents[1] / "fixtures" / "nuts" / "synthetic_nuts.geojson"

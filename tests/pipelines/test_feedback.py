@@ -5,8 +5,8 @@ import json
 import pandas as pd
 import pytest
 
-from pipelines.feedback import apply_feedback, feedback_effects, latest_feedback, record_feedback
 from pipelines.store import Store
+from pipelines.views.feedback import apply_feedback, feedback_effects, latest_feedback, record_feedback
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from pipelines.ingest import ingest, ingest_corpus, upsert_documents
 from pipelines.logs import Bars
 from pipelines.runs import StepResult
+from pipelines.steps.ingest import ingest, ingest_corpus, upsert_documents
 from pipelines.store import Store
 
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from pipelines.errors import StoreLocked
-from pipelines.lock import StoreLock
+from pipelines.ops.lock import StoreLock
 
 
 def test_second_lock_fails_and_names_the_holder(tmp_path):
@@ -22,7 +22,7 @@ def test_second_lock_fails_and_names_the_holder(tmp_path):
 
 def test_lock_of_a_killed_process_is_taken_over(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from pipelines.lock import StoreLock\n"
+        "import sys, time; from pathlib import Path; from pipelines.ops.lock import StoreLock\n"
         f"l = StoreLock(Path({str(tmp_path)!r}), 'killed').__enter__(); print('held', flush=True); time.sleep(60)")],
         stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"

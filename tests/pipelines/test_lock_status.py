@@ -4,8 +4,8 @@ import pytest
 
 from pipelines.runs import RunRecorder, StepResult
 from pipelines.settings import Settings
-from pipelines.status import collect_status, render_status
 from pipelines.store import Store
+from pipelines.views.status import collect_status, render_status
 
 
 @pytest.fixture

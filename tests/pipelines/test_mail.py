@@ -11,10 +11,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from pydantic import SecretStr
 
-from pipelines import mail as mail_module
-from pipelines.digest import write_digest
-from pipelines.mail import MailSettings, send_digest
 from pipelines.settings import Settings
+from pipelines.steps import mail as mail_module
+from pipelines.steps.digest import write_digest
+from pipelines.steps.mail import MailSettings, send_digest
 from pipelines.store import Store
 from tests.pipelines.test_digest_sections import build_store
 

@@ -11,8 +11,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from typer.testing import CliRunner
 
 from pipelines.errors import ConfigError
+from pipelines.ops.schedule import JOB_ARGS, JobRunner, build_scheduler, crontab_weekdays, next_runs
 from pipelines.ops_settings import ScheduleSettings
-from pipelines.schedule import JOB_ARGS, JobRunner, build_scheduler, crontab_weekdays, next_runs
 from tests.conftest import write_config
 from tests.pipelines.test_backup import ops_app
 
@@ -82,7 +82,7 @@ def exit_with(code: int) -> list[str]:
                                                       (75, logging.WARNING, "another run holds the store"),
                                                       (3, logging.ERROR, "exit 3")])
 def test_job_runner_returns_and_logs_the_exit_code(caplog, code, level, words):
-    caplog.set_level(logging.INFO, logger="pipelines.schedule")
+    caplog.set_level(logging.INFO, logger="pipelines.ops.schedule")
     assert JobRunner(None, timeout_s=30, command=exit_with(code))("nightly", []) == code
     assert any(r.levelno == level and words in r.getMessage() for r in caplog.records)
 

@@ -3,9 +3,9 @@ import json
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from pipelines.ingest import upsert_documents
 from pipelines.runs import StepResult
 from pipelines.settings import load_settings
+from pipelines.steps.ingest import upsert_documents
 from pipelines.store import Store
 from tests.conftest import write_config
 
