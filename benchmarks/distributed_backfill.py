@@ -22,9 +22,8 @@ PROJECTS = REPO.parent / "shared" / "data" / "cordis-horizon-europe" / "projects
 
 from pipelines.logs import Bars  # noqa: E402
 from pipelines.ops.distributed import backfill, dask_client  # noqa: E402
-from pipelines.ops_settings import DaskSettings  # noqa: E402
 from pipelines.runs import StepResult  # noqa: E402
-from pipelines.settings import load_settings  # noqa: E402
+from pipelines.settings import DaskSettings, load_settings  # noqa: E402
 from pipelines.steps.embed import embed  # noqa: E402
 from pipelines.steps.ingest import upsert_documents  # noqa: E402
 from pipelines.store import Store  # noqa: E402

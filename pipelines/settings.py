@@ -14,10 +14,7 @@ from typing import Any
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pipelines.dashboard.settings import DashboardSettings
 from pipelines.errors import ConfigError
-from pipelines.ops_settings import OpsSettings
-from pipelines.steps.mail import MailSettings
 
 
 class SourceSettings(BaseModel):
@@ -109,6 +106,65 @@ class DigestSettings(BaseModel):
     docs_per_theme: int = 5
 
 
+class DashboardSettings(BaseModel):
+    """The analyst's side: the dashboard server and the regions analysts follow."""
+
+    host: str = "127.0.0.1"  # loopback only: the dashboard has no login
+    port: int = 8765
+    regions: list[str] = []  # NUTS codes analysts follow: first in the digest's region highlights
+    user: str = "analyst"  # recorded with feedback when the form leaves it empty
+    page_size: int = 50
+    write_retries: int = 3  # feedback writes retry while another process holds the store
+    retry_wait_s: float = 1.0
+
+
+class MailSettings(BaseModel):
+    """E-mail delivery of a written digest (`pipelines.steps.mail`)."""
+
+    enabled: bool = False
+    host: str = "localhost"
+    port: int = 587
+    security: str = "starttls"  # starttls | ssl | none (none only for a relay on the same machine)
+    username: str = ""
+    password: SecretStr | None = None  # from the environment only: TRENDSCOUT_MAIL__PASSWORD
+    sender: str = "trendscout@localhost"
+    recipients: list[str] = []
+    timeout_s: float = 30.0
+
+
+# Operations (`[ops]`): when jobs run, what is kept how long, where backups and datasets go, Dask sizing.
+# TRENDSCOUT_OPS__SCHEDULE__NIGHTLY="30 2 * * *"; relative paths are relative to the data directory.
+class ScheduleSettings(BaseModel):
+    nightly: str = "0 3 * * *"  # crontab: minute hour day month weekday
+    digest: str = "0 7 * * 1"  # weekly digest, after the Monday nightly run
+    backup: str = "0 5 * * *"  # "" disables a job
+    timezone: str = "UTC"
+    misfire_grace_s: int = 3600  # a job missed by less than this (machine asleep, busy) still runs
+    job_timeout_s: int = 6 * 3600  # a job running longer is killed and logged as failed
+
+
+class RetentionSettings(BaseModel):
+    raw_days: int = 30  # raw feed files are deleted this many days after they were ingested; 0 = keep
+    part_days: int = 2  # `.part` files of killed crawls older than this are deleted
+    keep_models: int = 3  # old topic model folders kept besides the current and the ones still referenced
+    model_days: int = 90  # ... and older than this are deleted; 0 = keep every model
+    keep_backups: int = 7  # newest backups kept in `backup_dir`; 0 = keep every backup
+
+
+class DaskSettings(BaseModel):
+    scheduler: str = ""  # tcp://host:8786 of a running cluster; "" = a LocalCluster on this machine
+    workers: int = 2  # LocalCluster worker processes, one thread each
+    partition_rows: int = 1000  # documents per dataset file and task: a few tasks per worker balance the load
+
+
+class OpsSettings(BaseModel):
+    schedule: ScheduleSettings = ScheduleSettings()
+    retention: RetentionSettings = RetentionSettings()
+    dask: DaskSettings = DaskSettings()
+    backup_dir: Path = Path("backups")
+    dataset_dir: Path = Path("dataset")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRENDSCOUT_", env_nested_delimiter="__",
                                       extra="forbid")
@@ -184,3 +240,10 @@ def load_settings(path: Path | None = Path("trendscout.toml")) -> Settings:
         return Settings(**values, base_dir=base_dir).resolved()
     except ValidationError as exc:
         raise ConfigError(f"invalid settings in {path}: {exc}") from exc
+
+
+def ops_settings(settings: Settings) -> OpsSettings:
+    """The `[ops]` settings, with backup and dataset directories made absolute under `data_dir`."""
+    ops = settings.ops
+    return ops.model_copy(update={"backup_dir": settings.data_dir / ops.backup_dir,
+                                  "dataset_dir": settings.data_dir / ops.dataset_dir})

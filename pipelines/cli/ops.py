@@ -9,7 +9,7 @@ import typer
 
 from pipelines.cli.common import open_store, reported_errors, settings_of
 from pipelines.errors import TrendscoutError
-from pipelines.ops_settings import ops_settings
+from pipelines.settings import ops_settings
 
 backup_app = typer.Typer(no_args_is_help=True, help="Back up the store to Parquet files and restore it.")
 

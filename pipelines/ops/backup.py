@@ -18,9 +18,8 @@ import duckdb
 
 from pipelines.errors import TrendscoutError
 from pipelines.ops.lock import StoreLock
-from pipelines.ops_settings import ops_settings
 from pipelines.runs import new_run_id
-from pipelines.settings import Settings
+from pipelines.settings import Settings, ops_settings
 from pipelines.store import Store
 
 logger = logging.getLogger(__name__)

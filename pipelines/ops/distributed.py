@@ -23,9 +23,8 @@ import pyarrow.parquet as pq
 from pipelines.errors import ConfigError
 from pipelines.ops.dataset import document_files, export_dataset, import_results
 from pipelines.ops.lock import StoreLock
-from pipelines.ops_settings import DaskSettings, ops_settings
 from pipelines.runs import RunRecorder, StepResult, new_run_id
-from pipelines.settings import NlpSettings, Settings
+from pipelines.settings import DaskSettings, NlpSettings, Settings, ops_settings
 from pipelines.store import Store
 
 logger = logging.getLogger(__name__)

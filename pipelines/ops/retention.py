@@ -20,9 +20,8 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.ops.backup import list_backups
-from pipelines.ops_settings import RetentionSettings, ops_settings
 from pipelines.runs import StepResult
-from pipelines.settings import Settings
+from pipelines.settings import RetentionSettings, Settings, ops_settings
 from pipelines.store import Store
 
 logger = logging.getLogger(__name__)

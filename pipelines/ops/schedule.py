@@ -23,7 +23,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from pipelines.errors import ConfigError
-from pipelines.ops_settings import ScheduleSettings
+from pipelines.settings import ScheduleSettings
 
 logger = logging.getLogger(__name__)
 

@@ -14,23 +14,10 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-from pydantic import BaseModel, SecretStr
-
 from pipelines.errors import ConfigError
+from pipelines.settings import MailSettings
 
 logger = logging.getLogger(__name__)
-
-
-class MailSettings(BaseModel):
-    enabled: bool = False
-    host: str = "localhost"
-    port: int = 587
-    security: str = "starttls"  # starttls | ssl | none (none only for a relay on the same machine)
-    username: str = ""
-    password: SecretStr | None = None  # from the environment only: TRENDSCOUT_MAIL__PASSWORD
-    sender: str = "trendscout@localhost"
-    recipients: list[str] = []
-    timeout_s: float = 30.0
 
 
 def mail_of(settings) -> MailSettings:

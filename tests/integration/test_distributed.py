@@ -8,9 +8,8 @@ import pytest
 from pipelines.logs import Bars
 from pipelines.ops.dataset import document_files, export_dataset, import_results
 from pipelines.ops.distributed import backfill, dask_client, process_file
-from pipelines.ops_settings import DaskSettings
 from pipelines.runs import StepResult
-from pipelines.settings import load_settings
+from pipelines.settings import DaskSettings, load_settings
 from pipelines.steps.embed import embed
 from pipelines.steps.ingest import upsert_documents
 from pipelines.store import Store

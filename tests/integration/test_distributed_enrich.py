@@ -6,9 +6,8 @@ import pytest
 from pipelines.errors import ConfigError
 from pipelines.logs import Bars
 from pipelines.ops.distributed import backfill, backfill_steps, dask_client
-from pipelines.ops_settings import DaskSettings
 from pipelines.runs import StepResult
-from pipelines.settings import load_settings
+from pipelines.settings import DaskSettings, load_settings
 from pipelines.steps.embed import embed
 from pipelines.steps.enrich import enrich
 from pipelines.steps.ingest import upsert_documents

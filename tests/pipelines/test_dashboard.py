@@ -11,8 +11,7 @@ from starlette.testclient import TestClient
 from pipelines.dashboard import app as dashboard_app
 from pipelines.dashboard.app import create_app
 from pipelines.dashboard.security import CSRF_COOKIE
-from pipelines.dashboard.settings import DashboardSettings
-from pipelines.settings import Settings
+from pipelines.settings import DashboardSettings, Settings
 from pipelines.steps.digest import write_digest
 from pipelines.store import Store
 from tests.pipelines.test_digest_sections import PAYLOAD, build_store

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from pipelines.errors import ConfigError
 from pipelines.ops.schedule import JOB_ARGS, JobRunner, build_scheduler, crontab_weekdays, next_runs
-from pipelines.ops_settings import ScheduleSettings
+from pipelines.settings import ScheduleSettings
 from tests.conftest import write_config
 from tests.pipelines.test_backup import ops_app
 
