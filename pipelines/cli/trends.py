@@ -37,7 +37,7 @@ def trends(ctx: typer.Context, region: str = typer.Option(None, help="Only theme
     Example: trendscout trends --region DE21 --json
     """
     from pipelines.errors import NotFound
-    from pipelines.steps.detect import ranked_flags
+    from pipelines.views.detections import ranked_flags
 
     with reported_errors(), open_store(ctx) as store:
         frame, detect_id = ranked_flags(store, region=region, sector=sector, kind=kind, terms=terms, top=top)

@@ -19,7 +19,6 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from crawlers.items import KINDS
 from pipelines.dashboard import queries
 from pipelines.dashboard.access import StoreAccess, StoreBusy
 from pipelines.dashboard.security import csrf_token, is_valid_csrf, new_nonce, secure
@@ -43,14 +42,14 @@ def _date(value: str | None, name: str) -> date | None:
         raise HTTPException(400, f"{name} must be a date like 2026-11-23") from None
 
 
-def doc_filter(request: Request) -> DocFilter:
-    """The filter in the query string; 400 on a value that is not a date, NUTS code or kind."""
+def doc_filter(request: Request, kinds: list[str]) -> DocFilter:
+    """The filter in the query string; 400 on a value that is not a date, NUTS code or one of the store's `kinds`."""
     q = request.query_params
     region, kind = q.get("region") or None, q.get("kind") or None
     if region and not NUTS.match(region):
         raise HTTPException(400, "region must be a NUTS code such as DE71")
-    if kind and kind not in KINDS:
-        raise HTTPException(400, f"kind must be one of {', '.join(KINDS)}")
+    if kind and kind not in kinds:
+        raise HTTPException(400, f"kind must be one of {', '.join(kinds)}")
     return DocFilter(start=_date(q.get("start"), "start"), end=_date(q.get("end"), "end"), region=region,
                      sector=(q.get("sector") or None), kind=kind)
 
@@ -68,15 +67,15 @@ def create_app(settings: Settings) -> Starlette:
         return secure(HTMLResponse(html, status_code=status), request, nonce)
 
     def home(request: Request) -> Response:
-        where = doc_filter(request)
         with access.read() as store:
+            where = doc_filter(request, queries.kinds(store))
             listing = queries.list_themes(store, where, options.page_size)
             choices = queries.filter_options(store)
         return render(request, "home.html.j2", listing=listing, choices=choices, where=where)
 
     def theme(request: Request) -> Response:
-        where = doc_filter(request)
         with access.read() as store:
+            where = doc_filter(request, queries.kinds(store))
             page = queries.theme_page(store, request.path_params["topic_id"], where, options.page_size)
         if page is None:
             raise HTTPException(404, "no such theme")
@@ -103,11 +102,10 @@ def create_app(settings: Settings) -> Starlette:
         return RedirectResponse(f"/themes/{topic_id}?saved=1", status_code=303)
 
     def search(request: Request) -> Response:
-        where, text = doc_filter(request), (request.query_params.get("q") or "").strip()[:200]
-        results: list[dict] = []
-        if len(text) >= 2:
-            with access.read() as store:
-                results = queries.search_documents(store, text, where, options.page_size)
+        text = (request.query_params.get("q") or "").strip()[:200]
+        with access.read() as store:
+            where = doc_filter(request, queries.kinds(store))
+            results = queries.search_documents(store, text, where, options.page_size) if len(text) >= 2 else []
         return render(request, "search.html.j2", text=text, results=results)
 
     def digests(request: Request) -> Response:

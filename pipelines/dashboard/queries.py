@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.steps.detect import latest_detection
 from pipelines.store import Store
 from pipelines.views.charts import svg_bars, svg_chart
+from pipelines.views.detections import latest_detection
 from pipelines.views.features import REGIONS_SQL, SECTORS_SQL
 from pipelines.views.feedback import feedback_history, feedback_status, latest_feedback
 from pipelines.views.themes import (
@@ -36,9 +36,12 @@ def filter_options(store: Store) -> dict:
                        f"FROM ({REGIONS_SQL}) r LEFT JOIN nuts_regions n ON n.code = r.nuts2 "
                        "GROUP BY 1 ORDER BY n DESC, code LIMIT 300")
     sectors = store.df(f"SELECT sector, count(*) AS n FROM ({SECTORS_SQL}) GROUP BY 1 ORDER BY n DESC, 1 LIMIT 100")
-    kinds = store.df("SELECT DISTINCT kind FROM documents ORDER BY kind")
-    return {"regions": regions.to_dict("records"), "sectors": sectors["sector"].tolist(),
-            "kinds": kinds["kind"].tolist()}
+    return {"regions": regions.to_dict("records"), "sectors": sectors["sector"].tolist(), "kinds": kinds(store)}
+
+
+def kinds(store: Store) -> list[str]:
+    """The kinds of document in the store (news, project, patent, paper)."""
+    return store.df("SELECT DISTINCT kind FROM documents ORDER BY kind")["kind"].tolist()
 
 
 def _statuses(store: Store, growth_by_topic: dict[int, float]) -> dict[int, dict]:

@@ -199,39 +199,3 @@ def detect(store: Store, trends: TrendSettings, run_id: str, as_of=None) -> Step
                  cells_flagged=int(kept.loc[~kept["scope"].isin(["topic", "term"]), "flagged"].sum()),
                  terms_flagged=int(kept.loc[kept["scope"] == "term", "flagged"].sum()), terms=len(terms))
     return result
-
-
-def latest_detection(store: Store) -> str | None:
-    return store.scalar("SELECT detect_id FROM detections ORDER BY created_at DESC LIMIT 1")
-
-
-def ranked_flags(store: Store, *, region: str | None = None, sector: str | None = None, kind: str | None = None,
-                 terms: bool = False, top: int = 20) -> tuple[pd.DataFrame, str | None]:
-    """The latest detection's cells, flagged first: topics, the cells of a region / sector / kind, or terms.
-
-    Several filters keep the topics present under all of them; rows show the first filter's cell.
-    A region matches NUTS-2 codes that start with it (so a NUTS-1 or country code works too).
-    """
-    detect_id = latest_detection(store)
-    if detect_id is None:
-        return pd.DataFrame(), None
-    kinds = json.loads(store.scalar("SELECT params FROM detections WHERE detect_id = ?", [detect_id]) or "{}")
-    has_kind_cells = store.count("trend_cells", "detect_id = ? AND scope = 'kind'", [detect_id]) > 0
-    filters = [("region", "starts_with(c.cell, upper(?))", region), ("sector", "lower(c.cell) = lower(?)", sector),
-               ("kind", "c.cell = ?", kind)]
-    chosen = [(scope, cond, value) for scope, cond, value in filters if value]
-    if kind and not has_kind_cells:  # one kind in the store: the topic rows are that kind's rows
-        chosen = [f for f in chosen if f[0] != "kind"] or [("topic", "c.cell = ''", None)]
-        if kinds.get("kinds") != [kind]:
-            return pd.DataFrame(columns=["topic_id", "flagged"]), detect_id
-    chosen = [("term", "TRUE", None)] if terms else chosen or [("topic", "c.cell = ''", None)]
-    frames = []
-    for scope, cond, value in chosen:
-        frames.append(store.df(
-            "SELECT c.*, t.label FROM trend_cells c LEFT JOIN topics t USING (topic_id) WHERE c.detect_id = ? "
-            f"AND c.scope = ? AND {cond} ORDER BY c.flagged DESC, c.score DESC",
-            [detect_id, scope, *([value] if value is not None else [])]))
-    shared = set.intersection(*(set(f["topic_id"]) for f in frames))
-    frame = frames[0][frames[0]["topic_id"].isin(shared)].head(top).reset_index(drop=True)
-    frame["components"] = frame["components"].map(lambda c: json.loads(c or "{}"))
-    return frame, detect_id

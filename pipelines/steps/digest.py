@@ -18,14 +18,13 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from pipelines.dashboard.settings import dashboard_of
 from pipelines.errors import NotFound, TrendscoutError
 from pipelines.runs import StepResult
 from pipelines.settings import Settings
-from pipelines.steps.detect import latest_detection
 from pipelines.steps.digest_sections import cooled, early_terms, health, region_highlights, why_flagged
 from pipelines.store import Store
 from pipelines.views.charts import svg_bars, svg_chart
+from pipelines.views.detections import latest_detection
 from pipelines.views.feedback import apply_feedback, feedback_status, latest_feedback
 from pipelines.views.themes import (
     lineage,
@@ -140,7 +139,7 @@ def build_digest(store: Store, settings: Settings, week: str | None = None) -> d
             "themes": themes,
             "cross_sectoral": [t["topic_id"] for t in themes if t["is_cross_sectoral"]],
             "cross_border": [t["topic_id"] for t in themes if t["is_cross_border"]],
-            "regions": region_highlights(store, detect_id, since, themes, dashboard_of(settings).regions),
+            "regions": region_highlights(store, detect_id, since, themes, settings.dashboard.regions),
             "lineage": lineage(store, start=monday, end=sunday),
             "early_terms": early_terms(store, detect_id, since),
             "cooled": cooled(store, detect_id, settings.trends.min_docs),

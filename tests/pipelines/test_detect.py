@@ -4,9 +4,10 @@ import pytest
 
 from pipelines.runs import StepResult
 from pipelines.settings import TrendSettings
-from pipelines.steps.detect import detect, ranked_flags
+from pipelines.steps.detect import detect
 from pipelines.steps.ingest import upsert_documents
 from pipelines.store import Store
+from pipelines.views.detections import ranked_flags
 from tests.nlp.test_emergence import _planted_corpus
 
 
