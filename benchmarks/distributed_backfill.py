@@ -21,7 +21,8 @@ sys.path.insert(0, str(REPO))
 PROJECTS = REPO.parent / "shared" / "data" / "cordis-horizon-europe" / "projects.parquet"
 
 from pipelines.logs import Bars  # noqa: E402
-from pipelines.ops.distributed import backfill, dask_client  # noqa: E402
+from pipelines.ops.cluster import dask_client  # noqa: E402
+from pipelines.ops.distributed import backfill  # noqa: E402
 from pipelines.runs import StepResult  # noqa: E402
 from pipelines.settings import DaskSettings, load_settings  # noqa: E402
 from pipelines.steps.embed import embed  # noqa: E402

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 from topics_data import OUT, static_embedder
 
-import pipelines.steps.embed
+import nlp.embed
 from pipelines.settings import NlpSettings, Settings, TopicSettings
 from pipelines.store import Store
 
@@ -22,7 +22,7 @@ EMBEDDER = "m2v-minilm"
 
 
 def bench_settings(name: str, **topics) -> Settings:
-    pipelines.steps.embed.build_embedder = lambda nlp: static_embedder()
+    nlp.embed.build_embedder = lambda **_: static_embedder()
     return Settings(data_dir=OUT / name, models_dir=OUT / name / "models", nlp=NlpSettings(embedder=EMBEDDER),
                     topics=TopicSettings(**topics))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -117,6 +118,17 @@ def load_embedder(model: str = DEFAULT_MODEL, *, batch_size: int = 32, max_seq_l
         return HashingEmbedder(dim)
     return SentenceTransformerEmbedder(model, batch_size=batch_size, max_seq_length=max_seq_length,
                                        device=device)
+
+
+@lru_cache(maxsize=2)
+def build_embedder(model: str, *, batch_size: int, max_seq_length: int, device: str, torch_threads: int) -> Embedder:
+    """`load_embedder`'s embedder, loaded once per process (embed, enrich, topics and tag share it);
+    `torch_threads` > 0 sets torch's thread count first (0: one per core)."""
+    if torch_threads:
+        import torch
+
+        torch.set_num_threads(torch_threads)
+    return load_embedder(model, batch_size=batch_size, max_seq_length=max_seq_length, device=device)
 
 
 def embedding_input(title: str | None, text: str | None, max_chars: int) -> str:

@@ -54,6 +54,11 @@ class NlpSettings(BaseModel):
     # GISCO NUTS 2021 GeoJSON (http(s) URL, downloaded once into data_dir/cache/, or a path): coordinates -> NUTS
     gisco_nuts: str = ""
 
+    def embedder_options(self) -> dict:
+        """The keyword arguments of `nlp.embed.build_embedder`."""
+        return {"model": self.embedder} | self.model_dump(include={"batch_size", "max_seq_length", "device",
+                                                                    "torch_threads"})
+
 
 class TopicSettings(BaseModel):
     window_months: int = 36

@@ -123,8 +123,9 @@ def backfill(ctx: typer.Context,
 
     Example: trendscout backfill --workers 2 --steps embed,enrich
     """
+    from pipelines.ops.cluster import dask_client
     from pipelines.ops.distributed import backfill as run_backfill
-    from pipelines.ops.distributed import backfill_steps, dask_client
+    from pipelines.ops.distributed import backfill_steps
 
     with reported_errors():
         settings = settings_of(ctx)

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,10 +19,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.errors import ConfigError
-from pipelines.ops.dataset import document_files, export_dataset, import_results
+from pipelines.ops.cluster import compute
+from pipelines.ops.dataset import export_dataset, import_results
+from pipelines.ops.distributed_enrich import enrich_on_cluster
 from pipelines.ops.lock import StoreLock
 from pipelines.runs import RunRecorder, StepResult, new_run_id
-from pipelines.settings import DaskSettings, NlpSettings, Settings, ops_settings
+from pipelines.settings import NlpSettings, Settings, ops_settings
 from pipelines.store import Store
 
 logger = logging.getLogger(__name__)
@@ -32,25 +32,11 @@ logger = logging.getLogger(__name__)
 STEPS = ("embed", "enrich")
 
 
-@contextmanager
-def dask_client(cfg: DaskSettings, workers: int | None = None) -> Iterator:
-    """A Client of the configured scheduler, or of a LocalCluster with `workers` single-threaded processes."""
-    from distributed import Client, LocalCluster
-
-    if cfg.scheduler:
-        with Client(cfg.scheduler) as client:
-            yield client
-        return
-    with LocalCluster(n_workers=workers or cfg.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
-        yield client
-
-
 @lru_cache(maxsize=2)
 def _embedder(nlp_json: str):
-    from pipelines.steps.embed import build_embedder
+    from nlp.embed import build_embedder
 
-    return build_embedder(NlpSettings.model_validate_json(nlp_json))
+    return build_embedder(**NlpSettings.model_validate_json(nlp_json).embedder_options())
 
 
 def process_file(src: str, dst: str, nlp_json: str) -> dict[str, int]:
@@ -75,25 +61,6 @@ def process_file(src: str, dst: str, nlp_json: str) -> dict[str, int]:
     pq.write_table(table, partial, compression="zstd")
     partial.rename(out_path)
     return {"documents": len(docs), "embedded": len(unique)}
-
-
-def compute(client, dataset_dir: Path, results_dir: Path, task: Callable[..., dict[str, int]], *args) -> StepResult:
-    """Run `task(src, dst, *args)` once per dataset file on the cluster; `dst` mirrors `src` under `results_dir`."""
-    from distributed import as_completed
-
-    result = StepResult("compute")
-    files = document_files(dataset_dir)
-    root = dataset_dir / "documents"
-    futures = [client.submit(task, str(f), str(results_dir / f.relative_to(root)), *args,
-                             key=f"{task.__name__}-{i}-{f.relative_to(root)}", pure=False)
-               for i, f in enumerate(files)]
-    started = time.monotonic()
-    for future in as_completed(futures):
-        result.count(files=1, **future.result())
-    took = time.monotonic() - started
-    result.count(workers=len(client.scheduler_info()["workers"]),
-                 docs_per_s=round(result.counts["documents"] / took) if took else 0)
-    return result
 
 
 def backfill_steps(text: str) -> list[str]:
@@ -121,8 +88,6 @@ def backfill(settings: Settings, client, partition_rows: int | None = None,
         if "embed" in steps:
             _embed(run, store, settings, client, work, rows)
         if "enrich" in steps:
-            from pipelines.ops.distributed_enrich import enrich_on_cluster  # it imports this module
-
             failed = any(r.status == "failed" for r in run.results)
             run.record(StepResult("enrich", status="skipped") if failed
                        else enrich_on_cluster(store, settings, client, work / "enrich", rows))

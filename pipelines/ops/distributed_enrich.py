@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from nlp.regions import RegionTagger
+from pipelines.ops.cluster import compute
 from pipelines.ops.dataset import sql_path
-from pipelines.ops.distributed import compute
 from pipelines.runs import StepResult
 from pipelines.settings import Settings
 from pipelines.steps.enrich import (
@@ -96,7 +96,7 @@ def read_parts(results_dir: Path) -> pd.DataFrame:
 
 def enrich_on_cluster(store: Store, settings: Settings, client, work: Path, partition_rows: int) -> StepResult:
     """Enrich the embedded documents without features on `client`'s workers; one transaction imports all rows."""
-    from pipelines.steps.embed import build_embedder
+    from nlp.embed import build_embedder
 
     result = StepResult("enrich")
     n_docs = export_pending(store, work / "dataset", settings.nlp.embedder, partition_rows)
@@ -114,7 +114,7 @@ def enrich_on_cluster(store: Store, settings: Settings, client, work: Path, part
     parts = read_parts(work / "results")
     todo = pending(store, settings.nlp.embedder)
     todo = todo[todo["doc_id"].isin(set(parts["doc_id"]))]
-    sectors = fit_sector_classifier(store, settings.nlp.embedder, build_embedder(settings.nlp))
+    sectors = fit_sector_classifier(store, settings.nlp.embedder, build_embedder(**settings.nlp.embedder_options()))
     seen, frames = seen_signatures(store), []
     for batch in batches(todo):
         features, regions, doc_sectors = combine_batch(store, batch, parts, settings, sectors, seen)

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from nlp.embed import Embedder, embedding_input, input_hash, load_embedder
+from nlp.embed import Embedder, build_embedder, embedding_input, input_hash
 from pipelines.logs import Bars
 from pipelines.runs import StepResult
 from pipelines.settings import NlpSettings
@@ -23,20 +22,6 @@ from pipelines.store import Store
 logger = logging.getLogger(__name__)
 
 WRITE_BATCH = 512  # documents per transaction
-
-
-def build_embedder(nlp: NlpSettings) -> Embedder:
-    """The configured embedder, loaded once per process (embed, enrich and tag share it)."""
-    return _embedder(nlp.embedder, nlp.batch_size, nlp.max_seq_length, nlp.device, nlp.torch_threads)
-
-
-@lru_cache(maxsize=2)
-def _embedder(model: str, batch_size: int, max_seq_length: int, device: str, torch_threads: int) -> Embedder:
-    if torch_threads:
-        import torch
-
-        torch.set_num_threads(torch_threads)
-    return load_embedder(model, batch_size=batch_size, max_seq_length=max_seq_length, device=device)
 
 
 def pending_embeddings(store: Store, model: str) -> pd.DataFrame:
@@ -59,7 +44,7 @@ def embed(store: Store, nlp: NlpSettings, bars: Bars, embedder: Embedder | None 
     # Sorting by length puts similar lengths in one batch: less padding, the model's full speed.
     fresh = fresh.iloc[np.argsort(fresh["input"].str.len().to_numpy(), kind="stable")]
     result.count(reused=len(todo) - len(fresh))
-    embedder = embedder or build_embedder(nlp)
+    embedder = embedder or build_embedder(**nlp.embedder_options())
     chunks = [fresh.iloc[i:i + WRITE_BATCH] for i in range(0, len(fresh), WRITE_BATCH)]
     for chunk in bars.track(chunks, total=len(fresh), description=f"embed ({model})", weight=len):
         vectors = embedder.encode(chunk["input"].tolist())

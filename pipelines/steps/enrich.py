@@ -84,9 +84,9 @@ def enrich(store: Store, settings: Settings, bars: Bars, embedder: Embedder | No
     if todo.empty:
         return result
     if embedder is None:
-        from pipelines.steps.embed import build_embedder
+        from nlp.embed import build_embedder
 
-        embedder = build_embedder(settings.nlp)
+        embedder = build_embedder(**settings.nlp.embedder_options())
     tagger = build_tagger(store, settings)
     sectors = fit_sector_classifier(store, settings.nlp.embedder, embedder)
     seen = seen_signatures(store)

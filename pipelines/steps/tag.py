@@ -9,11 +9,11 @@ import logging
 
 import numpy as np
 
+from nlp.embed import build_embedder
 from nlp.language import detect_languages
 from nlp.regions import RegionTagger
 from nlp.sectors import SectorClassifier, load_taxonomy
 from pipelines.settings import Settings
-from pipelines.steps.embed import build_embedder
 from pipelines.steps.enrich import build_registry, fit_sector_classifier
 from pipelines.store import Store
 
@@ -27,7 +27,7 @@ class TextTagger:
 
     def __init__(self, store: Store, settings: Settings):
         self.regions = RegionTagger(build_registry(store))
-        self.embedder = build_embedder(settings.nlp)
+        self.embedder = build_embedder(**settings.nlp.embedder_options())
         model = settings.nlp.embedder
         self.sectors: SectorClassifier | None = None
         if store.count("doc_embeddings", "model = ?", [model]) >= MIN_FIT_DOCS:

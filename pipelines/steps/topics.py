@@ -60,9 +60,9 @@ def _new_version(suffix: str = "") -> str:
 
 
 def _build(settings: Settings, **overrides):
-    from pipelines.steps.embed import build_embedder
+    from nlp.embed import build_embedder
 
-    embedder = None if settings.topics.representation == "ctfidf" else build_embedder(settings.nlp)
+    embedder = None if settings.topics.representation == "ctfidf" else build_embedder(**settings.nlp.embedder_options())
     return tm.build_topic_model(**{**settings.topics.model_dump(), **overrides}, embedder=embedder)
 
 

@@ -6,8 +6,9 @@ import pyarrow.dataset as ds
 import pytest
 
 from pipelines.logs import Bars
+from pipelines.ops.cluster import dask_client
 from pipelines.ops.dataset import document_files, export_dataset, import_results
-from pipelines.ops.distributed import backfill, dask_client, process_file
+from pipelines.ops.distributed import backfill, process_file
 from pipelines.runs import StepResult
 from pipelines.settings import DaskSettings, load_settings
 from pipelines.steps.embed import embed

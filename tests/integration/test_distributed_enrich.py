@@ -5,7 +5,8 @@ import pytest
 
 from pipelines.errors import ConfigError
 from pipelines.logs import Bars
-from pipelines.ops.distributed import backfill, backfill_steps, dask_client
+from pipelines.ops.cluster import dask_client
+from pipelines.ops.distributed import backfill, backfill_steps
 from pipelines.runs import StepResult
 from pipelines.settings import DaskSettings, load_settings
 from pipelines.steps.embed import embed
