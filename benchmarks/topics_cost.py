@@ -71,7 +71,6 @@ def measure_nightly() -> None:
 
     from pipelines.logs import Bars
     from pipelines.runs import StepResult
-    from pipelines.steps.assign_counts import refresh_topic_counts
     from pipelines.steps.topics import assign_pending, find_births
     from pipelines.store import Store
 
@@ -79,8 +78,7 @@ def measure_nightly() -> None:
     result, times = StepResult("topics"), {}
     with Store.open(settings.store_path) as store:
         for name, step in [("assign", lambda: assign_pending(store, settings, Bars(enabled=False), result)),
-                           ("births", lambda: find_births(store, settings, result)),
-                           ("counts", lambda: refresh_topic_counts(store))]:
+                           ("births", lambda: find_births(store, settings, result))]:
             start = time.perf_counter()
             step()
             times[name] = time.perf_counter() - start

@@ -232,4 +232,8 @@ MIGRATIONS: dict[int, str] = {
     DROP TABLE backtest_flags;
     ALTER TABLE backtest_flags_v7 RENAME TO backtest_flags;
     """,
+    # topic_period_counts was rebuilt every night and read by nothing: the detector counts per source itself
+    8: """
+    DROP TABLE topic_period_counts;
+    """,
 }

@@ -6,7 +6,6 @@
 - Nightly: documents without a topic go to the most similar stable centroid (an outlier below the base
   model's assign similarity). Then a small model on the recent window looks for clusters that are mostly
   outliers and match no stable topic: each is a birth, available to the next night's assignment.
-- Finally `topic_period_counts` is rebuilt for the trend detector (`pipelines.steps.assign_counts`).
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ from pipelines.errors import ModelNotFound
 from pipelines.logs import Bars
 from pipelines.runs import StepResult
 from pipelines.settings import Settings
-from pipelines.steps.assign_counts import refresh_topic_counts
 from pipelines.steps.assign_store import (
     active_topics,
     register_model,
@@ -260,12 +258,11 @@ def find_births(store: Store, settings: Settings, result: StepResult) -> list[in
 
 
 def topics_step(store: Store, settings: Settings, bars: Bars, *, force_fit: bool = False) -> StepResult:
-    """Refit when due (or forced); assign new documents and look for births; rebuild the topic counts."""
+    """Refit when due (or forced); assign new documents and look for births."""
     result = StepResult("topics")
     if fit_due(store, settings, force_fit) and fit(store, settings, result) is None \
             and current_model(store) is None:
         return result
     if assign_pending(store, settings, bars, result):
         find_births(store, settings, result)
-    result.count(count_rows=refresh_topic_counts(store))
     return result

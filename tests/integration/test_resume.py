@@ -163,7 +163,6 @@ def canonical(store_path) -> dict[str, pd.DataFrame]:
         "similarities": "SELECT * EXCLUDE (model_version) FROM topic_similarities ORDER BY doc_id",
         "lineage": "SELECT event, topic_id, related_topic_ids, occurred_on, similarity FROM topic_lineage "
                    "ORDER BY topic_id, event",
-        "period_counts": "SELECT * FROM topic_period_counts ORDER BY ALL",
         "trend_scores": "SELECT * EXCLUDE (detect_id) FROM trend_scores WHERE detect_id = (SELECT detect_id FROM "
                         "detections ORDER BY created_at DESC LIMIT 1) ORDER BY topic_id",
         "trend_cells": "SELECT * EXCLUDE (detect_id) FROM trend_cells WHERE detect_id = (SELECT detect_id FROM "

@@ -12,7 +12,6 @@ from nlp.embed import HashingEmbedder
 from pipelines.cli import app
 from pipelines.logs import Bars
 from pipelines.settings import NlpSettings, Settings, TopicSettings
-from pipelines.steps.assign_counts import refresh_topic_counts
 from pipelines.steps.embed import embed
 from pipelines.steps.topics import topics_step
 from pipelines.store import Store
@@ -89,21 +88,6 @@ def test_planted_theme_is_born_in_its_month_and_keeps_its_id(settings):
     assert dict(zip(refit["event"], refit["n"], strict=True)) == {"continue": 4}
 
 
-def test_topic_counts_expose_assigned_and_reduced_counts_and_partial_periods(settings):
-    store = Store.open(":memory:")
-    for month in (1, 2):
-        add_month(store, date(2024, month, 1), ["hydrogen", "steel", "fish"])
-    run(store, settings, force=True)
-    counts = store.df("SELECT * FROM topic_period_counts WHERE period_unit = 'month' AND kind = '*' "
-                      "AND nuts2 = '*' AND sector = '*'")
-    assert counts.groupby("period")["n_docs"].sum().tolist() == [90, 90]
-    assert counts.groupby("period")["n_docs_reduced"].sum().tolist() == [90, 90]
-    assert counts.groupby("period")["is_partial"].first().tolist() == [False, True]  # newest doc: Feb 28
-    by_region = store.df("SELECT DISTINCT nuts2, sector FROM topic_period_counts WHERE nuts2 <> '*' "
-                         "AND sector <> '*'")
-    assert set(by_region["nuts2"]) == {"DE21"} and set(by_region["sector"]) == set(THEMES) - {"quantum"}
-
-
 def test_topics_cli_lists_topics_and_shows_lineage(settings, tmp_path):
     config = write_config(tmp_path, nlp={"embedder": "hashing-256"})
     with Store.open(tmp_path / "data" / "trendscout.duckdb") as store:
@@ -117,13 +101,9 @@ def test_topics_cli_lists_topics_and_shows_lineage(settings, tmp_path):
     assert shown.exit_code == 0 and "birth" in shown.stdout and "2024-02-28" in shown.stdout
 
 
-def test_topic_counts_count_only_canonical_documents(settings):
+def test_no_topic_period_counts_table(settings):
+    """Migration 8 dropped it: nothing read it; the detector counts documents per source itself."""
     store = Store.open(":memory:")
     add_month(store, date(2024, 1, 1), ["hydrogen", "steel"])
     run(store, settings, force=True)
-    store.con.execute("INSERT INTO doc_features (doc_id, canonical_id, enriched_at) "
-                      "SELECT doc_id, 't:hydrogen-202401-0', now() FROM documents WHERE doc_id LIKE 't:hydrogen%'")
-    refresh_topic_counts(store)
-    total = store.scalar("SELECT sum(n_docs) FROM topic_period_counts WHERE period_unit = 'month' AND kind = '*' "
-                         "AND nuts2 = '*' AND sector = '*'")
-    assert total == 31  # 30 steel documents and one canonical hydrogen document
+    assert store.count("information_schema.tables", "table_name = 'topic_period_counts'") == 0
