@@ -39,7 +39,7 @@ def measure_fit(n: int) -> None:
     from nlp.topics import build_topic_model, fit_topics, topic_table
 
     imported = time.perf_counter()
-    model = build_topic_model(**TopicSettings().model_dump(), embedder=static_embedder())
+    model = build_topic_model(**TopicSettings().model_options(), embedder=static_embedder())
     labels = fit_topics(model, (frame["title"] + ". " + frame["text"]).tolist(), vectors)
     table = topic_table(model, labels, vectors)
     done = time.perf_counter()

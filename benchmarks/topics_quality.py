@@ -16,6 +16,7 @@ from topics_data import embeddings, load_corpus, peak_rss_mb, static_embedder
 
 from nlp.coherence import CoherenceScorer, topic_diversity
 from nlp.topics import OUTLIER, build_topic_model, fit_topics
+from pipelines.settings import TopicSettings
 
 VARIANTS = [  # (name, build_topic_model keyword arguments; n_neighbors picks the shared UMAP projection)
     ("ours nn=15 mcs=15 c-TF-IDF", {"min_topic_size": 15, "representation": "ctfidf"}),
@@ -73,7 +74,7 @@ def main() -> None:
     for name, params in VARIANTS:
         start = time.perf_counter()
         reducer = FixedProjection(projections[params.pop("n_neighbors", 15)])
-        model = build_topic_model(reducer=reducer, embedder=word_embedder, **params)
+        model = build_topic_model(**TopicSettings().model_options(reducer=reducer, **params), embedder=word_embedder)
         labels = fit_topics(model, docs, vectors)
         rows.append((name, scores(model, labels, scorer), time.perf_counter() - start))
     print(f"{'model':36} {'topics':>6} {'NPMI':>7} {'diversity':>9} {'outliers':>8} {'time s':>7}")

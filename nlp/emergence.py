@@ -46,11 +46,11 @@ DEFAULT_WEIGHTS = {"growth": 1.0, "acceleration": 0.5, "novelty": 0.5, "persiste
 class EmergenceDetector(BaseEstimator):
     """Flag emerging topics and cells; every flag carries its p/q-value and components."""
 
-    def __init__(self, period: str = "month", recent_periods: int = 3, baseline_periods: int = 12,
-                 min_docs: int = 5, min_growth: float = 1.5, min_active_periods: int = 2, fdr: float = 0.05,
-                 count_model: str = "quasipoisson", weights: dict | None = None, min_diversity_gain: float = 0.05,
-                 min_period_docs: float = 10.0, max_term_df: float = 0.15, min_term_specificity: float = 1.0,
-                 max_term_flags: int = 10):
+    def __init__(self, *, period: str, recent_periods: int, baseline_periods: int, min_docs: int, min_growth: float,
+                 min_active_periods: int, fdr: float, count_model: str, weights: dict | None,
+                 min_diversity_gain: float, min_period_docs: float, max_term_df: float, min_term_specificity: float,
+                 max_term_flags: int):
+        """Every argument is required: the defaults live in the caller's settings (trendscout: `[trends]`)."""
         self.period = period
         self.recent_periods = recent_periods
         self.baseline_periods = baseline_periods

@@ -28,7 +28,7 @@ OUTLIER = -1
 class EmergentTermScorer(BaseEstimator):
     """Score terms by ESc and link each emergent term to the topic (or outlier pool) that holds it."""
 
-    def __init__(self, base_periods: int = 3, active_periods: int = 7, min_records: int = 7, min_periods: int = 3,
+    def __init__(self, *, base_periods: int, active_periods: int, min_records: int, min_periods: int = 3,
                  max_base_share: float = 0.15, min_active_base_ratio: float = 2.0, ngram_range=(1, 3),
                  max_terms: int = 50):
         self.base_periods = base_periods

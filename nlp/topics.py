@@ -23,12 +23,12 @@ def build_vectorizer(min_df: int = 2) -> CountVectorizer:
     return CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=min_df, token_pattern=TOKEN_PATTERN)
 
 
-def build_topic_model(*, min_topic_size: int = 15, min_samples: int | None = None, seed: int = 42,
-                      reducer="umap", clusterer="hdbscan", n_clusters: int = 50, n_components: int = 5,
-                      n_neighbors: int = 15, top_n_words: int = 10, min_df: int = 2,
-                      representation: str = "mmr", mmr_diversity: float = 0.3, embedder=None,
-                      **_ignored):
+def build_topic_model(*, min_topic_size: int, min_samples: int | None, seed: int, reducer, clusterer,
+                      n_clusters: int, n_components: int, n_neighbors: int, top_n_words: int, representation: str,
+                      mmr_diversity: float, min_df: int = 2, embedder=None):
     """BERTopic from explicit parts: names ('umap'/'pca', 'hdbscan'/'kmeans') or estimator objects.
+
+    The settings' arguments are required (their defaults live in trendscout's `[topics]` settings).
 
     `embedder` (anything with `encode(texts)`) embeds candidate words for the 'mmr' and 'keybert_mmr'
     representations; without one the terms are plain c-TF-IDF.

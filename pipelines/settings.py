@@ -11,13 +11,19 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipelines.errors import ConfigError
 
 
-class SourceSettings(BaseModel):
+class Section(BaseModel):
+    """A table of the settings file: an unknown key (a typo) is an error, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceSettings(Section):
     """One source: on or off, where to read it, and what a human allowed for it."""
 
     enabled: bool = True
@@ -27,7 +33,7 @@ class SourceSettings(BaseModel):
     options: dict[str, Any] = {}  # spider-specific knobs, passed as spider arguments
 
 
-class CrawlSettings(BaseModel):
+class CrawlSettings(Section):
     user_agent: str = "trendscout/0.1 (+https://github.com/trendscout/trendscout; cluster trend research)"
     download_delay: float = 1.0
     concurrent_per_domain: int = 1
@@ -41,7 +47,7 @@ class CrawlSettings(BaseModel):
     redis_url: str = ""  # e.g. redis://crawl-queue:6379/0 (empty: localhost:6379); used with redis_frontier
 
 
-class NlpSettings(BaseModel):
+class NlpSettings(Section):
     embedder: str = "all-MiniLM-L6-v2"  # a sentence-transformers name or path, or "hashing"
     batch_size: int = 32
     # MiniLM was trained on 128-token inputs; title + the first ~100 words carry an abstract's subject,
@@ -60,7 +66,7 @@ class NlpSettings(BaseModel):
                                                                     "torch_threads"})
 
 
-class TopicSettings(BaseModel):
+class TopicSettings(Section):
     window_months: int = 36
     min_topic_size: int = 15
     min_samples: int | None = None  # hdbscan; None: min_topic_size
@@ -80,8 +86,14 @@ class TopicSettings(BaseModel):
     recent_days: int = 30  # window of the nightly new-documents model that finds births
     recent_min_topic_size: int = 10
 
+    def model_options(self, **overrides) -> dict:
+        """The keyword arguments of `nlp.topics.build_topic_model` (but `embedder`), with `overrides`."""
+        return self.model_dump(include={"min_topic_size", "min_samples", "seed", "reducer", "clusterer", "n_clusters",
+                                        "n_components", "n_neighbors", "top_n_words", "representation",
+                                        "mmr_diversity"}) | overrides
 
-class TrendSettings(BaseModel):
+
+class TrendSettings(Section):
     period: str = "auto"  # week | month | quarter | year | auto (shortest with min_period_docs per topic and period)
     min_period_docs: float = 10.0  # "auto": median documents per topic and period the chosen period must reach
     recent_periods: int = 3
@@ -104,14 +116,26 @@ class TrendSettings(BaseModel):
     esc_active_periods: int = 7
     esc_min_records: int = 7
 
+    def detector_options(self) -> dict:
+        """The keyword arguments of `nlp.emergence.EmergenceDetector`."""
+        return self.model_dump(include={"period", "min_period_docs", "recent_periods", "baseline_periods", "min_docs",
+                                        "min_growth", "min_active_periods", "fdr", "count_model", "weights",
+                                        "min_diversity_gain", "max_term_df", "min_term_specificity",
+                                        "max_term_flags"})
 
-class DigestSettings(BaseModel):
+    def scorer_options(self) -> dict:
+        """The keyword arguments of `nlp.terms.EmergentTermScorer` (Porter ESc)."""
+        return {"base_periods": self.esc_base_periods, "active_periods": self.esc_active_periods,
+                "min_records": self.esc_min_records}
+
+
+class DigestSettings(Section):
     weekday: int = 0  # ISO weekday 1..7 on which nightly writes the digest; 0 = never
     top_n: int = 10
     docs_per_theme: int = 5
 
 
-class DashboardSettings(BaseModel):
+class DashboardSettings(Section):
     """The analyst's side: the dashboard server and the regions analysts follow."""
 
     host: str = "127.0.0.1"  # loopback only: the dashboard has no login
@@ -123,7 +147,7 @@ class DashboardSettings(BaseModel):
     retry_wait_s: float = 1.0
 
 
-class MailSettings(BaseModel):
+class MailSettings(Section):
     """E-mail delivery of a written digest (`pipelines.steps.mail`)."""
 
     enabled: bool = False
@@ -139,7 +163,7 @@ class MailSettings(BaseModel):
 
 # Operations (`[ops]`): when jobs run, what is kept how long, where backups and datasets go, Dask sizing.
 # TRENDSCOUT_OPS__SCHEDULE__NIGHTLY="30 2 * * *"; relative paths are relative to the data directory.
-class ScheduleSettings(BaseModel):
+class ScheduleSettings(Section):
     nightly: str = "0 3 * * *"  # crontab: minute hour day month weekday
     digest: str = "0 7 * * 1"  # weekly digest, after the Monday nightly run
     backup: str = "0 5 * * *"  # "" disables a job
@@ -148,7 +172,7 @@ class ScheduleSettings(BaseModel):
     job_timeout_s: int = 6 * 3600  # a job running longer is killed and logged as failed
 
 
-class RetentionSettings(BaseModel):
+class RetentionSettings(Section):
     raw_days: int = 30  # raw feed files are deleted this many days after they were ingested; 0 = keep
     part_days: int = 2  # `.part` files of killed crawls older than this are deleted
     keep_models: int = 3  # old topic model folders kept besides the current and the ones still referenced
@@ -156,13 +180,13 @@ class RetentionSettings(BaseModel):
     keep_backups: int = 7  # newest backups kept in `backup_dir`; 0 = keep every backup
 
 
-class DaskSettings(BaseModel):
+class DaskSettings(Section):
     scheduler: str = ""  # tcp://host:8786 of a running cluster; "" = a LocalCluster on this machine
     workers: int = 2  # LocalCluster worker processes, one thread each
     partition_rows: int = 1000  # documents per dataset file and task: a few tasks per worker balance the load
 
 
-class OpsSettings(BaseModel):
+class OpsSettings(Section):
     schedule: ScheduleSettings = ScheduleSettings()
     retention: RetentionSettings = RetentionSettings()
     dask: DaskSettings = DaskSettings()

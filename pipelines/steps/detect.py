@@ -71,24 +71,14 @@ def centroids(store: Store) -> dict[int, np.ndarray]:
     return {int(t): np.asarray(c, dtype=float) for t, c in zip(rows["topic_id"], rows["centroid"], strict=True)}
 
 
-def build_detector(trends: TrendSettings) -> EmergenceDetector:
-    return EmergenceDetector(period=trends.period, recent_periods=trends.recent_periods,
-                             baseline_periods=trends.baseline_periods, min_docs=trends.min_docs,
-                             min_growth=trends.min_growth, min_active_periods=trends.min_active_periods,
-                             fdr=trends.fdr, count_model=trends.count_model, weights=trends.weights,
-                             min_diversity_gain=trends.min_diversity_gain, min_period_docs=trends.min_period_docs,
-                             max_term_df=trends.max_term_df, min_term_specificity=trends.min_term_specificity,
-                             max_term_flags=trends.max_term_flags)
-
-
 def score_cells(store: Store, trends: TrendSettings, as_of=None
                 ) -> tuple[EmergenceDetector, pd.DataFrame, pd.DataFrame, TermCounts | None]:
     """Fit the detector on documents dated up to `as_of` (default: the newest); return (detector, cells, docs,
     the term counts of the detection window and the ESc window, read and counted once for both)."""
     docs = doc_topics(store, as_of)
     if docs.empty:
-        return build_detector(trends), pd.DataFrame(), docs, None
-    detector = build_detector(trends).fit(docs, as_of=as_of)
+        return EmergenceDetector(**trends.detector_options()), pd.DataFrame(), docs, None
+    detector = EmergenceDetector(**trends.detector_options()).fit(docs, as_of=as_of)
     counts = None
     if trends.term_cells or trends.terms:
         wanted = pd.Series(False, index=docs.index)
@@ -118,8 +108,7 @@ def emergent_terms(trends: TrendSettings, docs: pd.DataFrame, detector: Emergenc
                    counts: TermCounts) -> pd.DataFrame:
     """Porter ESc over the base + active periods ending at the as-of date, linked to topics and the outlier pool."""
     window = esc_window(trends, docs, detector)
-    scorer = EmergentTermScorer(base_periods=trends.esc_base_periods, active_periods=trends.esc_active_periods,
-                                min_records=trends.esc_min_records)
+    scorer = EmergentTermScorer(**trends.scorer_options())
     matrix, names = counts.subset(window["doc_id"], trends.esc_min_records)
     return scorer.fit_matrix(matrix, names, window["t"].astype(int).to_numpy(), window["topic_id"].to_numpy()).terms_
 

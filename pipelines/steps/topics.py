@@ -61,7 +61,7 @@ def _build(settings: Settings, **overrides):
     from nlp.embed import build_embedder
 
     embedder = None if settings.topics.representation == "ctfidf" else build_embedder(**settings.nlp.embedder_options())
-    return tm.build_topic_model(**{**settings.topics.model_dump(), **overrides}, embedder=embedder)
+    return tm.build_topic_model(**settings.topics.model_options(**overrides), embedder=embedder)
 
 
 def fit(store: Store, settings: Settings, result: StepResult) -> str | None:

@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from nlp.emergence import EmergenceDetector
+from pipelines.settings import TrendSettings
 
 MONTHS = pd.date_range("2023-01-01", periods=24, freq="MS")
 REGIONS = {"DE11": "DE", "DE21": "DE", "FR10": "FR", "ITC4": "IT", "ES30": "ES", "NL32": "NL"}
@@ -27,7 +28,8 @@ def synthetic_docs(rates: dict[int, list[float]], seed: int = 0, volume: list[fl
 
 
 def detector(**params) -> EmergenceDetector:
-    return EmergenceDetector(**{"recent_periods": 3, "baseline_periods": 12, "min_docs": 5, **params})
+    return EmergenceDetector(**{**TrendSettings().detector_options(), "period": "month", "recent_periods": 3,
+                                "baseline_periods": 12, "min_docs": 5, **params})
 
 
 def test_emergence_detector_flags_planted_rise_not_flat_topic():
@@ -125,3 +127,4 @@ def test_emergence_detector_flags_planted_cross_border_cross_sectoral_theme():
 def test_emergence_detector_rejects_unknown_count_model():
     with pytest.raises(ValueError, match="count_model"):
         detector(count_model="gaussian").fit(synthetic_docs({0: [1.0] * 24}))
+

@@ -5,6 +5,7 @@ import scipy.sparse as sp
 from nlp.emergence import EmergenceDetector
 from nlp.term_trends import TermCounts, redundant, topic_specificity
 from nlp.trends import benjamini_hochberg, choose_period, discrete_bh
+from pipelines.settings import TrendSettings
 
 MONTHS = pd.date_range("2023-01-01", periods=24, freq="MS")
 AS_OF = "2024-12-31"
@@ -32,7 +33,9 @@ def corpus(seed: int = 0, rising: str | None = None, rising_topics=(0, 1, 2), st
 
 
 def term_rows(docs, texts, **params):
-    detector = EmergenceDetector(recent_periods=3, baseline_periods=12, min_docs=5, **params).fit(docs, as_of=AS_OF)
+    options = {**TrendSettings().detector_options(), "period": "month", "recent_periods": 3, "baseline_periods": 12,
+               "min_docs": 5, **params}
+    detector = EmergenceDetector(**options).fit(docs, as_of=AS_OF)
     cells = detector.transform(docs, terms=TermCounts.from_texts(texts, 5))
     return cells[cells["scope"] == "term"].set_index("cell")
 

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from nlp.terms import EmergentTermScorer, escore
+from pipelines.settings import TrendSettings
 
 
 def test_escore_matches_hand_computed_values():
@@ -24,7 +25,7 @@ def test_emergent_term_scorer_applies_porter_criteria_and_links_topics():
             texts.append(words)
             periods.append(period)
             topics.append(topic)
-    terms = EmergentTermScorer().fit(texts, periods, topics).terms_.set_index("term")
+    terms = EmergentTermScorer(**TrendSettings().scorer_options()).fit(texts, periods, topics).terms_.set_index("term")
     assert "solid state battery" in terms.index and "steel plant" not in terms.index
     row = terms.loc["solid state battery"]
     assert row["n_base"] == 0 and row["esc"] > 0 and row["topic_id"] == 7

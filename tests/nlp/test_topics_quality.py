@@ -3,6 +3,7 @@ import pytest
 
 from nlp.coherence import CoherenceScorer, topic_diversity
 from nlp.topics import nearest_topics, short_label
+from pipelines.settings import TopicSettings
 
 DOCS = ["solar panel", "solar panel", "solar grid", "fish farm", "fish farm", "fish stock", "panel fish"]
 
@@ -46,8 +47,9 @@ def test_topic_model_terms_come_from_each_theme_with_a_lexical_embedder(represen
               "sea": "fish salmon oyster cage feed hatchery"}
     docs = [" ".join(rng.choice(words.split(), 12)) for words in themes.values() for _ in range(30)]
     embedder = HashingEmbedder(64)
-    model = build_topic_model(reducer=PCA(3), clusterer=KMeans(2, n_init=2, random_state=0), min_topic_size=5,
-                              top_n_words=4, min_df=1, representation=representation, embedder=embedder)
+    options = TopicSettings().model_options(reducer=PCA(3), clusterer=KMeans(2, n_init=2, random_state=0),
+                                            min_topic_size=5, top_n_words=4, representation=representation)
+    model = build_topic_model(**options, min_df=1, embedder=embedder)
     labels = fit_topics(model, docs, embedder.encode(docs))
     table = topic_table(model, labels, embedder.encode(docs))
     vocab = [set(words.split()) for words in themes.values()]

@@ -1,9 +1,16 @@
+import inspect
+import typing
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
+from nlp.embed import build_embedder
+from nlp.emergence import EmergenceDetector
+from nlp.terms import EmergentTermScorer
+from nlp.topics import build_topic_model
 from pipelines.errors import ConfigError
-from pipelines.settings import load_settings
+from pipelines.settings import NlpSettings, Settings, TopicSettings, TrendSettings, load_settings
 
 
 def test_load_settings_resolves_paths_against_the_file(tmp_path):
@@ -44,3 +51,49 @@ def test_checked_in_defaults_load():
     settings = load_settings(Path(__file__).resolve().parents[2] / "trendscout.toml")
     assert settings.sources["cordis"].robots_exempt == ["/data/"]
     assert settings.nlp.embedder == "all-MiniLM-L6-v2"
+
+
+def sections(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Every settings table of `model`, dotted (`ops.schedule`; `sources.x` for the tables keyed by name)."""
+    out = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            out += [prefix + name, *sections(annotation, f"{prefix}{name}.")]
+        elif typing.get_origin(annotation) is dict and issubclass(typing.get_args(annotation)[1], BaseModel):
+            out.append(f"{prefix}{name}.x")
+    return out
+
+
+@pytest.mark.parametrize("section", sections(Settings))
+def test_an_unknown_key_in_any_table_is_an_error(tmp_path, section):
+    config = tmp_path / "t.toml"
+    config.write_text(f"[{section}]\nno_such_key = 1\n")
+    with pytest.raises(ConfigError, match="no_such_key"):
+        load_settings(config)
+
+
+def test_the_checked_in_settings_file_has_only_known_keys():
+    assert load_settings(Path(__file__).resolve().parents[2] / "trendscout.toml").trends.period == "auto"
+
+
+def keywords(function) -> set[str]:
+    return {name for name, p in inspect.signature(function).parameters.items() if p.kind is p.KEYWORD_ONLY}
+
+
+def test_settings_pass_exactly_the_arguments_of_the_nlp_classes():
+    """The settings hold every default the nlp classes use; each class gets all of its arguments by name."""
+    assert set(TrendSettings().detector_options()) == keywords(EmergenceDetector)
+    assert set(TrendSettings().scorer_options()) == {"base_periods", "active_periods", "min_records"}
+    assert keywords(EmergentTermScorer) >= set(TrendSettings().scorer_options())
+    assert set(TopicSettings().model_options()) == keywords(build_topic_model) - {"min_df", "embedder"}
+    assert set(NlpSettings().embedder_options()) == set(inspect.signature(build_embedder).parameters)
+    EmergenceDetector(**TrendSettings().detector_options())
+    EmergentTermScorer(**TrendSettings().scorer_options())
+
+
+@pytest.mark.parametrize("build", [lambda: EmergenceDetector(**TrendSettings().detector_options(), perod="week"),
+                                   lambda: build_topic_model(**TopicSettings().model_options(mmr_diversty=0.5))])
+def test_an_unknown_constructor_argument_is_an_error(build):
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        build()
