@@ -69,6 +69,9 @@ class EmergenceDetector(BaseEstimator):
     def fit(self, docs: pd.DataFrame, y=None, *, as_of=None) -> EmergenceDetector:
         """Fix the windows at `as_of` (default: newest date) and learn the count dispersion.
 
+        Fitted: `as_of_`, `period_` (chosen when "auto"), `periods_` = `baseline_periods_` + `recent_periods_`,
+        `window_` (doc_id, topic_id, period, recent: the documents in those periods) and `dispersion_`.
+
         Args:
             docs: one row per document: doc_id, topic_id, published_on, source (outliers included, so
                 that volumes are the whole corpus).
@@ -83,6 +86,9 @@ class EmergenceDetector(BaseEstimator):
         periods = complete_periods(self.as_of_, n_periods, self.period_)
         self.periods_ = periods
         self.baseline_periods_, self.recent_periods_ = periods[: self.baseline_periods], periods[self.baseline_periods:]
+        window = docs[["doc_id", "topic_id"]].assign(period=period_start(docs["published_on"], self.period_))
+        window = window[window["period"].isin(periods)]
+        self.window_ = window.assign(recent=window["period"].isin(self.recent_periods_)).reset_index(drop=True)
         self.dispersion_ = 1.0
         if self.count_model == "quasipoisson":
             b = self.baseline_periods

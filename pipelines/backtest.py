@@ -21,7 +21,6 @@ from pathlib import Path
 import pandas as pd
 
 from nlp.backtest import raw_growth_flags, read_truth, score_flags, theme_fractions
-from nlp.trends import period_start
 from pipelines.errors import TrendscoutError
 from pipelines.logs import Bars
 from pipelines.settings import Settings
@@ -75,10 +74,9 @@ def _flag_rows(scratch: Store, flags: pd.DataFrame, method: str, cutoff, detecto
     if flags.empty:
         return []
     topics = scratch.df("SELECT topic_id, label, terms FROM topics").set_index("topic_id")
-    docs = scratch.df("SELECT a.topic_id, coalesce(d.title, '') || '. ' || coalesce(d.text, '') AS t, "
-                      "d.published_on FROM topic_assignments a JOIN documents d USING (doc_id) "
-                      "WHERE d.published_on <= ?", [cutoff])
-    docs = docs[period_start(docs["published_on"], detector.period_).isin(detector.recent_periods_)]
+    docs = scratch.df("SELECT a.doc_id, a.topic_id, coalesce(d.title, '') || '. ' || coalesce(d.text, '') AS t "
+                      "FROM topic_assignments a JOIN documents d USING (doc_id) WHERE d.published_on <= ?", [cutoff])
+    docs = docs[docs["doc_id"].isin(detector.window_.loc[detector.window_["recent"], "doc_id"])]
     rows = []
     for row in flags.itertuples():
         scope = getattr(row, "scope", "topic")
@@ -131,8 +129,7 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
             if cells.empty:
                 continue
             detector_flags = cells[cells["scope"].isin(["topic", "term"]) & cells["flagged"]]
-            counts = docs.assign(period=period_start(docs["published_on"], detector.period_))\
-                .groupby(["topic_id", "period"]).size().rename("n_docs").reset_index()
+            counts = detector.window_.groupby(["topic_id", "period"]).size().rename("n_docs").reset_index()
             baseline = raw_growth_flags(counts, detector.recent_periods_, detector.baseline_periods_,
                                         trends.min_docs, trends.min_growth)
             for method, flags in (("detector", detector_flags), ("baseline", baseline[baseline["flagged"]])):

@@ -83,7 +83,7 @@ def score_cells(store: Store, trends: TrendSettings, as_of=None
     if trends.term_cells or trends.terms:
         wanted = pd.Series(False, index=docs.index)
         if trends.term_cells:
-            wanted |= period_start(docs["published_on"], detector.period_).isin(detector.periods_)
+            wanted |= docs["doc_id"].isin(detector.window_["doc_id"])
         if trends.terms:
             wanted |= docs["doc_id"].isin(esc_window(trends, docs, detector)["doc_id"])
         ids = docs.loc[wanted, "doc_id"]
@@ -153,10 +153,9 @@ def detect(store: Store, trends: TrendSettings, run_id: str, as_of=None) -> Step
         return result
     as_of = detector.as_of_
     topic_rows = cells[cells["scope"] == "topic"].copy()
-    recent = docs["published_on"].pipe(period_start, detector.period_).isin(detector.recent_periods_)
-    base = docs["published_on"].pipe(period_start, detector.period_).isin(detector.baseline_periods_)
+    recent = detector.window_["recent"]
     topic_rows["share_recent"] = topic_rows["n_recent"] / max(int(recent.sum()), 1)
-    topic_rows["share_baseline"] = topic_rows["n_baseline"] / max(int(base.sum()), 1)
+    topic_rows["share_baseline"] = topic_rows["n_baseline"] / max(int((~recent).sum()), 1)
     topics = store.df("SELECT topic_id, label, terms FROM topics").set_index("topic_id")
     series = share_series(docs, detector.period_)
     recent_labels = [p.strftime("%Y-%m-%d") for p in detector.recent_periods_]

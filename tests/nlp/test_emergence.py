@@ -128,3 +128,13 @@ def test_emergence_detector_rejects_unknown_count_model():
     with pytest.raises(ValueError, match="count_model"):
         detector(count_model="gaussian").fit(synthetic_docs({0: [1.0] * 24}))
 
+
+def test_fit_exposes_the_window_documents_with_their_period_and_part():
+    rates = {-1: [20.0] * 24, 0: [5.0] * 24}
+    docs = synthetic_docs(rates)
+    fitted = detector().fit(docs, as_of=AS_OF)
+    window = fitted.window_
+    assert set(window["period"]) == set(fitted.periods_) and len(fitted.periods_) == 15
+    assert set(window.loc[window["recent"], "period"]) == set(fitted.recent_periods_)
+    in_window = pd.to_datetime(docs["published_on"]) >= fitted.baseline_periods_[0]
+    assert set(window["doc_id"]) == set(docs.loc[in_window, "doc_id"])
