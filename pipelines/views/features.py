@@ -6,9 +6,6 @@ back to their organisations' NUTS codes and the sectors their source gave (`code
 
 _NOT_ENRICHED = "doc_id NOT IN (SELECT doc_id FROM doc_features)"
 
-# the documents that count: one per near-duplicate group
-CANONICAL_DOCUMENTS_SQL = "SELECT * FROM canonical_documents"
-
 # doc_id, code: every NUTS code of every document, at the level it was found (country .. NUTS-3)
 REGION_CODES_SQL = ("SELECT doc_id, code FROM doc_regions UNION SELECT doc_id, nuts_code FROM "
                     f"document_organisations WHERE length(nuts_code) >= 2 AND {_NOT_ENRICHED}")
