@@ -153,7 +153,7 @@ def _summarise(stats: dict[str, dict], result: StepResult) -> None:
                 result.skip(f"{name}/{why}", value)
             elif what == "errors":
                 per_reason[why] += value
-            elif what in ("unchanged", "duplicates"):
+            elif what in ("unchanged", "duplicates", "clamped"):
                 result.count(**{f"{what}_{name}": value})
             elif what == "skipped":  # seen before or older than the watermark: not new, not an error
                 result.count(**{f"not_new_{name}": value})
@@ -164,6 +164,6 @@ def _summarise(stats: dict[str, dict], result: StepResult) -> None:
 
 
 def _watermark(store: Store, source: str) -> str | None:
-    """The newest `updated_on` among the source's documents: fetch what changed since then."""
-    value = store.scalar("SELECT max(updated_on) FROM documents WHERE source = ?", [source])
+    """The newest `updated_on` among the source's documents, never past today: fetch what changed since then."""
+    value = store.scalar("SELECT least(max(updated_on), current_date) FROM documents WHERE source = ?", [source])
     return value.isoformat() if value else None

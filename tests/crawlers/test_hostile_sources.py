@@ -321,3 +321,15 @@ def test_keep_eu_record_that_breaks_the_parser_is_counted_and_retried(site, tmp_
     assert [i["external_id"] for i in crawl.items] == ["30012"]
     assert crawl.stat("trendscout/errors/exception_AttributeError/keep_eu") == 1
     assert crawl.state["retry_ids"] == [30011]  # the watermark passes it, the retry list keeps it
+
+
+def test_the_crawl_watermark_never_passes_today():
+    from pipelines.crawl import _watermark
+    from pipelines.ingest import upsert_documents
+    from pipelines.runs import StepResult
+    from pipelines.store import Store
+
+    with Store.open(":memory:") as store:
+        upsert_documents(store, [item().to_dict()], StepResult("ingest"))
+        store.con.execute("UPDATE documents SET updated_on = '2099-01-01'")  # a store filled before dates were checked
+        assert _watermark(store, "cluster_news") == date.today().isoformat()
