@@ -16,7 +16,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlparse, urlsplit
 
 from scrapy import Request
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import CloseSpider, IgnoreRequest
 from w3lib.url import file_uri_to_path
 
 logger = logging.getLogger(__name__)
@@ -136,6 +136,8 @@ class CallbackErrorsMiddleware:
         return cls(crawler)
 
     def process_spider_exception(self, response, exception, spider=None):
+        if isinstance(exception, CloseSpider):
+            return None  # a spider's deliberate stop (OPS quota, no token): Scrapy closes the crawl
         spider = spider or self.crawler.spider
         kind = type(exception)
         reason = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
@@ -207,7 +209,8 @@ class RetryAfterMiddleware:
         return cls(crawler.settings.getfloat("TRENDSCOUT_RETRY_AFTER_MAX", 300.0), crawler.stats)
 
     async def process_response(self, request, response, spider=None):
-        if response.status in (429, 503):
+        # OPS requests are paced by OpsTrafficMiddleware, which reads OPS's Retry-After in milliseconds
+        if response.status in (429, 503) and not request.meta.get("ops_service"):
             wait = retry_after_seconds(response.headers.get(b"Retry-After"))
             if wait is not None:
                 wait = min(wait, self.max_wait)

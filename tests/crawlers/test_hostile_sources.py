@@ -333,3 +333,13 @@ def test_the_crawl_watermark_never_passes_today():
         upsert_documents(store, [item().to_dict()], StepResult("ingest"))
         store.con.execute("UPDATE documents SET updated_on = '2099-01-01'")  # a store filled before dates were checked
         assert _watermark(store, "cluster_news") == date.today().isoformat()
+
+
+def test_a_deliberate_close_spider_is_not_swallowed(tmp_path):
+    from scrapy.exceptions import CloseSpider
+
+    spider = make_spider(KeepEuSpider, ["https://keep.test"], tmp_path)
+    middleware = CallbackErrorsMiddleware.from_crawler(spider.crawler)
+    response = Response("https://keep.test/x", request=Request("https://keep.test/x"))
+    assert middleware.process_spider_exception(response, CloseSpider("quota"), spider) is None
+    assert not spider.crawler.stats.get_value("trendscout/errors/exception_CloseSpider/keep_eu")
