@@ -10,6 +10,7 @@ import json
 import logging
 import multiprocessing
 from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelines.logs import Bars
@@ -165,5 +166,6 @@ def _summarise(stats: dict[str, dict], result: StepResult) -> None:
 
 def _watermark(store: Store, source: str) -> str | None:
     """The newest `updated_on` among the source's documents, never past today: fetch what changed since then."""
-    value = store.scalar("SELECT least(max(updated_on), current_date) FROM documents WHERE source = ?", [source])
+    value = store.scalar("SELECT max(updated_on) FROM documents WHERE source = ?", [source])
+    value = min(value, datetime.now(UTC).date()) if value else None
     return value.isoformat() if value else None

@@ -330,6 +330,7 @@ def test_the_crawl_watermark_never_passes_today():
     from pipelines.store import Store
 
     with Store.open(":memory:") as store:
+        assert _watermark(store, "cluster_news") is None  # nothing crawled yet: no watermark at all
         upsert_documents(store, [item().to_dict()], StepResult("ingest"))
         store.con.execute("UPDATE documents SET updated_on = '2099-01-01'")  # a store filled before dates were checked
         assert _watermark(store, "cluster_news") == date.today().isoformat()
