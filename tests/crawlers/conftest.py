@@ -79,7 +79,8 @@ def run_crawl(name: str, workdir: Path, urls: list[str], *, args: dict | None = 
     if proc.returncode != 0 or not stats_file.exists():
         raise AssertionError(f"scrapy crawl {name} exited {proc.returncode}\n{proc.stderr[-6000:]}")
     raw = Path(all_settings["TRENDSCOUT_RAW_DIR"]) / name / f"{run_id}.jsonl"
-    items = [json.loads(line) for line in raw.read_text(encoding="utf-8").splitlines()] if raw.exists() else []
+    # split on \n only: texts may hold U+2028, which splitlines() would also split on
+    items = [json.loads(line) for line in raw.read_text(encoding="utf-8").split("\n") if line] if raw.exists() else []
     state_file = workdir / "state" / f"{name}.json"
     state = json.loads(state_file.read_text(encoding="utf-8")) if state_file.exists() else {}
     peak = int(rss_file.read_text()) / 1024 if measure else None
