@@ -5,8 +5,8 @@ file) and its SHA-256 is compared with the last one parsed, so an unchanged mont
 downloaded nor parsed again. Content is sniffed, never trusted from the URL: an HTML error page
 served with status 200, a truncated archive or a bad member is counted and skipped.
 
-Members are read one at a time and never past `TRENDSCOUT_ARCHIVE_MEMBER_MAXSIZE` (a 1 MB zip can hold
-a 1 GB member); reading stops at `TRENDSCOUT_ARCHIVE_TOTAL_MAXSIZE` uncompressed bytes per archive.
+Members are read one at a time and never past `TRENDSCOUT_ARCHIVE_MEMBER_MAXSIZE` for their suffix (a 1 MB
+zip can hold a 1 GB member); reading stops at `TRENDSCOUT_ARCHIVE_TOTAL_MAXSIZE` uncompressed bytes per archive.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import PurePosixPath
 
 from crawlers.base import SourceSpider
 
@@ -56,9 +57,10 @@ class BulkFileSpider(SourceSpider):
         self.new_state: dict[str, dict] = {}
         self.damaged = False
 
-    @property
-    def member_maxsize(self) -> int:
-        return self.settings.getint("TRENDSCOUT_ARCHIVE_MEMBER_MAXSIZE", 256 * 1024 * 1024)
+    def member_maxsize(self, name: str) -> int:
+        """The size limit for a member, by its suffix (`TRENDSCOUT_ARCHIVE_MEMBER_MAXSIZE`; the largest if unlisted)."""
+        limits = {k.lower(): int(v) for k, v in self.settings.getdict("TRENDSCOUT_ARCHIVE_MEMBER_MAXSIZE").items()}
+        return limits.get(PurePosixPath(name).suffix.lower(), max(limits.values(), default=256 * 1024 * 1024))
 
     @property
     def total_maxsize(self) -> int:
@@ -127,10 +129,11 @@ class BulkFileSpider(SourceSpider):
         budget = self.total_maxsize
         try:
             for name, size, open_member in self._entries(body, fmt):
-                if size > self.member_maxsize:
+                limit = self.member_maxsize(name)
+                if size > limit:
                     self.count("dropped", "member_too_large")
                     logger.warning("%s: member %s is %d bytes uncompressed, over the limit of %d; skipped",
-                                   self.name, name, size, self.member_maxsize)
+                                   self.name, name, size, limit)
                     continue
                 if size > budget:
                     self.damaged = True
@@ -140,12 +143,12 @@ class BulkFileSpider(SourceSpider):
                     return
                 try:
                     with open_member() as handle:
-                        data = handle.read(self.member_maxsize + 1)  # a lying header cannot make it read more
+                        data = handle.read(limit + 1)  # a lying header cannot make it read more
                 except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
                     self.count("dropped", "bad_member")
                     logger.warning("%s: unreadable member %s: %s", self.name, name, exc)
                     continue
-                if len(data) > self.member_maxsize:
+                if len(data) > limit:
                     self.count("dropped", "member_too_large")
                     continue
                 budget -= len(data)

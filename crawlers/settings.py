@@ -66,9 +66,9 @@ TRENDSCOUT_STATE_DIR = "data/state"
 # per source: URL path prefixes a human decided may be fetched although robots.txt disallows them
 TRENDSCOUT_ROBOTS_EXEMPT = {}
 # Archives are read one member at a time; a member or a whole archive over these is skipped and counted.
-# Real CORDIS files: the Horizon Europe XML edition has 19,189 members, 794 MB in all, the largest 0.8 MB;
-# the CSV editions hold each table in one member (their zips are 37 MB for HE, 53 MB for H2020).
-TRENDSCOUT_ARCHIVE_MEMBER_MAXSIZE = 256 * 1024 * 1024
+# Real CORDIS files: the Horizon Europe XML edition has 19,189 one-project members, 794 MB in all, the largest
+# 0.8 MB; the CSV and JSON editions hold each table in one member (their zips are 37 MB for HE, 53 MB for H2020).
+TRENDSCOUT_ARCHIVE_MEMBER_MAXSIZE = {".xml": 16 * 1024 * 1024, ".csv": 256 * 1024 * 1024, ".json": 256 * 1024 * 1024}
 TRENDSCOUT_ARCHIVE_TOTAL_MAXSIZE = 4 * 1024 * 1024 * 1024
 
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"

@@ -174,10 +174,26 @@ def bulk(spider, body: bytes) -> list:
 
 def test_bulk_skips_an_oversized_member_and_keeps_the_others(tmp_path):
     spider = make_spider(CordisSpider, ["https://cordis.test/data/he.zip"], tmp_path,
-                         TRENDSCOUT_ARCHIVE_MEMBER_MAXSIZE=100_000)
+                         TRENDSCOUT_ARCHIVE_MEMBER_MAXSIZE='{".xml": 100000, ".csv": 300000}')
     items = bulk(spider, make_zip([*RECORDS, ("huge.xml", b" " * 200_000)]))
     assert sorted(i.external_id for i in items) == ["101082059", "101172946"]
     assert stat(spider, "dropped/member_too_large") == 1 and spider.new_state  # the file counts as parsed
+    assert spider.member_maxsize("data/project.CSV") == 300_000 and spider.member_maxsize("x.txt") == 300_000
+
+
+def test_a_small_tar_xz_expanding_to_a_64mb_record_is_skipped_by_default(tmp_path):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:xz") as archive:
+        for name, data in [*RECORDS, ("bomb.xml", b" " * 64_000_000)]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    assert len(buffer.getvalue()) < 100_000
+    from crawlers import settings as project
+
+    spider = make_spider(CordisSpider, ["https://cordis.test/data/he.zip"], tmp_path,
+                         TRENDSCOUT_ARCHIVE_MEMBER_MAXSIZE=project.TRENDSCOUT_ARCHIVE_MEMBER_MAXSIZE)  # the default
+    assert len(bulk(spider, buffer.getvalue())) == 2 and stat(spider, "dropped/member_too_large") == 1
 
 
 def test_bulk_stops_a_tar_xz_that_expands_past_the_total_cap(tmp_path):
