@@ -360,3 +360,16 @@ def test_a_deliberate_close_spider_is_not_swallowed(tmp_path):
     response = Response("https://keep.test/x", request=Request("https://keep.test/x"))
     assert middleware.process_spider_exception(response, CloseSpider("quota"), spider) is None
     assert not spider.crawler.stats.get_value("trendscout/errors/exception_CloseSpider/keep_eu")
+
+
+@pytest.mark.parametrize("spider, limit_mb", [("patentsview", 50), ("keep_eu", 50), ("epo_ops", 50),
+                                               ("cluster_sites", 50), ("cluster_news", 10), ("cordis", 512)])
+def test_download_size_limits_per_kind_of_source(spider, limit_mb):
+    from scrapy.settings import Settings
+    from scrapy.spiderloader import SpiderLoader
+
+    settings = Settings()
+    settings.setmodule("crawlers.settings", priority="project")
+    SpiderLoader.from_settings(settings).load(spider).update_settings(settings)
+    assert settings.getint("DOWNLOAD_MAXSIZE") == limit_mb * 1024 * 1024
+    assert "crawlers.middlewares.CredentialsMiddleware" in settings.getdict("DOWNLOADER_MIDDLEWARES")
