@@ -1,7 +1,7 @@
 """Base spider for every trendscout source: spider arguments, persisted state, error counting, JSON bodies.
 
-Every spider takes `urls` (a JSON list or comma-separated string replacing its real entry points) and
-`since` (an ISO date watermark). State that must survive between nightly runs lives in
+Every spider takes `urls` (a JSON list or comma-separated string replacing its real entry points; a plain
+path becomes a `file:` URL) and `since` (an ISO date watermark). State that must survive between nightly runs lives in
 `<TRENDSCOUT_STATE_DIR>/<name>.json`, read at start and written when the spider closes.
 """
 
@@ -25,6 +25,8 @@ from scrapy.exceptions import (
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as tx_error
 
+from crawlers.middlewares import RefusedUrl
+
 logger = logging.getLogger(__name__)
 
 _FAILURE_REASONS = (
@@ -41,11 +43,13 @@ def parse_url_list(value) -> list[str]:
     if value is None:
         return []
     if isinstance(value, (list, tuple)):
-        return [str(v) for v in value]
-    value = str(value).strip()
-    if value.startswith("["):
-        return [str(v) for v in json.loads(value)]
-    return [v.strip() for v in value.split(",") if v.strip()]
+        urls = [str(v) for v in value]
+    elif str(value).strip().startswith("["):
+        urls = [str(v) for v in json.loads(str(value))]
+    else:
+        urls = [v.strip() for v in str(value).split(",") if v.strip()]
+    return [url if "://" in url or url.startswith(("file:", "data:")) else Path(url).resolve().as_uri()
+            for url in urls]
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -76,6 +80,9 @@ class SourceSpider(scrapy.Spider):
     # API limits that no run setting may loosen: requests per minute for this spider (None = no limit);
     # `TRENDSCOUT_REQUESTS_PER_MINUTE = {"<name>": n}` overrides it (0 switches it off, e.g. in tests).
     requests_per_minute: float | None = None
+    # Headers this spider authenticates with; CredentialsMiddleware sets them from `credentials(request)`
+    # on requests to the configured API origin only.
+    credential_headers: tuple[str, ...] = ()
 
     def __init__(self, urls=None, since: str | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -135,7 +142,16 @@ class SourceSpider(scrapy.Spider):
         kwargs.setdefault("dont_filter", True)
         return scrapy.Request(url, callback=callback, errback=self.failed, **kwargs)
 
+    def credentials(self, request) -> dict[str, str]:
+        """Authentication headers for a request to the configured API origin."""
+        return {}
+
+    def callback_failed(self, response, exc: BaseException) -> None:
+        """Called when a callback raised (already counted): remember what was lost, if anything."""
+
     def failed(self, failure):
+        if isinstance(failure.value, RefusedUrl):
+            return  # counted as dropped by UrlSchemeMiddleware: the source's fault, not a fetch error
         reason = failure_reason(failure.value)
         self.count("errors", reason)
         logger.warning("%s: %s failed: %s", self.name, failure.request.url, reason)

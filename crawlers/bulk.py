@@ -4,6 +4,9 @@ A bulk file is fetched with a conditional request (ETag / Last-Modified from the
 file) and its SHA-256 is compared with the last one parsed, so an unchanged monthly file is neither
 downloaded nor parsed again. Content is sniffed, never trusted from the URL: an HTML error page
 served with status 200, a truncated archive or a bad member is counted and skipped.
+
+Members are read one at a time and never past `TRENDSCOUT_ARCHIVE_MEMBER_MAXSIZE` for their suffix (a 1 MB
+zip can hold a 1 GB member); reading stops at `TRENDSCOUT_ARCHIVE_TOTAL_MAXSIZE` uncompressed bytes per archive.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import PurePosixPath
 
 from crawlers.base import SourceSpider
 
@@ -45,12 +49,22 @@ class BulkFileSpider(SourceSpider):
 
     kind = "project"
     member_suffixes: tuple[str, ...] = (".xml",)
-    custom_settings = {"DOWNLOAD_TIMEOUT": 600}
+    # The body is held in memory: room for the largest official distribution (H2020 XML), not more.
+    custom_settings = {"DOWNLOAD_TIMEOUT": 600, "DOWNLOAD_MAXSIZE": 512 * 1024 * 1024}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.new_state: dict[str, dict] = {}
         self.damaged = False
+
+    def member_maxsize(self, name: str) -> int:
+        """The size limit for a member, by its suffix (`TRENDSCOUT_ARCHIVE_MEMBER_MAXSIZE`; the largest if unlisted)."""
+        limits = {k.lower(): int(v) for k, v in self.settings.getdict("TRENDSCOUT_ARCHIVE_MEMBER_MAXSIZE").items()}
+        return limits.get(PurePosixPath(name).suffix.lower(), max(limits.values(), default=256 * 1024 * 1024))
+
+    @property
+    def total_maxsize(self) -> int:
+        return self.settings.getint("TRENDSCOUT_ARCHIVE_TOTAL_MAXSIZE", 4 * 1024 * 1024 * 1024)
 
     def closed(self, reason: str) -> None:
         if self.new_state:
@@ -108,31 +122,54 @@ class BulkFileSpider(SourceSpider):
         }
 
     def members(self, body: bytes, fmt: str) -> Iterator[tuple[str, bytes]]:
-        """Yield (name, bytes) of each record file; count and skip unreadable parts."""
+        """Yield (name, bytes) of each record file; count and skip unreadable or oversized parts."""
         if fmt == "xml":
             yield "record.xml", body
             return
+        budget = self.total_maxsize
         try:
-            if fmt == "zip":
-                archive = zipfile.ZipFile(io.BytesIO(body))
-                names = [n for n in archive.namelist() if n.lower().endswith(self.member_suffixes)]
-                for name in names:
-                    try:
-                        yield name, archive.read(name)
-                    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-                        self.count("dropped", "bad_member")
-                        logger.warning("%s: unreadable member %s: %s", self.name, name, exc)
-            else:
-                with tarfile.open(fileobj=io.BytesIO(body), mode="r:*") as archive:
-                    for info in archive:
-                        if info.isfile() and info.name.lower().endswith(self.member_suffixes):
-                            handle = archive.extractfile(info)
-                            if handle is not None:
-                                yield info.name, handle.read()
+            for name, size, open_member in self._entries(body, fmt):
+                limit = self.member_maxsize(name)
+                if size > limit:
+                    self.count("dropped", "member_too_large")
+                    logger.warning("%s: member %s is %d bytes uncompressed, over the limit of %d; skipped",
+                                   self.name, name, size, limit)
+                    continue
+                if size > budget:
+                    self.damaged = True
+                    self.count("errors", "archive_too_large")
+                    logger.error("%s: archive expands past %d bytes; stopped before %s", self.name,
+                                 self.total_maxsize, name)
+                    return
+                try:
+                    with open_member() as handle:
+                        data = handle.read(limit + 1)  # a lying header cannot make it read more
+                except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+                    self.count("dropped", "bad_member")
+                    logger.warning("%s: unreadable member %s: %s", self.name, name, exc)
+                    continue
+                if len(data) > limit:
+                    self.count("dropped", "member_too_large")
+                    continue
+                budget -= len(data)
+                yield name, data
         except (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, OSError) as exc:
             self.damaged = True
             self.count("errors", "bad_archive")
             logger.error("%s: damaged archive (%s); records read so far are kept", self.name, exc)
+
+    def _entries(self, body: bytes, fmt: str):
+        """(name, declared uncompressed size, opener) of each member with a record suffix."""
+        if fmt == "zip":
+            archive = zipfile.ZipFile(io.BytesIO(body))
+            for info in archive.infolist():
+                if not info.is_dir() and info.filename.lower().endswith(self.member_suffixes):
+                    yield info.filename, info.file_size, lambda info=info: archive.open(info)
+            return
+        with tarfile.open(fileobj=io.BytesIO(body), mode="r|*") as archive:  # streamed: no member list kept
+            for info in archive:
+                if info.isfile() and info.name.lower().endswith(self.member_suffixes):
+                    yield info.name, info.size, lambda info=info: archive.extractfile(info)
 
     def parse_archive(self, members: Iterator[tuple[str, bytes]], response):
         """Yield the items of one bulk file's members; by default each member is one record."""

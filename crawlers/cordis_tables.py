@@ -21,14 +21,22 @@ TABLES = ("project", "organization", "euroscivoc", "legalbasis", "topics")
 
 
 def read_table(name: str, data: bytes) -> list[dict[str, str]]:
-    """Rows of one `.csv` or `.json` member as dicts of stripped strings (empty values dropped)."""
+    """Rows of one `.csv` or `.json` member as dicts of stripped strings (empty values dropped).
+
+    Raises ValueError for a table that cannot be read (bad CSV, JSON that is not a list of records).
+    """
     if name.lower().endswith(".json"):
         rows = json.loads(data)
         if isinstance(rows, dict):  # tolerate {"<table>": [...]} wrappers
             rows = next((v for v in rows.values() if isinstance(v, list)), [])
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            raise ValueError(f"{name} is not a list of records")
     else:
         text = data.decode("utf-8-sig")
-        rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=";", quotechar='"'))
+        try:
+            rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=";", quotechar='"'))
+        except csv.Error as exc:  # e.g. a field over the csv module's limit (128 kB)
+            raise ValueError(f"{name}: {exc}") from exc
     return [{k.strip(): str(v).strip() for k, v in row.items() if k and v not in (None, "")} for row in rows]
 
 

@@ -9,6 +9,7 @@ URL with the entry's date stamp, so an unchanged entry is not fetched again on t
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from datetime import date
@@ -83,7 +84,8 @@ class FeedSpider(ArticleSpider):
             self.count("errors", "html_instead_of_xml")
             logger.warning("%s: %s is an HTML page, not a feed", self.name, response.url)
             return
-        feed = feedparser.parse(body, response_headers={"content-type": response.headers.get(
+        # A BytesIO, never the bytes: feedparser opens a str or bytes that looks like a path or URL itself.
+        feed = feedparser.parse(io.BytesIO(body), response_headers={"content-type": response.headers.get(
             b"Content-Type", b"application/xml").decode("latin-1"), "content-location": response.url})
         if isinstance(feed.get("bozo_exception"), SAXParseException):
             # feedparser's lenient parser may still recover entries; count the feed, keep what it recovered

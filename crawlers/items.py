@@ -3,9 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 KINDS = ("news", "project", "patent", "paper")  # paper: publications an analyst loads (arXiv, ACL)
+
+# Plausible document dates, shared by the crawlers and ingest: from 1900 to today plus a horizon per kind
+# (a project counts from its signature or planned start date, which may lie some years ahead).
+EARLIEST_DATE = date(1900, 1, 1)
+FUTURE_DAYS = {"news": 366, "patent": 366, "paper": 366, "project": 3660}
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def date_problem(day: date, kind: str) -> str | None:
+    """`date_too_early` or `date_in_future` when `day` is not a plausible date for a document of `kind`."""
+    if day < EARLIEST_DATE:
+        return "date_too_early"
+    if day > today() + timedelta(days=FUTURE_DAYS.get(kind, 366)):
+        return "date_in_future"
+    return None
 
 
 @dataclass

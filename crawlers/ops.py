@@ -3,7 +3,9 @@
 Every OPS answer carries `X-Throttling-Control: busy (retrieval=green:200, search=yellow:15, ...)`: a colour
 and an allowance in requests per minute per service. Requests to a service are spaced 60/allowance seconds,
 twice that on yellow, four times on red; on black the service is suspended for `Retry-After` and the request
-tried again. The token is set when a request leaves, so requests queued before a refresh use the new token.
+tried again. The bearer token is not set here but by CredentialsMiddleware (after this one has waited), only
+for the configured OPS origin, so requests queued before a refresh use the new token and a redirect to another
+host never carries it.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def ops_retry_after(value: bytes | str | None) -> float | None:
 
 
 class OpsTrafficMiddleware:
-    """Space requests per OPS service, pause on black, attach the spider's current bearer token."""
+    """Space requests per OPS service and pause a service on black."""
 
     def __init__(self, crawler, max_wait: float):
         self.crawler, self.stats, self.max_wait = crawler, crawler.stats, max_wait
@@ -55,10 +57,6 @@ class OpsTrafficMiddleware:
             if wait > 0:
                 await asyncio.sleep(wait)
             self.next_at[service] = time.monotonic() + self.interval.get(service, 0.0)
-        token = getattr(spider or self.crawler.spider, "access_token", None)
-        if token:
-            request.headers["Authorization"] = f"Bearer {token}"
-            request.meta["ops_token"] = token
         return None
 
     def process_response(self, request, response, spider=None):

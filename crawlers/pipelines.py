@@ -1,4 +1,4 @@
-"""Item pipelines: validate and normalise, drop repeats, write the immutable raw feed file."""
+"""Item pipelines: validate and normalise, check dates, drop repeats, write the immutable raw feed file."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import json
 import logging
 import os
 import re
+from datetime import date
 from pathlib import Path
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
-from crawlers.items import KINDS, DocumentItem
+from crawlers.items import EARLIEST_DATE, KINDS, DocumentItem, date_problem, today
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,47 @@ class ValidateDocumentPipeline:
             _drop(self.stats, "short_text", item.source,
                   f"text under {self.min_chars} chars: {item.source}:{item.external_id}")
         self.stats.inc_value(f"trendscout/items/{item.source}")
+        return item
+
+
+def _iso_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+class PlausibleDatesPipeline:
+    """Drop items dated outside the plausible range; never let `updated_on` pass today.
+
+    A document's `published_on` places it in time: one dated 2099 (or 0001) would anchor the topic
+    window, so it is dropped and counted (`dropped/date_in_future`, `date_too_early`, `unreadable_date`).
+    `updated_on` becomes the source's watermark (the newest one is the next crawl's `since`): a future
+    value is set to today and counted (`clamped/updated_on_future`), so one bad item cannot silence a source.
+    """
+
+    def __init__(self, stats):
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.stats)
+
+    def process_item(self, item, spider=None):
+        published = _iso_date(item.published_on)
+        if item.published_on and published is None:
+            _drop(self.stats, "unreadable_date", item.source, f"unreadable date {item.published_on!r}")
+        problem = published and date_problem(published, item.kind)
+        if problem:
+            _drop(self.stats, problem, item.source, f"{item.source}:{item.external_id} dated {published}")
+        item.published_on = published.isoformat() if published else None
+        updated = _iso_date(item.updated_on)
+        if updated is not None and updated < EARLIEST_DATE:
+            updated = None
+        elif updated is not None and updated > today():
+            updated = today()
+            self.stats.inc_value(f"trendscout/clamped/updated_on_future/{item.source}")
+        item.updated_on = updated.isoformat() if updated else None
         return item
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from pipelines.errors import ConfigError
 
@@ -41,7 +41,6 @@ class CrawlSettings(Section):
     http_cache: bool = True
     min_text_chars: int = 40
     timeout_s: float = 60.0
-    api_keys: dict[str, SecretStr] = {}  # from the environment only: TRENDSCOUT_CRAWL__API_KEYS__EPO_OPS
     requests_per_minute: dict[str, float] = {}  # per-spider API rate limit override; 0 switches it off (tests)
     redis_frontier: bool = False  # share one scrapy-redis request queue and dupefilter between crawler machines
     redis_url: str = ""  # e.g. redis://crawl-queue:6379/0 (empty: localhost:6379); used with redis_frontier
@@ -265,10 +264,16 @@ def load_settings(path: Path | None = Path("trendscout.toml")) -> Settings:
             base_dir = path.resolve().parent
         elif path != Path("trendscout.toml"):
             raise ConfigError(f"settings file {path} does not exist")
+    if "password" in (values.get("mail") or {}):
+        raise ConfigError(f"{path}: remove [mail] password; the SMTP password comes only from "
+                          "TRENDSCOUT_MAIL__PASSWORD")
     try:
         return Settings(**values, base_dir=base_dir).resolved()
-    except ValidationError as exc:
-        raise ConfigError(f"invalid settings in {path}: {exc}") from exc
+    except ValidationError as exc:  # name the fields, never echo the values: one may be a secret
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid settings in {path} or the TRENDSCOUT_* environment: {problems}") from None
+    except SettingsError as exc:
+        raise ConfigError(f"invalid TRENDSCOUT_* environment: {str(exc).splitlines()[0]}") from None
 
 
 def ops_settings(settings: Settings) -> OpsSettings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,10 +14,20 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipelines.errors import TrendscoutError
+from pipelines.errors import StoreLocked, TrendscoutError
 from pipelines.schema import MIGRATIONS
 
 logger = logging.getLogger(__name__)
+
+
+def _holder(path: Path, message: str) -> str:
+    """Who holds the store: the run lock beside it, else the process DuckDB names."""
+    try:
+        text = (path.parent / "trendscout.lock").read_text(encoding="utf-8").strip()
+    except OSError:
+        text = ""
+    pid = re.search(r"PID (\d+)", message)
+    return text or (f"process {pid.group(1)}" if pid else "another process")
 
 
 class Store:
@@ -37,6 +48,9 @@ class Store:
         try:
             con = duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
         except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():  # another process has it open: every command answers 75
+                raise StoreLocked(f"another process holds the store {path} ({_holder(path, str(exc))}); "
+                                  "try again when it has finished") from None
             raise TrendscoutError(f"cannot open the store {path}: {exc}") from exc
         store = cls(con, path)
         if not read_only:

@@ -31,7 +31,7 @@ class EpoOpsSpider(SourceSpider):
     name = "epo_ops"
     kind = "patent"
     default_urls = ["https://ops.epo.org/3.2"]
-    custom_settings = {"DOWNLOADER_MIDDLEWARES": {"crawlers.ops.OpsTrafficMiddleware": 580}}
+    credential_headers = ("Authorization",)
 
     def __init__(self, *args, cpc: str = DEFAULT_CPC, until: str | None = None, window_days: int = 7,
                  slice_days: int = 7, max_results: int = 2000, weekly_budget_mb: float = 3500, **kwargs):
@@ -66,13 +66,20 @@ class EpoOpsSpider(SourceSpider):
 
     # auth ------------------------------------------------------------------------------------
     def token_request(self, retry=None):
-        key, secret = os.environ["EPO_OPS_KEY"], os.environ["EPO_OPS_SECRET"]
-        basic = base64.b64encode(f"{key}:{secret}".encode()).decode()
         return self.request(f"{self.base}/auth/accesstoken", self.parse_token, method="POST",
-                            body="grant_type=client_credentials", meta={"dont_cache": True},
-                            headers={"Authorization": f"Basic {basic}",
-                                     "Content-Type": "application/x-www-form-urlencoded"},
+                            body="grant_type=client_credentials", meta={"dont_cache": True, "ops_auth": "basic"},
+                            headers={"Content-Type": "application/x-www-form-urlencoded"},
                             cb_kwargs={"retry": retry})
+
+    def credentials(self, request) -> dict[str, str]:
+        """Basic auth for the token request, the current bearer token for the rest (set as the request leaves)."""
+        if request.meta.get("ops_auth") == "basic":
+            key, secret = os.environ["EPO_OPS_KEY"], os.environ["EPO_OPS_SECRET"]
+            return {"Authorization": "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()}
+        if not self.access_token:
+            return {}
+        request.meta["ops_token"] = self.access_token
+        return {"Authorization": f"Bearer {self.access_token}"}
 
     def parse_token(self, response, retry):
         data = self.json_body(response)

@@ -34,7 +34,11 @@ def _location(value) -> tuple[float | None, float | None]:
             return None, None
     if not isinstance(value, dict) or value.get("lat") in (None, "") or value.get("lng") in (None, ""):
         return None, None
-    return float(value["lat"]), float(value["lng"])
+    try:
+        lat, lng = float(value["lat"]), float(value["lng"])
+    except (TypeError, ValueError):
+        return None, None
+    return (lat, lng) if -90 <= lat <= 90 and -180 <= lng <= 180 else (None, None)
 
 
 def partner_organisation(partnership: dict) -> Organisation:
@@ -139,6 +143,11 @@ class KeepEuSpider(SourceSpider):
             self.failed_ids.add(keep_id)
             return
         yield project_item(data, base=base, source=self.name)
+
+    def callback_failed(self, response, exc: BaseException) -> None:
+        keep_id = response.request.cb_kwargs.get("keep_id") if response.request else None
+        if keep_id is not None:
+            self.failed_ids.add(keep_id)  # retried next run; the id watermark may pass it
 
     def failed(self, failure):
         super().failed(failure)

@@ -57,6 +57,7 @@ class PatentsviewSpider(SourceSpider):
     kind = "patent"
     default_urls = ["https://search.patentsview.org/api/v1/patent/"]
     requests_per_minute = 45
+    credential_headers = ("X-Api-Key",)
 
     def __init__(self, *args, size: int = 1000, query: str | None = None, window_days: int = 30, **kwargs):
         super().__init__(*args, **kwargs)
@@ -84,10 +85,12 @@ class PatentsviewSpider(SourceSpider):
         query = urlencode({"q": json.dumps({"_and": [condition, self.extra]} if self.extra else condition),
                            "f": json.dumps(FIELDS), "s": json.dumps([{"patent_id": "asc"}]),
                            "o": json.dumps(options)})
-        # never cached: the request carries the key
+        # never cached: the request carries the key (added by CredentialsMiddleware for the API's origin only)
         return self.request(f"{url}?{query}", self.parse_page, meta={"dont_cache": True},
-                            headers={"X-Api-Key": os.environ["PATENTSVIEW_API_KEY"], "Accept": "application/json"},
-                            cb_kwargs={"url": url})
+                            headers={"Accept": "application/json"}, cb_kwargs={"url": url})
+
+    def credentials(self, request) -> dict[str, str]:
+        return {"X-Api-Key": os.environ["PATENTSVIEW_API_KEY"]}
 
     def parse_page(self, response, url: str):
         data = self.json_body(response)

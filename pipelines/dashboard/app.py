@@ -1,8 +1,8 @@
 """The dashboard: a Starlette app rendering Jinja2 pages from the store, bound to loopback by default.
 
 Pages: themes (filtered by period, region, sector and kind), one theme, document search, past digests.
-The one write is analyst feedback: POST with the session's CSRF token. Crawled text is escaped everywhere
-(autoescape on every template); files are served only from the reports directory.
+The one write is analyst feedback: POST from this origin with the session's signed CSRF token. Crawled text
+is escaped everywhere (autoescape on every template); files are served only from the reports directory.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from pipelines.dashboard import queries
 from pipelines.dashboard.access import StoreAccess, StoreBusy
-from pipelines.dashboard.security import csrf_token, is_valid_csrf, new_nonce, secure
+from pipelines.dashboard.security import csrf_token, is_valid_csrf, new_nonce, new_secret, same_origin, secure
 from pipelines.dashboard.settings import dashboard_of
 from pipelines.settings import Settings
 from pipelines.views.feedback import VERDICTS, record_feedback
@@ -84,6 +84,8 @@ def create_app(settings: Settings) -> Starlette:
 
     async def feedback(request: Request) -> Response:
         topic_id = request.path_params["topic_id"]
+        if not same_origin(request):
+            raise HTTPException(403, "feedback is accepted only from the dashboard's own pages")
         form = await request.form()
         if not is_valid_csrf(request, form.get("csrf")):
             raise HTTPException(403, "missing or wrong CSRF token; reload the page and submit again")
@@ -127,8 +129,10 @@ def create_app(settings: Settings) -> Starlette:
               Route("/themes/{topic_id:int}/feedback", feedback, methods=["POST"]), Route("/search", search),
               Route("/digests", digests), Route("/digests/{week}/{fmt}", digest)]
     hosts = sorted({*LOOPBACK_HOSTS, options.host, settings_host(options.host)})
-    return Starlette(routes=routes, exception_handlers={HTTPException: error, StoreBusy: error},
-                     middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)])
+    app = Starlette(routes=routes, exception_handlers={HTTPException: error, StoreBusy: error},
+                    middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)])
+    app.state.csrf_secret = new_secret()
+    return app
 
 
 def settings_host(host: str) -> str:

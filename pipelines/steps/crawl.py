@@ -10,6 +10,7 @@ import json
 import logging
 import multiprocessing
 from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelines.logs import Bars
@@ -153,7 +154,7 @@ def _summarise(stats: dict[str, dict], result: StepResult) -> None:
                 result.skip(f"{name}/{why}", value)
             elif what == "errors":
                 per_reason[why] += value
-            elif what in ("unchanged", "duplicates"):
+            elif what in ("unchanged", "duplicates", "clamped"):
                 result.count(**{f"{what}_{name}": value})
             elif what == "skipped":  # seen before or older than the watermark: not new, not an error
                 result.count(**{f"not_new_{name}": value})
@@ -164,6 +165,7 @@ def _summarise(stats: dict[str, dict], result: StepResult) -> None:
 
 
 def _watermark(store: Store, source: str) -> str | None:
-    """The newest `updated_on` among the source's documents: fetch what changed since then."""
+    """The newest `updated_on` among the source's documents, never past today: fetch what changed since then."""
     value = store.scalar("SELECT max(updated_on) FROM documents WHERE source = ?", [source])
+    value = min(value, datetime.now(UTC).date()) if value else None
     return value.isoformat() if value else None

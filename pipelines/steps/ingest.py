@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
-from crawlers.items import KINDS
+from crawlers.items import EARLIEST_DATE, KINDS, date_problem, today
 from pipelines.errors import TrendscoutError
 from pipelines.logs import Bars
 from pipelines.runs import StepResult
@@ -55,6 +56,17 @@ def _parse_date(value: Any) -> date | None:
         return None
 
 
+def _as_text(value: Any) -> str | None:
+    """A title or text as a string (a number such as the title 1984 is text too); None for lists or objects."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
 def _batches(records: Iterable[dict], size: int) -> Iterator[list[dict]]:
     iterator = iter(records)
     while batch := list(islice(iterator, size)):
@@ -69,20 +81,24 @@ def upsert_documents(store: Store, records: list[dict[str, Any]], result: StepRe
     nuts_names: dict[str, str] = {}
     for record in records:
         source, external_id = record.get("source"), str(record.get("external_id") or "").strip()
-        title, text = (record.get("title") or "").strip(), (record.get("text") or "").strip()
+        title, text = _as_text(record.get("title")), _as_text(record.get("text"))
         published = _parse_date(record.get("published_on"))
         reason = ("no_id" if not (source and external_id) else "bad_kind" if record.get("kind") not in KINDS
-                  else "no_text" if not (title or text) else "no_date" if published is None else None)
+                  else "bad_text" if title is None or text is None else "no_text" if not (title or text)
+                  else "no_date" if published is None else date_problem(published, record["kind"]))
         if reason:
             result.skip(reason)
             continue
+        updated = _parse_date(record.get("updated_on"))  # the source's watermark: never past today
+        updated = None if updated is None or updated < EARLIEST_DATE else min(updated, today())
         key = doc_id(source, external_id)
         meta = dict(record.get("meta") or {})
         nuts_names.update(meta.pop("nuts_names", None) or {})
         rows[key] = {
             "doc_id": key, "source": source, "kind": record["kind"], "external_id": external_id,
-            "url": record.get("url"), "title": title, "text": text, "published_on": published,
-            "updated_on": _parse_date(record.get("updated_on")), "language": record.get("language"),
+            "url": record.get("url") if isinstance(record.get("url"), str) else None, "title": title, "text": text,
+            "published_on": published, "updated_on": updated,
+            "language": record.get("language") if isinstance(record.get("language"), str) else None,
             "content_hash": content_hash(record), "codes": json.dumps(record.get("codes") or {}),
             "meta": json.dumps(meta, default=str), "places": json.dumps(record.get("places") or []),
             "raw_file": raw_file, "first_seen_at": now, "ingested_at": now,
@@ -160,14 +176,16 @@ def read_corpus(path: Path) -> pd.DataFrame:
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     frames = []
     for file in files:
-        suffix = "".join(file.suffixes[-2:]).lower()
-        if suffix.endswith(".parquet"):
-            frames.append(pd.read_parquet(file))
-        elif suffix.endswith((".csv", ".csv.gz")):
-            frames.append(pd.read_csv(file, dtype=str, keep_default_na=False))
-        elif suffix.endswith((".jsonl", ".jsonl.gz", ".ndjson", ".json")):
-            frames.append(pd.read_json(file, lines=not suffix.endswith(".json") or _is_jsonl(file),
-                                       dtype=False))
+        try:
+            frame = _read_file(file)
+        except UnicodeDecodeError as exc:
+            raise TrendscoutError(f"{file} is not UTF-8 text (it holds the byte 0x{exc.object[exc.start]:02x}); "
+                                  "convert it first, e.g. iconv -f latin1 -t utf-8") from None
+        except (ValueError, OSError, pd.errors.ParserError, pa.ArrowException) as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise TrendscoutError(f"{file} cannot be read: {reason}") from None
+        if frame is not None:
+            frames.append(frame)
     if not frames:
         raise TrendscoutError(f"no JSONL, CSV or Parquet files at {path}")
     frame = pd.concat(frames, ignore_index=True)
@@ -176,6 +194,19 @@ def read_corpus(path: Path) -> pd.DataFrame:
         raise TrendscoutError(f"{path} lacks the column(s) {', '.join(sorted(missing))}; "
                               "a corpus needs id, title, text and date")
     return frame
+
+
+def _read_file(file: Path) -> pd.DataFrame | None:
+    """One corpus file as a frame; None for a file that is not JSONL, CSV or Parquet."""
+    suffix = "".join(file.suffixes[-2:]).lower()
+    if suffix.endswith(".parquet"):
+        return pd.read_parquet(file)
+    if suffix.endswith((".csv", ".csv.gz")):
+        return pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8")
+    if suffix.endswith((".jsonl", ".jsonl.gz", ".ndjson", ".json")):
+        return pd.read_json(file, lines=not suffix.endswith(".json") or _is_jsonl(file), dtype=False,
+                            encoding="utf-8")
+    return None
 
 
 def _is_jsonl(file: Path) -> bool:

@@ -24,8 +24,8 @@ NUTS = re.compile(r"^[A-Z]{2}[A-Z0-9]{0,3}$")
 
 
 def safe_url(url: str | None) -> str | None:
-    """Keep only absolute http(s) links (crawled URLs are untrusted)."""
-    if not url:
+    """Keep only absolute http(s) links (crawled URLs are untrusted; a missing one may arrive as NaN)."""
+    if not isinstance(url, str) or not url:
         return None
     parsed = urlparse(url.strip())
     return url.strip() if parsed.scheme in ("http", "https") and parsed.netloc else None

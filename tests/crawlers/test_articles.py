@@ -1,4 +1,3 @@
-import asyncio
 
 import pytest
 from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError, IgnoreRequest
@@ -115,12 +114,19 @@ def test_ops_middleware_pauses_a_black_service_and_retries(ops_middleware):
     assert middleware.next_at["search"] > 0
 
 
-def test_ops_middleware_attaches_the_current_token(ops_middleware):
-    middleware, crawler = ops_middleware
+def test_ops_token_is_attached_by_the_credentials_middleware_for_the_ops_origin_only(ops_middleware):
+    from crawlers.middlewares import CredentialsMiddleware
+
+    _, crawler = ops_middleware
     crawler.spider.access_token = "tok-9"
-    request = Request("https://ops.test/search", meta={"ops_service": "search"})
-    asyncio.run(middleware.process_request(request))
+    credentials = CredentialsMiddleware.from_crawler(crawler)
+    request = Request("https://ops.epo.org/3.2/rest-services/search", meta={"ops_service": "search"})
+    credentials.process_request(request)
     assert request.headers["Authorization"] == b"Bearer tok-9" and request.meta["ops_token"] == "tok-9"
+    moved = request.replace(url="https://elsewhere.test/3.2/rest-services/search")  # headers copied, as on redirect
+    credentials.process_request(moved)
+    assert b"Authorization" not in moved.headers
+    assert crawler.stats.get_value("trendscout/auth/withheld_other_origin/epo_ops") == 1
 
 
 @pytest.mark.parametrize("url, expected", [

@@ -88,7 +88,9 @@ def test_cordis_spider_persists_state_and_sends_conditional_headers(spider, tmp_
 
 
 @pytest.mark.parametrize("value, expected", [
-    ('["a", "b"]', ["a", "b"]), ("a, b", ["a", "b"]), (["a"], ["a"]), (None, []),
+    ('["https://a.test/x", "file:///m/b.zip"]', ["https://a.test/x", "file:///m/b.zip"]),
+    ("https://a.test/x, https://b.test/y", ["https://a.test/x", "https://b.test/y"]),
+    (["https://a.test/x"], ["https://a.test/x"]), (None, []), ('["/mirror/he.zip"]', ["file:///mirror/he.zip"]),
 ])
 def test_parse_url_list_accepts_argument_forms(value, expected):
     assert parse_url_list(value) == expected

@@ -51,3 +51,32 @@ def test_digest_without_scores_says_what_to_do(tmp_path):
     config = write_config(tmp_path)
     result = runner.invoke(app, ["--config", str(config), "digest", "--week", "2026-W48"])
     assert result.exit_code == 1 and "trendscout nightly" in result.output
+
+
+@pytest.fixture
+def held_store(tmp_path):
+    """A config whose store another process (not a trendscout run) keeps open."""
+    import subprocess
+    import sys
+
+    from pipelines.store import Store
+
+    config = write_config(tmp_path)
+    store_path = tmp_path / "data" / "trendscout.duckdb"
+    Store.open(store_path).close()
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('ok', flush=True); time.sleep(60)", str(store_path)],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "ok"
+    yield config
+    holder.kill()
+    holder.wait()
+
+
+@pytest.mark.parametrize("command", [["status"], ["ingest"], ["embed"], ["trends"], ["topics", "list"], ["digest"],
+                                     ["detect"]], ids=" ".join)
+def test_a_command_meeting_a_held_store_answers_75_in_one_line(held_store, command):
+    result = runner.invoke(app, ["--config", str(held_store), *command])
+    assert result.exit_code == 75, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: another process holds the store") and "process " in line

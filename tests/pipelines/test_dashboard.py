@@ -72,12 +72,39 @@ def test_feedback_needs_post_and_session_csrf_token(client, site):
     stranger = TestClient(create_app(site), base_url="http://127.0.0.1")  # another session, same token
     assert stranger.post("/themes/2/feedback", data={"verdict": "watch", "csrf": token}).status_code == 403
     saved = client.post("/themes/2/feedback", data={"verdict": "watch", "note": PAYLOAD, "csrf": token},
-                        follow_redirects=False)
+                        headers={"Origin": "http://127.0.0.1"}, follow_redirects=False)
     assert saved.status_code == 303 and saved.headers["location"] == "/themes/2?saved=1"
     with Store.open(site.store_path, read_only=True) as store:
         assert store.df("SELECT verdict, note FROM feedback WHERE topic_id = 2").values.tolist() == [["watch", PAYLOAD]]
     page = client.get("/themes/2?saved=1").text
     assert 'id="saved"' in page and "watched" in page and "<script>window" not in page
+
+
+def test_feedback_refuses_a_made_up_pair_and_a_foreign_origin(site):
+    with TestClient(create_app(site), base_url="http://127.0.0.1") as attacker:  # plants its own cookie
+        forged = "f" * 43 + "." + "0" * 64
+        attacker.cookies.set(CSRF_COOKIE, forged)
+        assert attacker.post("/themes/2/feedback", data={"verdict": "watch", "csrf": forged}).status_code == 403
+    with TestClient(create_app(site), base_url="http://127.0.0.1") as c:
+        token = csrf_of(c)
+        for origin in ("http://127.0.0.1:9999", "http://localhost:8765", "null"):
+            refused = c.post("/themes/2/feedback", data={"verdict": "watch", "csrf": token}, headers={"Origin": origin})
+            assert refused.status_code == 403, origin
+    with Store.open(site.store_path, read_only=True) as store:
+        assert store.scalar("SELECT count(*) FROM feedback WHERE topic_id = 2 AND note = ''") == 0
+
+
+def test_search_and_theme_pages_show_a_document_without_url(tmp_path: Path):
+    settings = Settings(data_dir=tmp_path / "data", reports_dir=tmp_path / "reports")
+    with Store.open(settings.store_path) as store:
+        build_store(store)
+        store.con.execute("UPDATE documents SET url = NULL WHERE doc_id = (SELECT min(doc_id) FROM documents "
+                          "WHERE text ILIKE '%electrolyser%')")
+        assert store.scalar("SELECT count(*) FROM documents WHERE url IS NULL") == 1
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as c:
+        found = c.get("/search", params={"q": "electrolyser"})
+        assert found.status_code == 200 and "<mark>" in found.text
+        assert c.get("/themes/1").status_code == 200
 
 
 def test_csrf_cookie_is_httponly_and_strict(client):
@@ -125,8 +152,7 @@ def test_feedback_while_another_process_writes_reports_busy(site, monkeypatch):
         assert holder.stdout.readline().strip() == "ok"
         with TestClient(create_app(site), base_url="http://127.0.0.1") as c:
             assert c.get("/").status_code == 503
-            c.cookies.set(CSRF_COOKIE, "t" * 43)
-            busy = c.post("/themes/1/feedback", data={"verdict": "relevant", "csrf": "t" * 43})
+            busy = c.post("/themes/1/feedback", data={"verdict": "relevant", "csrf": c.cookies[CSRF_COOKIE]})
         assert busy.status_code == 503 and "nothing was saved" in busy.text
     finally:
         holder.kill()

@@ -42,7 +42,7 @@ def test_digest_escapes_crawled_text_in_html_and_markdown(store, tmp_path):
 
 @pytest.mark.parametrize("url, expected", [
     ("https://a.test/x", "https://a.test/x"), ("javascript:alert(1)", None), ("data:text/html,x", None),
-    ("//evil.test", None), (None, None),
+    ("//evil.test", None), (None, None), (float("nan"), None),
 ])
 def test_safe_url_keeps_only_http_links(url, expected):
     assert safe_url(url) == expected

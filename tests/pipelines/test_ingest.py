@@ -46,7 +46,10 @@ def test_changed_document_is_updated_in_place_and_loses_derived_rows(store):
 
 @pytest.mark.parametrize("bad, reason", [
     ({"external_id": ""}, "no_id"), ({"kind": "blog"}, "bad_kind"), ({"title": "", "text": ""}, "no_text"),
-    ({"published_on": "someday"}, "no_date"),
+    ({"published_on": "someday"}, "no_date"), ({"published_on": "0001-01-01"}, "date_too_early"),
+    ({"published_on": "9999-12-31"}, "date_in_future"),
+    ({"kind": "news", "published_on": "2099-01-01"}, "date_in_future"),
+    ({"title": ["a"], "text": {"b": 1}}, "bad_text"),
 ])
 def test_upsert_skips_bad_records_with_a_reason(store, bad, reason):
     result = StepResult("ingest")
@@ -74,3 +77,35 @@ def test_ingest_corpus_loads_csv_with_regions_and_sectors(store, tmp_path):
     assert result.counts["new"] == 1 and result.skipped == {"no_date": 1}
     assert sorted(store.df("SELECT nuts_code FROM document_organisations")["nuts_code"]) == ["DE12", "FR10"]
     assert json.loads(store.scalar("SELECT codes FROM documents"))["sector"] == ["steel", "energy"]
+
+
+def test_upsert_keeps_planned_project_dates_but_never_an_update_date_past_today(store):
+    from datetime import date, timedelta
+
+    planned = (date.today() + timedelta(days=700)).isoformat()
+    upsert_documents(store, [item("1", published_on=planned, updated_on="2099-01-01")], StepResult("ingest"))
+    assert store.scalar("SELECT published_on FROM documents").isoformat() == planned
+    assert store.scalar("SELECT updated_on FROM documents") <= date.today()
+
+
+def test_ingest_corpus_takes_a_numeric_title_as_text(store, tmp_path):
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text('{"id": 1, "title": "Orwell", "text": "A novel", "date": "1949-06-08"}\n'
+                      '{"id": 2, "title": 1984, "text": "Nineteen Eighty-Four", "date": "1949-06-08"}\n')
+    result = ingest_corpus(store, corpus, "books", "paper", Bars(enabled=False))
+    assert result.counts["new"] == 2
+    assert sorted(store.df("SELECT title FROM documents")["title"]) == ["1984", "Orwell"]
+
+
+def test_ingest_cli_names_a_non_utf8_corpus_in_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from tests.conftest import write_config
+
+    corpus = tmp_path / "latin1.csv"
+    corpus.write_bytes("id,title,text,date\na,Caf\u00e9 Fran\u00e7ais,Texte,2021-03-01\n".encode("latin-1"))
+    result = CliRunner().invoke(app, ["--config", str(write_config(tmp_path)), "ingest", str(corpus), "--source", "x"])
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: ") and "is not UTF-8 text (it holds the byte 0xe9)" in line and "iconv" in line

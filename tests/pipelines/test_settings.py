@@ -97,3 +97,28 @@ def test_settings_pass_exactly_the_arguments_of_the_nlp_classes():
 def test_an_unknown_constructor_argument_is_an_error(build):
     with pytest.raises(TypeError, match="unexpected keyword"):
         build()
+
+
+def test_the_smtp_password_is_refused_in_the_settings_file(tmp_path):
+    config = tmp_path / "t.toml"
+    config.write_text('[mail]\nusername = "ana"\npassword = "hunter2-in-a-file"\n')
+    with pytest.raises(ConfigError, match="TRENDSCOUT_MAIL__PASSWORD") as caught:
+        load_settings(config)
+    assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("TRENDSCOUT_MAIL", '{"password": ["hunter2-secret"]}'),  # a malformed secret
+    ("TRENDSCOUT_MAIL__PORT", "hunter2-secret"),  # a secret pasted into the wrong variable
+    ("TRENDSCOUT_MAIL", "{hunter2-secret"),  # not JSON
+])
+def test_invalid_settings_never_echo_the_value(tmp_path, monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None)
+    assert "hunter2" not in str(caught.value) and "mail" in str(caught.value)
+
+
+def test_the_environment_password_still_reaches_mail_settings(monkeypatch):
+    monkeypatch.setenv("TRENDSCOUT_MAIL__PASSWORD", "hunter2-env")
+    assert load_settings(None).mail.password.get_secret_value() == "hunter2-env"
