@@ -22,10 +22,11 @@ def add_geography(store: Store) -> Store:
     Darmstadt and Lyon with a US partner."""
     lyon = {"name": "Lyon Hydrogène SA", "nuts_code": "FRK26", "country": "FR"}
     docs = [{"source": "cordis", "kind": "project", "external_id": f"lyon-battery-{i}", "title": f"Lyon cells {i}",
-             "text": "solid electrolyte battery cells", "published_on": "2026-10-15", "organisations": [lyon],
-             "_topic": 4} for i in range(6)]
+             "text": "solid electrolyte battery cells", "url": f"https://example.test/lyon/{i}",
+             "published_on": "2026-10-15", "organisations": [lyon], "_topic": 4} for i in range(6)]
     docs.append({"source": "cordis", "kind": "project", "external_id": "joint-h2", "title": "Rhine-Rhône hydrogen",
-                 "text": "hydrogen electrolyser valley", "published_on": "2026-11-15", "_topic": 1,
+                 "text": "hydrogen electrolyser valley", "url": "https://example.test/joint",
+                 "published_on": "2026-11-15", "_topic": 1,
                  "organisations": [{"name": "H2 Darmstadt GmbH", "nuts_code": "DE711", "country": "DE"}, lyon,
                                    {"name": "Boston Electrolysis Inc", "country": "US"}]})
     upsert_documents(store, docs, StepResult("ingest"))
@@ -99,3 +100,21 @@ def test_cli_regions_lists_and_shows_one_region_as_json(tmp_path):
     assert "Adjacent possible" in text.output and "solid-state batteries" in text.output
     missing = runner.invoke(app, ["--config", str(config), "regions", "PL91"])
     assert missing.exit_code == 1 and "PL91" in missing.output
+
+
+def test_dashboard_region_pages_and_theme_geography(tmp_path):
+    from starlette.testclient import TestClient
+
+    from pipelines.dashboard.app import create_app
+
+    settings = Settings(data_dir=tmp_path / "data", reports_dir=tmp_path / "reports")
+    with Store.open(settings.store_path) as s:
+        add_geography(build_store(s))
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        assert 'href="/regions/FRK2"' in client.get("/regions").text
+        page = client.get("/regions/de71")
+        assert page.status_code == 200 and "Adjacent possible" in page.text and "solid-state batteries" in page.text
+        assert "yes, 1 shared project" in page.text and "not yet" in page.text
+        theme = client.get("/themes/1").text
+        assert 'id="collaboration-areas"' in theme and "Boston Electrolysis Inc" in theme
+        assert client.get("/regions/PL91").status_code == 404 and client.get("/regions/x%3Cy").status_code == 400
