@@ -86,9 +86,10 @@ def complexity(mcp: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
         values, vectors = np.linalg.eig(by_theme.T @ by_region)
         kp = np.real(vectors[:, np.argsort(np.real(values))[-2]])
         kc = by_region @ kp
-        sign = np.sign(np.corrcoef(diversity[rows], kc)[0, 1]) or 1.0
-        kc, kp = sign * kc, sign * kp
-        eci[rows], pci[cols] = (kc - kc.mean()) / kc.std(), (kp - kc.mean()) / kc.std()
+        if kc.std() > 1e-12:  # else every region is alike: no ranking
+            sign = np.sign(np.cov(diversity[rows], kc)[0, 1]) or 1.0
+            kc, kp = sign * kc, sign * kp
+            eci[rows], pci[cols] = (kc - kc.mean()) / kc.std(), (kp - kc.mean()) / kc.std()
     return pd.Series(eci, index=mcp.index, name="eci"), pd.Series(pci, index=mcp.columns, name="pci")
 
 

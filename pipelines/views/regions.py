@@ -240,8 +240,14 @@ def theme_geography(store: Store, topic_id: int, options: GeographySettings, a: 
             "cross_border": pairs, "international": intl[0] if intl else None}
 
 
-def regional_briefs(store: Store, codes: list[str], options: GeographySettings) -> list[dict]:
-    """The briefs of the followed regions (the digest's section); regions without documents are skipped."""
-    a = atlas(store, options) if codes else None
-    briefs = [region_brief(store, code, options, a) for code in codes] if a is not None else []
-    return [b for b in briefs if b is not None]
+def digest_geography(store: Store, codes: list[str], topic_ids: list[int], options: GeographySettings,
+                     k_pairs: int = 3) -> dict:
+    """The digest's section: the followed regions' briefs and the rising themes' top cross-border pairs."""
+    a = atlas(store, options)
+    if a is None:
+        return {"briefs": [], "collaboration": []}
+    briefs = [b for code in codes if (b := region_brief(store, code, options, a)) is not None]
+    links = consortia(store)
+    areas = [{"topic_id": t, "label": a.labels.get(t), "pairs": _pairs_for(a, t, links)[:k_pairs]}
+             for t in topic_ids if t in a.geo.rca.columns]
+    return {"briefs": briefs, "collaboration": [x for x in areas if x["pairs"]]}
