@@ -119,12 +119,21 @@ def country_of(region: str) -> str:
     return region[:2]
 
 
-def cross_border_pairs(status: pd.DataFrame, consortia: pd.DataFrame) -> pd.DataFrame:
+def shared_projects(consortia: pd.DataFrame) -> pd.Series:
+    """Projects joining each pair of regions: `consortia` holds doc_id, region for every project (any theme)
+    with its participants' regions; the result is indexed by (region, partner_region), region < partner."""
+    members = consortia[["doc_id", "region"]].drop_duplicates()
+    together = members.merge(members, on="doc_id", suffixes=("", "_b"))
+    together = together[together["region"] < together["region_b"]]
+    return together.groupby(["region", "region_b"]).size().rename("shared_projects")
+
+
+def cross_border_pairs(status: pd.DataFrame, shared: pd.Series) -> pd.DataFrame:
     """Pairs of regions in different countries that are both specialised in a theme or both rising in it.
 
-    `status`: region, rca, rising (bool) for one theme; `consortia`: doc_id, region for every project (any
-    theme) with its participants' regions. A pair shares a consortium when one project has participants in
-    both. Ranked: both rising and both specialised first, then by the weaker region's RCA.
+    `status`: region, rca, rising (bool) for one theme; `shared`: `shared_projects(consortia)`. A pair that
+    shares a consortium already collaborates. Ranked: both rising and both specialised first, then by the
+    weaker region's RCA.
     Returns region, partner_region, partner_country, basis, rca, partner_rca, shared_projects,
     existing_collaboration.
     """
@@ -142,10 +151,8 @@ def cross_border_pairs(status: pd.DataFrame, consortia: pd.DataFrame) -> pd.Data
     both_specialised, both_rising = both_specialised[pairs.index], both_rising[pairs.index]
     pairs["basis"] = np.select([both_rising & both_specialised, both_rising], ["rising and specialised", "rising"],
                                "specialised")
-    members = consortia.drop_duplicates(["doc_id", "region"])
-    by_region = members.groupby("region")["doc_id"].agg(frozenset)
-    pairs["shared_projects"] = [len(by_region.get(a, frozenset()) & by_region.get(b, frozenset()))
-                                for a, b in zip(pairs["region"], pairs["region_b"], strict=True)]
+    pairs = pairs.merge(shared.reset_index(), on=["region", "region_b"], how="left")
+    pairs["shared_projects"] = pairs["shared_projects"].fillna(0).astype(int)
     pairs["existing_collaboration"] = pairs["shared_projects"] > 0
     pairs["order"] = pairs["basis"].map({"rising and specialised": 0, "rising": 1, "specialised": 2})
     pairs["weaker"] = np.minimum(pairs["rca"], pairs["rca_b"])

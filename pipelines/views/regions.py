@@ -12,10 +12,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 
 import pandas as pd
 
-from nlp.geography import Geography, cross_border_pairs, internationalisation, measure, region_theme_matrix
+from nlp.geography import (
+    Geography,
+    cross_border_pairs,
+    internationalisation,
+    measure,
+    region_theme_matrix,
+    shared_projects,
+)
 from pipelines.settings import GeographySettings
 from pipelines.store import Store
 from pipelines.views.detections import latest_detection
@@ -57,10 +65,19 @@ class Atlas:
     names: dict[str, str]
     options: GeographySettings
 
-    def organisations_in(self, region: str, topic_id: int, k: int) -> list[str]:
-        rows = self.orgs[(self.orgs["region"] == region) & (self.orgs["topic_id"] == topic_id)]
-        counts = rows.groupby("organisation")["doc_id"].nunique().reset_index()
-        return counts.sort_values(["doc_id", "organisation"], ascending=[False, True])["organisation"].head(k).tolist()
+    @cached_property
+    def _carriers(self) -> dict[tuple[str, int], list[str]]:
+        counts = self.orgs.groupby(["region", "topic_id", "organisation"])["doc_id"].nunique().reset_index()
+        counts = counts.sort_values(["doc_id", "organisation"], ascending=[False, True])
+        carriers: dict[tuple[str, int], list[str]] = {}
+        for region, topic_id, name in counts.groupby(["region", "topic_id"]).head(self.options.top_n)[
+                ["region", "topic_id", "organisation"]].itertuples(index=False):
+            carriers.setdefault((region, int(topic_id)), []).append(name)
+        return carriers
+
+    def organisations_in(self, region: str, topic_id: int) -> list[str]:
+        """The region's organisations with documents in the theme, most documents first."""
+        return self._carriers.get((region, int(topic_id)), [])
 
     def status(self, topic_id: int) -> pd.DataFrame:
         """region, rca, rising for one theme (the input of `cross_border_pairs`)."""
@@ -107,29 +124,29 @@ def list_regions(store: Store, level: int = 2) -> list[dict]:
              "weighted_docs": round(float(r.weighted), 2)} for r in table.itertuples()]
 
 
-def _pairs_for(a: Atlas, topic_id: int, consortia: pd.DataFrame, region: str | None = None) -> list[dict]:
-    pairs = cross_border_pairs(a.status(topic_id), consortia)
+def _pairs_for(a: Atlas, topic_id: int, shared: pd.Series, region: str | None = None) -> list[dict]:
+    pairs = cross_border_pairs(a.status(topic_id), shared)
     out = []
     for p in pairs.itertuples():
         if region is not None and region not in (p.region, p.partner_region):
             continue
         here, there = (p.region, p.partner_region) if region in (None, p.region) else (p.partner_region, p.region)
         rca_here, rca_there = (p.rca, p.partner_rca) if here == p.region else (p.partner_rca, p.rca)
-        k = a.options.top_n
         out.append({"topic_id": topic_id, "label": a.labels.get(topic_id), "region": here, "name": a.names.get(here),
                     "partner_region": there, "partner_name": a.names.get(there), "partner_country": there[:2],
                     "basis": p.basis, "rca": round(float(rca_here), 3), "partner_rca": round(float(rca_there), 3),
-                    "organisations": a.organisations_in(here, topic_id, k),
-                    "partner_organisations": a.organisations_in(there, topic_id, k),
+                    "organisations": a.organisations_in(here, topic_id),
+                    "partner_organisations": a.organisations_in(there, topic_id),
                     "shared_projects": int(p.shared_projects),
                     "existing_collaboration": bool(p.existing_collaboration)})
     return out
 
 
-def consortia(store: Store, level: int = 2) -> pd.DataFrame:
-    """doc_id, region of every document's organisations (any theme): who already works with whom."""
-    return store.df(f"SELECT DISTINCT doc_id, left(nuts_code, {level + 2}) AS region FROM document_organisations "
-                    f"WHERE length(nuts_code) >= {level + 2}")
+def consortia(store: Store, level: int = 2) -> pd.Series:
+    """Projects (any document with organisations, any theme) joining each pair of regions: who already works
+    with whom."""
+    return shared_projects(store.df(f"SELECT DISTINCT doc_id, left(nuts_code, {level + 2}) AS region "
+                                    f"FROM document_organisations WHERE length(nuts_code) >= {level + 2}"))
 
 
 def international(store: Store, topic_ids: list[int], options: GeographySettings) -> list[dict]:
@@ -176,7 +193,7 @@ def region_brief(store: Store, code: str, options: GeographySettings, a: Atlas |
                          key=lambda t: -counts[t])
     specialisations = [{"topic_id": int(t), "label": a.labels.get(int(t)), "rca": round(float(v), 3),
                         "documents": round(float(counts[t]), 2), "rising": int(t) in a.rising,
-                        "organisations": a.organisations_in(code, int(t), k)} for t, v in specialised.head(k).items()]
+                        "organisations": a.organisations_in(code, int(t))} for t, v in specialised.head(k).items()]
     # the adjacent possible: no RCA yet, relatedness above the theme's median across regions; rising ones first
     typical = a.geo.density.median(axis=0)
     candidates = [t for t in rca.index if rca[t] < options.rca_threshold and density[t] > typical[t]]
@@ -187,8 +204,8 @@ def region_brief(store: Store, code: str, options: GeographySettings, a: Atlas |
         adjacent.append({"topic_id": int(t), "label": a.labels.get(int(t)),
                          "relatedness_density": round(float(density[t]), 2), "rising": int(t) in a.rising,
                          "rca": round(float(rca[t]), 3), "via": via,
-                         "organisations": a.organisations_in(code, int(t), k) or
-                         (a.organisations_in(code, via["topic_id"], k) if via else [])})
+                         "organisations": a.organisations_in(code, int(t)) or
+                         (a.organisations_in(code, via["topic_id"]) if via else [])})
     links = consortia(store, _level(code))
     themes = list(dict.fromkeys([*rising_here, *specialised.index]))
     pairs = [p for t in themes for p in _pairs_for(a, int(t), links, code)]
