@@ -259,12 +259,15 @@ def theme_geography(store: Store, topic_id: int, options: GeographySettings, a: 
 
 def digest_geography(store: Store, codes: list[str], topic_ids: list[int], options: GeographySettings,
                      k_pairs: int = 3) -> dict:
-    """The digest's section: the followed regions' briefs and the rising themes' top cross-border pairs."""
+    """The digest's section: the rising themes' top cross-border pairs and those whose non-EU share rises,
+    and the followed regions' briefs."""
     a = atlas(store, options)
     if a is None:
-        return {"briefs": [], "collaboration": []}
+        return {"briefs": [], "collaboration": [], "non_eu_rising": []}
     briefs = [b for code in codes if (b := region_brief(store, code, options, a)) is not None]
     links = consortia(store)
     areas = [{"topic_id": t, "label": a.labels.get(t), "pairs": _pairs_for(a, t, links)[:k_pairs]}
              for t in topic_ids if t in a.geo.rca.columns]
-    return {"briefs": briefs, "collaboration": [x for x in areas if x["pairs"]]}
+    non_eu = [{**row, "label": a.labels.get(row["topic_id"])} for row in international(store, topic_ids, options)
+              if row["rising"]]
+    return {"briefs": briefs, "collaboration": [x for x in areas if x["pairs"]], "non_eu_rising": non_eu}

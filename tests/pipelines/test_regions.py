@@ -123,10 +123,14 @@ def test_dashboard_region_pages_and_theme_geography(tmp_path):
 def test_digest_section_has_followed_briefs_and_collaboration_areas(store, tmp_path):
     from pipelines.steps.digest import build_digest, render_digest
 
-    d = build_digest(store, Settings(reports_dir=tmp_path, dashboard={"regions": ["DE71", "PL91"]}), "2026-W48")
+    settings = Settings(reports_dir=tmp_path, dashboard={"regions": ["DE71", "PL91"]},
+                        geography={"non_eu_min_count": 1})  # one US partner since 2025-11-20, none before
+    d = build_digest(store, settings, "2026-W48")
     assert [b["region"] for b in d["geography"]["briefs"]] == ["DE71"]  # PL91 has no documents
     areas = {x["topic_id"]: x["pairs"] for x in d["geography"]["collaboration"]}
     assert set(areas) == {1, 4}
     assert [(p["region"], p["partner_region"]) for p in areas[1] if p["existing_collaboration"]] == [("DE71", "FRK2")]
+    assert [(i["topic_id"], i["share_before"], i["top_countries"]) for i in d["geography"]["non_eu_rising"]] == \
+        [(1, 0.0, [{"country": "US", "n": 1}])]
     files = render_digest(d)
     assert 'id="brief-DE71"' in files["digest.html"] and "## Where to act" in files["digest.md"]
