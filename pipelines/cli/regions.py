@@ -15,22 +15,30 @@ def register(app: typer.Typer) -> None:
 
 def regions(ctx: typer.Context,
             code: str = typer.Argument(None, help="A NUTS-2 (or NUTS-3) code such as DE71; none: list the regions."),
+            start: str = typer.Option(None, "--from", help="Only documents published from this ISO date."),
+            end: str = typer.Option(None, "--to", help="Only documents published up to this ISO date."),
             as_json: bool = typer.Option(False, "--json")) -> None:
     """The regions with their document counts, or one region's brief: specialisations (RCA), the adjacent
     possible (relatedness density), cross-border partners and non-EU partners (docs/regions.md).
 
-    Example: trendscout regions DE71 --json
+    Example: trendscout regions DE71 --from 2024-01-01 --json
     """
-    from pipelines.errors import NotFound
+    from datetime import date
+
+    from pipelines.errors import NotFound, TrendscoutError
     from pipelines.views.regions import list_regions, region_brief
 
     with reported_errors(), open_store(ctx) as store:
+        try:
+            period = [date.fromisoformat(d) if d else None for d in (start, end)]
+        except ValueError as exc:
+            raise TrendscoutError(f"--from/--to must be dates like 2024-01-01: {exc}") from None
         if code is None:
             listing = list_regions(store)
             if not listing:
                 raise NotFound("no document has a NUTS region yet; run 'trendscout nightly' first")
         else:
-            brief = region_brief(store, code, settings_of(ctx).geography)
+            brief = region_brief(store, code, settings_of(ctx).geography, None, *period)
             if brief is None:
                 raise NotFound(f"no documents with a stable topic in region {code!r} (a NUTS-2/3 code such as DE71)")
     if code is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import cached_property
 
 import pandas as pd
@@ -34,8 +34,12 @@ def _level(code: str | None) -> int:
     return len(code) - 2 if code and len(code) == 5 else 2
 
 
-def places(store: Store, level: int = 2) -> pd.DataFrame:
-    """doc_id, region (NUTS code cut to `level`), weight: where each canonical document is."""
+_DATED = "(CAST(? AS DATE) IS NULL OR c.published_on >= ?) AND (CAST(? AS DATE) IS NULL OR c.published_on <= ?)"
+
+
+def places(store: Store, level: int = 2, start: date | None = None, end: date | None = None) -> pd.DataFrame:
+    """doc_id, region (NUTS code cut to `level`), weight: where each canonical document (published between
+    `start` and `end` when given) is."""
     n = level + 2
     return store.df(f"""
         WITH r AS (SELECT doc_id, code, coalesce(weight, 1.0) AS weight FROM doc_regions WHERE length(code) >= {n}
@@ -43,7 +47,7 @@ def places(store: Store, level: int = 2) -> pd.DataFrame:
                    SELECT doc_id, nuts_code, 1.0 FROM document_organisations WHERE length(nuts_code) >= {n}
                    AND doc_id NOT IN (SELECT doc_id FROM doc_features))
         SELECT r.doc_id, left(r.code, {n}) AS region, sum(r.weight) AS weight
-        FROM r JOIN canonical_documents c USING (doc_id) GROUP BY ALL""")
+        FROM r JOIN canonical_documents c USING (doc_id) WHERE {_DATED} GROUP BY ALL""", [start, start, end, end])
 
 
 def organisations(store: Store, level: int = 2) -> pd.DataFrame:
@@ -86,11 +90,13 @@ class Atlas:
                              "rising": [(topic_id, r[:4]) in self.rising_cells for r in column.index]})
 
 
-def atlas(store: Store, options: GeographySettings, level: int = 2) -> Atlas | None:
-    """Load the matrix and what goes with it; None when no document has both a region and a stable topic."""
-    themes = store.df("SELECT a.doc_id, a.topic_id FROM topic_assignments a JOIN canonical_documents USING (doc_id) "
-                      "WHERE a.topic_id >= 0")
-    counts = region_theme_matrix(places(store, level), themes)
+def atlas(store: Store, options: GeographySettings, level: int = 2, start: date | None = None,
+          end: date | None = None) -> Atlas | None:
+    """Load the matrix (of the documents published between `start` and `end`, when given) and what goes with
+    it; None when no document has both a region and a stable topic."""
+    themes = store.df("SELECT a.doc_id, a.topic_id FROM topic_assignments a JOIN canonical_documents c "
+                      f"USING (doc_id) WHERE a.topic_id >= 0 AND {_DATED}", [start, start, end, end])
+    counts = region_theme_matrix(places(store, level, start, end), themes)
     if counts.empty:
         return None
     labels = dict(store.df("SELECT topic_id, label FROM topics").itertuples(index=False))
@@ -175,15 +181,17 @@ def _round(x) -> float | None:
     return None if x is None or x != x else round(float(x), 4)
 
 
-def region_brief(store: Store, code: str, options: GeographySettings, a: Atlas | None = None) -> dict | None:
+def region_brief(store: Store, code: str, options: GeographySettings, a: Atlas | None = None,
+                 start: date | None = None, end: date | None = None) -> dict | None:
     """A region's specialisations, rising themes, adjacent possible, cross-border partners and non-EU partners.
 
-    None when the code is not a NUTS-2/3 code or no document of the region has a stable topic.
+    None when the code is not a NUTS-2/3 code or no document of the region has a stable topic. `start`, `end`:
+    the measures of the documents published then (the non-EU shares always read the whole history).
     """
     code = code.strip().upper()
     if not NUTS.match(code) or len(code) < 4:
         return None
-    a = a if a is not None and _level(code) == 2 else atlas(store, options, _level(code))
+    a = a if a is not None and _level(code) == 2 else atlas(store, options, _level(code), start, end)
     if a is None or code not in a.geo.counts.index:
         return None
     k = options.top_n
@@ -214,6 +222,7 @@ def region_brief(store: Store, code: str, options: GeographySettings, a: Atlas |
     own = [int(t) for t in specialised.index[:k]]
     return {
         "region": code, "name": a.names.get(code), "documents": round(float(counts.sum()), 2),
+        "from": str(start) if start else None, "to": str(end) if end else None,
         "eci": _round(a.geo.eci.get(code)),
         "specialisations": specialisations,
         "rising_in_region": [{"topic_id": int(t), "label": a.labels.get(int(t)), "rca": round(float(rca[t]), 3)}

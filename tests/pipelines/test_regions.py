@@ -98,6 +98,11 @@ def test_cli_regions_lists_and_shows_one_region_as_json(tmp_path):
     assert {"topic_id", "non_eu_share", "top_countries"} <= set(brief["international"][0])
     text = runner.invoke(app, ["--config", str(config), "regions", "DE71"])
     assert "Adjacent possible" in text.output and "solid-state batteries" in text.output
+    recent = json.loads(runner.invoke(app, ["--config", str(config), "regions", "DE71", "--from", "2026-09-01",
+                                            "--json"]).stdout)
+    assert recent["from"] == "2026-09-01" and 0 < recent["documents"] < brief["documents"]
+    bad = runner.invoke(app, ["--config", str(config), "regions", "DE71", "--from", "last year"])
+    assert bad.exit_code == 1 and "--from/--to" in bad.output
     missing = runner.invoke(app, ["--config", str(config), "regions", "PL91"])
     assert missing.exit_code == 1 and "PL91" in missing.output
 
