@@ -151,8 +151,12 @@ def _pairs_for(a: Atlas, topic_id: int, shared: pd.Series, region: str | None = 
 def consortia(store: Store, level: int = 2) -> pd.Series:
     """Projects (any document with organisations, any theme) joining each pair of regions: who already works
     with whom."""
-    return shared_projects(store.df(f"SELECT DISTINCT doc_id, left(nuts_code, {level + 2}) AS region "
-                                    f"FROM document_organisations WHERE length(nuts_code) >= {level + 2}"))
+    n = level + 2  # NUTS codes the organisations carry (CORDIS), or enrichment placed their coordinates in (keep.eu)
+    return shared_projects(store.df(
+        f"SELECT DISTINCT doc_id, left(nuts_code, {n}) AS region FROM document_organisations "
+        f"WHERE length(nuts_code) >= {n} UNION SELECT doc_id, left(code, {n}) FROM doc_regions "
+        f"WHERE evidence = 'coordinates' AND length(code) >= {n} "
+        "AND doc_id IN (SELECT doc_id FROM document_organisations)"))
 
 
 def international(store: Store, topic_ids: list[int], options: GeographySettings) -> list[dict]:

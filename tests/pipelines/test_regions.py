@@ -10,7 +10,7 @@ from pipelines.runs import StepResult
 from pipelines.settings import GeographySettings, Settings
 from pipelines.steps.ingest import upsert_documents
 from pipelines.store import Store
-from pipelines.views.regions import list_regions, region_brief, theme_geography
+from pipelines.views.regions import consortia, list_regions, region_brief, theme_geography
 from tests.conftest import write_config
 from tests.pipelines.test_digest_sections import build_store
 
@@ -139,3 +139,15 @@ def test_digest_section_has_followed_briefs_and_collaboration_areas(store, tmp_p
         [(1, 0.0, [{"country": "US", "n": 1}])]
     files = render_digest(d)
     assert 'id="brief-DE71"' in files["digest.html"] and "## Where to act" in files["digest.md"]
+
+
+def test_interreg_partners_placed_by_coordinates_count_as_a_shared_consortium(store):
+    """keep.eu partners carry coordinates, not NUTS codes: enrichment's placement joins the regions."""
+    interreg = {"source": "keep_eu", "kind": "project", "external_id": "rhine", "title": "Upper Rhine hydrogen",
+                "text": "hydrogen", "published_on": "2026-05-01", "url": "https://example.test/keep",
+                "organisations": [{"name": "Ville de Bilbao", "country": "ES", "lat": 43.26, "lon": -2.93},
+                                  {"name": "Lund kommun", "country": "SE", "lat": 55.7, "lon": 13.19}]}
+    upsert_documents(store, [interreg], StepResult("ingest"))
+    store.con.execute("INSERT INTO doc_regions VALUES ('keep_eu:rhine', 'ES213', 3, NULL, 'coordinates', 0.5), "
+                      "('keep_eu:rhine', 'SE224', 3, NULL, 'coordinates', 0.5)")
+    assert consortia(store).to_dict() == {("DE71", "FRK2"): 1, ("ES21", "SE22"): 1}
