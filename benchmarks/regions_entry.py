@@ -3,12 +3,15 @@
 Regions: NUTS-2 of every participating organisation (CORDIS's own codes), a project split over its organisations'
 regions (fractional weights summing to 1). Themes: the project's EuroSciVoc fields cut to their third level
 ("natural sciences/biological sciences/genetics", 289 fields), split the same way; projects without EuroSciVoc are
-left out. This is a cheap, honest theme assignment from CORDIS's own codes, not the topic model.
+left out. This is a cheap, honest theme assignment from CORDIS's own codes, not the topic model. `--themes text`
+instead clusters the projects' title and objective (nlp.embed.HashingEmbedder, 256 dimensions, k-means with
+`--k` clusters) fitted on the projects signed before the split only; later projects go to the nearest centroid.
 Before: projects signed up to 2023-12-31; after: signed 2024-01-01 .. 2025-12-31. RCA, proximity and relatedness
 density (nlp.geography) from the before-matrix; a region enters a theme when RCA < 1 before and >= 1 after, and exits
 when RCA >= 1 before and < 1 after. Baseline in the same run: the region's number of projects before (size).
 
-Usage: .venv/bin/python benchmarks/regions_entry.py [--min-projects 20] [--level 3] [--boot 200]
+Usage: .venv/bin/python benchmarks/regions_entry.py [--min-projects 20] [--level 3] [--themes codes|text] [--k 200]
+       [--boot 200]
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from nlp.embed import HashingEmbedder
 from nlp.geography import measure, rca, region_theme_matrix
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cordis-horizon-europe"
@@ -37,6 +41,17 @@ def load(level: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     fields = fields.str.strip("/").str.split("/").str[:level].str.join("/")
     themes = fields[fields.str.count("/") == level - 1].rename("topic_id").rename_axis("doc_id").reset_index()
     return places, themes.drop_duplicates(), projects.set_index("id")["ec_signature_date"]
+
+
+def text_themes(k: int) -> pd.DataFrame:
+    """doc_id, topic_id: k-means on hashed title + objective, fitted on the projects signed up to SPLIT."""
+    from sklearn.cluster import KMeans
+
+    projects = pd.read_parquet(DATA / "projects.parquet", columns=["id", "ec_signature_date", "title", "text"])
+    vectors = HashingEmbedder(256).encode((projects["title"].fillna("") + ". " + projects["text"].fillna("")).tolist())
+    before = (projects["ec_signature_date"] <= SPLIT).to_numpy()
+    model = KMeans(n_clusters=k, n_init=1, random_state=0).fit(vectors[before])
+    return pd.DataFrame({"doc_id": projects["id"], "topic_id": model.predict(vectors)})
 
 
 def auc(y: np.ndarray, score: np.ndarray) -> float:
@@ -69,10 +84,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--min-projects", type=float, default=20.0, help="region size (projects, fractional) before")
     parser.add_argument("--level", type=int, default=3, help="EuroSciVoc depth of a theme")
+    parser.add_argument("--themes", choices=["codes", "text"], default="codes",
+                        help="EuroSciVoc fields (codes) or k-means clusters of the text (text)")
+    parser.add_argument("--k", type=int, default=200, help="clusters for --themes text")
     parser.add_argument("--boot", type=int, default=200, help="bootstrap draws over regions (0: none)")
     args = parser.parse_args()
     started = time.perf_counter()
     places, themes, signed = load(args.level)
+    if args.themes == "text":
+        themes = text_themes(args.k)
     before_ids = signed.index[signed <= SPLIT]
     after_ids = signed.index[(signed > SPLIT) & (signed <= END)]
     before = region_theme_matrix(places[places["doc_id"].isin(before_ids)], themes[themes["doc_id"].isin(before_ids)])
@@ -93,7 +113,8 @@ def main() -> None:
     leave["y"] = (leave["rca_after"] < 1).astype(float)
     leave["low_density"], leave["small"] = -leave["density"], -leave["size"]
 
-    print(f"CORDIS Horizon Europe, NUTS-2 x EuroSciVoc level {args.level}: {len(before_ids)} projects signed by "
+    kind = f"EuroSciVoc level {args.level}" if args.themes == "codes" else f"{args.k} text clusters (hashing, k-means)"
+    print(f"CORDIS Horizon Europe, NUTS-2 x {kind}: {len(before_ids)} projects signed by "
           f"{SPLIT}, {len(after_ids)} in 2024-2025; {len(regions)} regions with >= {args.min_projects:g} projects "
           f"before, {len(columns)} themes")
     print(f"entry: {int(entry['y'].sum())} of {len(entry)} region-theme pairs without RCA enter "
