@@ -128,10 +128,11 @@ def shared_projects(consortia: pd.DataFrame) -> pd.Series:
     return together.groupby(["region", "region_b"]).size().rename("shared_projects")
 
 
-def cross_border_pairs(status: pd.DataFrame, shared: pd.Series) -> pd.DataFrame:
+def cross_border_pairs(status: pd.DataFrame, shared: pd.Series, *, rca_threshold: float) -> pd.DataFrame:
     """Pairs of regions in different countries that are both specialised in a theme or both rising in it.
 
-    `status`: region, rca, rising (bool) for one theme; `shared`: `shared_projects(consortia)`. A pair that
+    `status`: region, rca, rising (bool) for one theme (specialised: rca >= `rca_threshold`); `shared`:
+    `shared_projects(consortia)`. A pair that
     shares a consortium already collaborates. Ranked: both rising and both specialised first, then by the
     weaker region's RCA.
     Returns region, partner_region, partner_country, basis, rca, partner_rca, shared_projects,
@@ -139,7 +140,7 @@ def cross_border_pairs(status: pd.DataFrame, shared: pd.Series) -> pd.DataFrame:
     """
     columns = ["region", "partner_region", "partner_country", "basis", "rca", "partner_rca", "shared_projects",
                "existing_collaboration"]
-    status = status.assign(specialised=status["rca"] >= 1.0, country=status["region"].map(country_of))
+    status = status.assign(specialised=status["rca"] >= rca_threshold, country=status["region"].map(country_of))
     status = status[status["specialised"] | status["rising"]].reset_index(drop=True)
     pairs = status.merge(status, how="cross", suffixes=("", "_b"))
     pairs = pairs[(pairs["region"] < pairs["region_b"]) & (pairs["country"] != pairs["country_b"])]

@@ -131,7 +131,7 @@ def list_regions(store: Store, level: int = 2) -> list[dict]:
 
 
 def _pairs_for(a: Atlas, topic_id: int, shared: pd.Series, region: str | None = None) -> list[dict]:
-    pairs = cross_border_pairs(a.status(topic_id), shared)
+    pairs = cross_border_pairs(a.status(topic_id), shared, rca_threshold=a.options.rca_threshold)
     out = []
     for p in pairs.itertuples():
         if region is not None and region not in (p.region, p.partner_region):

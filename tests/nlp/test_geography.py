@@ -84,7 +84,7 @@ def test_cross_border_pair_with_a_shared_consortium_is_an_existing_collaboration
                            "rising": [False, False, False, True, True, False]})
     consortia = pd.DataFrame({"doc_id": ["p1", "p1", "p1", "p2", "p3"],
                               "region": ["DE11", "FR10", "PL91", "ES30", "ITC1"]})
-    pairs = cross_border_pairs(status, shared_projects(consortia))
+    pairs = cross_border_pairs(status, shared_projects(consortia), rca_threshold=1.0)
     key = {(r.region, r.partner_region): r for r in pairs.itertuples()}
     assert set(key) == {("DE11", "FR10"), ("DE21", "FR10"), ("ES30", "ITC1")}  # DE11-DE21: same country
     assert key[("DE11", "FR10")].existing_collaboration and key[("DE11", "FR10")].shared_projects == 1
