@@ -65,6 +65,12 @@ def test_unknown_or_malformed_region_has_no_brief(store):
     assert region_brief(store, "PL91", OPTIONS) is None and region_brief(store, "nonsense", OPTIONS) is None
 
 
+def test_a_nuts3_code_gets_a_brief_at_nuts3(store):
+    brief = region_brief(store, "FRK26", OPTIONS)
+    assert brief["region"] == "FRK26" and {s["topic_id"] for s in brief["specialisations"]} == {1, 4}
+    assert {c["partner_region"] for c in brief["cross_border"]} >= {"DE711", "ES213"}
+
+
 def test_theme_geography_ranks_pairs_and_marks_the_shared_consortium(store):
     geo = theme_geography(store, 1, OPTIONS)
     assert {s["region"] for s in geo["specialised"]} == {"DE71", "FRK2", "ES21"}
