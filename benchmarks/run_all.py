@@ -31,6 +31,7 @@ BENCHMARKS = {
     "topics_quality": ([], []),
     "topics_cost": ([], ["fit", "5000"]),
     "backtest_compare": (["cordis", "patents", "acl"], ["patents"]),
+    "regions_entry": (["--boot", "200"], ["--boot", "0"]),
 }
 VERSIONS = ("torch", "sentence-transformers", "bertopic", "umap-learn", "hdbscan", "duckdb", "scrapy", "pandas",
             "numpy", "model2vec")

@@ -146,6 +146,20 @@ class DashboardSettings(Section):
     retry_wait_s: float = 1.0
 
 
+class GeographySettings(Section):
+    """Where to act (`nlp.geography`, docs/regions.md): specialisation, relatedness, cross-border pairs, non-EU."""
+
+    rca_threshold: float = 1.0  # a region is specialised in a theme from this revealed comparative advantage on
+    top_n: int = 10  # themes, region pairs, countries and organisations per list
+    non_eu_recent_days: int = 365  # the non-EU share "since": this many days before the newest document
+    non_eu_min_ratio: float = 1.25  # the share since then must reach this multiple of the share before to rise
+    non_eu_min_count: int = 3  # ... with at least this many non-EU participations since then
+
+    def internationalisation_options(self) -> dict:
+        """The keyword arguments of `nlp.geography.internationalisation` (but `since`)."""
+        return {"min_ratio": self.non_eu_min_ratio, "min_count": self.non_eu_min_count, "top_k": self.top_n}
+
+
 class MailSettings(Section):
     """E-mail delivery of a written digest (`pipelines.steps.mail`)."""
 
@@ -208,6 +222,7 @@ class Settings(BaseSettings):
     trends: TrendSettings = TrendSettings()
     digest: DigestSettings = DigestSettings()
     dashboard: DashboardSettings = DashboardSettings()
+    geography: GeographySettings = GeographySettings()
     mail: MailSettings = MailSettings()
     ops: OpsSettings = OpsSettings()
     base_dir: Path = Field(default=Path("."), exclude=True)

@@ -14,6 +14,7 @@ import typer
 
 from pipelines.cli import analyst as cli_analyst
 from pipelines.cli import ops as cli_ops
+from pipelines.cli import regions as cli_regions
 from pipelines.cli import topics as cli_topics
 from pipelines.cli import trends as cli_trends
 from pipelines.cli.common import bars_of, open_store, reported_errors, settings_of
@@ -202,3 +203,4 @@ cli_topics.register(app)
 cli_trends.register(app)
 cli_analyst.register(app)
 cli_ops.register(app)
+cli_regions.register(app)

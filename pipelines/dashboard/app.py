@@ -1,6 +1,7 @@
 """The dashboard: a Starlette app rendering Jinja2 pages from the store, bound to loopback by default.
 
-Pages: themes (filtered by period, region, sector and kind), one theme, document search, past digests.
+Pages: themes (filtered by period, region, sector and kind), one theme, document search, past digests, regions
+and one region's brief.
 The one write is analyst feedback: POST from this origin with the session's signed CSRF token. Crawled text
 is escaped everywhere (autoescape on every template); files are served only from the reports directory.
 """
@@ -25,6 +26,7 @@ from pipelines.dashboard.security import csrf_token, is_valid_csrf, new_nonce, n
 from pipelines.dashboard.settings import dashboard_of
 from pipelines.settings import Settings
 from pipelines.views.feedback import VERDICTS, record_feedback
+from pipelines.views.regions import list_regions, region_brief, theme_geography
 from pipelines.views.themes import NUTS, DocFilter
 
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1"]
@@ -77,10 +79,26 @@ def create_app(settings: Settings) -> Starlette:
         with access.read() as store:
             where = doc_filter(request, queries.kinds(store))
             page = queries.theme_page(store, request.path_params["topic_id"], where, options.page_size)
+            geo = theme_geography(store, request.path_params["topic_id"], settings.geography) if page else None
         if page is None:
             raise HTTPException(404, "no such theme")
-        return render(request, "theme.html.j2", t=page, verdicts=VERDICTS, default_user=options.user,
+        return render(request, "theme.html.j2", t=page, geo=geo, verdicts=VERDICTS, default_user=options.user,
                       saved=request.query_params.get("saved") == "1")
+
+    def regions(request: Request) -> Response:
+        with access.read() as store:
+            listing = list_regions(store)
+        return render(request, "regions.html.j2", regions=listing)
+
+    def region(request: Request) -> Response:
+        code = request.path_params["code"].upper()
+        if not NUTS.match(code) or len(code) < 4:
+            raise HTTPException(400, "region must be a NUTS-2 or NUTS-3 code such as DE71")
+        with access.read() as store:
+            brief = region_brief(store, code, settings.geography)
+        if brief is None:
+            raise HTTPException(404, "no documents with a theme in this region")
+        return render(request, "region.html.j2", b=brief)
 
     async def feedback(request: Request) -> Response:
         topic_id = request.path_params["topic_id"]
@@ -127,7 +145,8 @@ def create_app(settings: Settings) -> Starlette:
 
     routes = [Route("/", home), Route("/themes/{topic_id:int}", theme),
               Route("/themes/{topic_id:int}/feedback", feedback, methods=["POST"]), Route("/search", search),
-              Route("/digests", digests), Route("/digests/{week}/{fmt}", digest)]
+              Route("/digests", digests), Route("/digests/{week}/{fmt}", digest), Route("/regions", regions),
+              Route("/regions/{code}", region)]
     hosts = sorted({*LOOPBACK_HOSTS, options.host, settings_host(options.host)})
     app = Starlette(routes=routes, exception_handlers={HTTPException: error, StoreBusy: error},
                     middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)])

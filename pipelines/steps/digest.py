@@ -26,6 +26,7 @@ from pipelines.store import Store
 from pipelines.views.charts import svg_bars, svg_chart
 from pipelines.views.detections import latest_detection
 from pipelines.views.feedback import apply_feedback, feedback_status, latest_feedback
+from pipelines.views.regions import digest_geography
 from pipelines.views.themes import (
     lineage,
     onset_period,
@@ -140,6 +141,8 @@ def build_digest(store: Store, settings: Settings, week: str | None = None) -> d
             "cross_sectoral": [t["topic_id"] for t in themes if t["is_cross_sectoral"]],
             "cross_border": [t["topic_id"] for t in themes if t["is_cross_border"]],
             "regions": region_highlights(store, detect_id, since, themes, settings.dashboard.regions),
+            "geography": digest_geography(store, settings.dashboard.regions,
+                                          [t["topic_id"] for t in themes if t["flagged"]], settings.geography),
             "lineage": lineage(store, start=monday, end=sunday),
             "early_terms": early_terms(store, detect_id, since),
             "cooled": cooled(store, detect_id, settings.trends.min_docs),
