@@ -96,15 +96,22 @@ def theme_regions(store: Store, topic_id: int, since: date, detect_id: str, k: i
 
 
 def theme_sectors(store: Store, topic_id: int, since: date, detect_id: str, k: int = 8) -> list[dict]:
-    """Sectors of a theme's recent documents: sector, n, share (of the theme's documents with a sector), lq."""
+    """Sectors of a theme's recent documents: sector, n, share (of the theme's documents with a sector), lq,
+    confidence (the mean score of the labels, which enrichment keeps only above their calibrated threshold)."""
     cells = _cells(store, detect_id, topic_id, "sector")
     if cells:
         total = sum(int(c["n_recent"] or 0) for c in cells) or 1
-        return [{"sector": c["cell"], "n": int(c["n_recent"] or 0), "share": (c["n_recent"] or 0) / total,
+        rows = [{"sector": c["cell"], "n": int(c["n_recent"] or 0), "share": (c["n_recent"] or 0) / total,
                  "lq": c["location_quotient"], "flagged": bool(c["flagged"])} for c in cells[:k]]
-    rows = _quotients(store, SECTORS_SQL, "sector", topic_id, since, k, key="sector")
-    total = sum(r["n"] for r in rows) or 1
-    return [{**r, "share": r["n"] / total} for r in rows]
+    else:
+        rows = _quotients(store, SECTORS_SQL, "sector", topic_id, since, k, key="sector")
+        total = sum(r["n"] for r in rows) or 1
+        rows = [{**r, "share": r["n"] / total} for r in rows]
+    confidence = dict(store.con.execute(
+        "SELECT s.sector, avg(s.score) FROM doc_sectors s JOIN topic_assignments a USING (doc_id) "
+        "JOIN documents d USING (doc_id) WHERE a.topic_id = ? AND d.published_on >= ? GROUP BY 1",
+        [topic_id, since]).fetchall())
+    return [{**r, "confidence": confidence.get(r["sector"])} for r in rows]
 
 
 def _quotients(store: Store, cells_sql: str, column: str, topic_id: int, since: date, k: int, *, key: str,

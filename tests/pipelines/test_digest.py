@@ -33,11 +33,12 @@ def test_digest_escapes_crawled_text_in_html_and_markdown(store, tmp_path):
     _, folder = write_digest(store, settings, "2026-W48")
     html = (folder / "digest.html").read_text()
     md = (folder / "digest.md").read_text()
-    assert "<script>" not in html and "<img" not in html and "&lt;script&gt;" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert all(tag.startswith('<img class="chart" src="chart-topic-') for tag in re.findall(r"<img[^>]*", html))
     assert "javascript:" not in html and 'href="https://x.test/' in html
     assert not re.search(r"(?<!\\)<", md) and "\\<script\\>" in md  # every < escaped
     data = json.loads((folder / "digest.json").read_text())
-    assert data["week"] == "2026-W48" and data["themes"][0]["label"] == HOSTILE
+    assert data["week"] == "2026-W48" and (data["themes"] + data["watch_list"])[0]["label"] == HOSTILE
 
 
 @pytest.mark.parametrize("url, expected", [
