@@ -36,7 +36,7 @@ def secure(response: Response, request: Request, nonce: str | None = None) -> Re
     """Add the CSP and other headers, and the CSRF cookie when the session has none yet."""
     script = f"'nonce-{nonce}'" if nonce else "'none'"
     response.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src {script}; "
+        f"default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; script-src {script}; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"

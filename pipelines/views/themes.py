@@ -135,13 +135,15 @@ def _quotients(store: Store, cells_sql: str, column: str, topic_id: int, since: 
 
 
 def theme_documents(store: Store, topic_id: int, since: date | None, k: int,
-                    where: DocFilter | None = None) -> list[dict]:
-    """Representative documents: recent ones first, then by assignment probability."""
+                    where: DocFilter | None = None, offset: int = 0, by_date: bool = False) -> list[dict]:
+    """Representative documents (recent ones first, then by assignment probability), or newest first."""
     condition, params = (where or DocFilter()).sql("d")
+    order = "d.published_on DESC NULLS LAST" if by_date else \
+        "(d.published_on >= ?) DESC, a.probability DESC, d.published_on DESC"
     frame = store.df("SELECT d.doc_id, d.title, d.source, d.kind, d.published_on, d.url FROM topic_assignments a "
                      f"JOIN documents d USING (doc_id) WHERE a.topic_id = ? AND {condition} "
-                     "ORDER BY (d.published_on >= ?) DESC, a.probability DESC, d.published_on DESC, d.doc_id LIMIT ?",
-                     [topic_id, *params, since or date(1900, 1, 1), k])
+                     f"ORDER BY {order}, d.doc_id LIMIT ? OFFSET ?",
+                     [topic_id, *params, *([] if by_date else [since or date(1900, 1, 1)]), k, offset])
     return [{"doc_id": r.doc_id, "title": r.title, "source": r.source, "kind": r.kind,
              "date": r.published_on.strftime("%Y-%m-%d") if r.published_on else "", "url": safe_url(r.url)}
             for r in frame.itertuples()]
