@@ -176,3 +176,23 @@ def test_digest_for_a_past_week_uses_that_weeks_detection_or_refuses(store, tmp_
     assert build_digest(store, Settings(reports_dir=tmp_path), "2026-W48")["detect_id"] == "d1"
     with pytest.raises(NotFound, match="no detection was made by 2026-01-25"):
         build_digest(store, Settings(reports_dir=tmp_path), "2026-W04")
+
+
+def test_a_verdict_column_moves_bursts_out_of_the_top_list(store, tmp_path: Path):
+    store.con.execute("ALTER TABLE trend_scores ADD COLUMN verdict VARCHAR")
+    store.con.execute("UPDATE trend_scores SET verdict = 'burst' WHERE topic_id = 4")  # others NULL: emerging
+    d = build_digest(store, Settings(reports_dir=tmp_path), "2026-W48")
+    assert [t["topic_id"] for t in d["themes"]] == [1] and [t["topic_id"] for t in d["bursts"]] == [4]
+    assert d["summary"]["n_passed"] == 1 and d["summary"]["n_bursts"] == 1
+    html = render_digest(d)["digest.html"]
+    assert html.index('id="bursts"') < html.index('id="topic-4"') and '<span class="badge burst">burst' in html
+
+
+def test_sectors_carry_taxonomy_names_and_the_labels_confidence(store, tmp_path: Path):
+    store.con.execute("INSERT INTO doc_sectors SELECT doc_id, 'biopharmaceuticals', 0.42, 'zero-shot' "
+                      "FROM topic_assignments WHERE topic_id = 4")
+    d = build_digest(store, Settings(reports_dir=tmp_path), "2026-W48")
+    batteries = next(t for t in d["themes"] if t["topic_id"] == 4)
+    pharma = next(s for s in batteries["sectors"] if s["sector"] == "biopharmaceuticals")
+    assert pharma["name"] == "Biopharmaceuticals" and pharma["confidence"] == pytest.approx(0.42)
+    assert "Biopharmaceuticals" in batteries["sentence"]
