@@ -56,6 +56,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["build_digest", "md_escape", "parse_week", "safe_url", "write_digest"]
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>&~])")
+_MD_INLINE = re.compile(r"([\\`*_{}\[\]#|<>&~])")  # mid-line prose: no link, image, HTML, emphasis or table
 STATUS_TEXT = {"watched": "watched", "relevant": "marked relevant", "suppressed": "suppressed: not relevant",
                "revived": "back although marked not relevant (growth doubled)"}
 
@@ -79,6 +80,12 @@ def parse_week(week: str | None) -> tuple[str, date, date]:
 def md_escape(text) -> str:
     """Escape Markdown (and inline HTML) control characters in untrusted text."""
     return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text or "").split()))
+
+
+def md_prose(text) -> str:
+    """Escape the characters that make markup in the middle of a line, keeping numbers, dates and (…) readable
+    in the plain-text part of a mail (a sentence that starts with a count, never with list or heading syntax)."""
+    return _MD_INLINE.sub(r"\\\1", " ".join(str(text or "").split()))
 
 
 def md_url(url: str) -> str:
@@ -215,6 +222,7 @@ def _environment() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["md"] = md_escape
     env.filters["md_url"] = md_url
+    env.filters["md_prose"] = md_prose
     env.filters["pct"] = lambda x: f"{100 * (x or 0):.2f}%"
     env.filters["num"] = lambda x, f="%.2f": "–" if x is None or pd.isna(x) else f % x
     env.filters["region"] = lambda code, names: region_label(code, names)

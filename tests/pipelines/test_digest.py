@@ -7,7 +7,7 @@ from pipelines.errors import TrendscoutError
 from pipelines.runs import StepResult
 from pipelines.settings import Settings, TrendSettings
 from pipelines.steps.detect import detect
-from pipelines.steps.digest import md_escape, parse_week, safe_url, write_digest
+from pipelines.steps.digest import md_escape, md_prose, parse_week, safe_url, write_digest
 from pipelines.steps.ingest import upsert_documents
 from pipelines.store import Store
 
@@ -51,6 +51,11 @@ def test_safe_url_keeps_only_http_links(url, expected):
 
 def test_md_escape_neutralises_markup():
     assert md_escape("[x](javascript:1) <b>") == "\\[x\\]\\(javascript:1\\) \\<b\\>"
+
+
+def test_md_prose_neutralises_links_and_html_but_keeps_numbers_readable():
+    assert md_prose("39 docs [x](javascript:1) <b> *a* 2026-09-01 (q = 0.001).") == \
+        "39 docs \\[x\\](javascript:1) \\<b\\> \\*a\\* 2026-09-01 (q = 0.001)."
 
 
 def test_parse_week_accepts_iso_weeks_only():
