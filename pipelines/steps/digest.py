@@ -239,8 +239,10 @@ def render_digest(content: dict) -> dict[str, str]:
 
 
 def charts(content: dict) -> dict[str, bytes]:
-    """One PNG per theme on the page (cards, bursts, watch list): file name -> bytes."""
-    return {t["chart"]: png_chart(t["series"], t["recent_periods"], t["onset"], title=t["label"] or "")
+    """One PNG per theme on the page (cards, bursts, watch list): file name -> bytes; a theme's optional
+    "forecast" ((period, low, mid, high) shares) is drawn as a fan."""
+    return {t["chart"]: png_chart(t["series"], t["recent_periods"], t["onset"], title=t["label"] or "",
+                                  forecast=t.get("forecast"))
             for t in content["themes"] + content["bursts"] + content["watch_list"] if t["series"]}
 
 

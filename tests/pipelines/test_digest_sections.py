@@ -196,3 +196,14 @@ def test_sectors_carry_taxonomy_names_and_the_labels_confidence(store, tmp_path:
     pharma = next(s for s in batteries["sectors"] if s["sector"] == "biopharmaceuticals")
     assert pharma["name"] == "Biopharmaceuticals" and pharma["confidence"] == pytest.approx(0.42)
     assert "Biopharmaceuticals" in batteries["sentence"]
+
+
+def test_chart_draws_a_forecast_fan_when_a_theme_has_one():
+    from pipelines.steps.digest import charts
+
+    theme = {"chart": "chart-topic-1.png", "series": _series(1, _docs()), "recent_periods": RECENT,
+             "onset": "2026-09-01", "label": "hydrogen valleys"}
+    plain = charts({"themes": [theme], "bursts": [], "watch_list": []})["chart-topic-1.png"]
+    fan = [("2026-12-01", 0.08, 0.1, 0.12), ("2027-01-01", 0.07, 0.11, 0.15)]
+    with_fan = charts({"themes": [theme | {"forecast": fan}], "bursts": [], "watch_list": []})["chart-topic-1.png"]
+    assert plain[:4] == with_fan[:4] == b"\x89PNG" and plain != with_fan
