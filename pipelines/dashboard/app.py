@@ -8,6 +8,7 @@ The one write is analyst feedback: POST with the session's CSRF token. Crawled t
 from __future__ import annotations
 
 from datetime import date
+from importlib import resources
 
 from jinja2 import Environment, PackageLoader
 from starlette.applications import Starlette
@@ -81,7 +82,14 @@ def create_app(settings: Settings) -> Starlette:
             listing = queries.list_themes(store, where, options.page_size, request.query_params.get("sort", "rank"),
                                           None if order not in ("asc", "desc") else order == "desc")
             choices = queries.filter_options(store)
-        return render(request, "home.html.j2", listing=listing, choices=choices, where=where)
+            plot = queries.plot_series(queries.home_series(store, [t["topic_id"] for t in listing["themes"]]))
+        return render(request, "home.html.j2", listing=listing, choices=choices, where=where, plot=plot)
+
+    def plotly_js(request: Request) -> Response:
+        """Plotly's own bundle from the installed package: the dashboard loads nothing from elsewhere."""
+        path = resources.files("plotly") / "package_data" / "plotly.min.js"
+        return secure(FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"}),
+                      request)
 
     def theme(request: Request) -> Response:
         with access.read() as store:
@@ -150,7 +158,8 @@ def create_app(settings: Settings) -> Starlette:
         status = exc.status_code if isinstance(exc, HTTPException) else 503
         return render(request, "message.html.j2", status=status, message=str(getattr(exc, "detail", exc)))
 
-    routes = [Route("/", home), Route("/charts/themes.png", home_chart), Route("/themes/{topic_id:int}", theme),
+    routes = [Route("/", home), Route("/charts/themes.png", home_chart),
+              Route("/static/plotly.min.js", plotly_js), Route("/themes/{topic_id:int}", theme),
               Route("/themes/{topic_id:int}/chart.png", theme_chart),
               Route("/themes/{topic_id:int}/feedback", feedback, methods=["POST"]), Route("/search", search),
               Route("/digests", digests), Route("/digests/{week}/{fmt}", digest)]

@@ -200,17 +200,25 @@ def digest_file(reports_dir: Path, week: str, fmt: str) -> Path | None:
     return path if path.is_relative_to(root) and path.is_file() else None
 
 
-def home_series(store: Store, k: int = 6) -> dict[str, list]:
-    """Label -> share series of the latest detection's flagged themes (else its top-ranked ones), at most k."""
+def home_series(store: Store, topic_ids: list[int] | None = None, k: int = 6) -> dict[str, list]:
+    """Label -> share series of the latest detection's flagged themes, then its top-ranked ones, at most k
+    (only `topic_ids` when given: the themes a filtered page lists)."""
     detect_id = latest_detection(store)
-    frame = store.df("SELECT evidence FROM trend_scores WHERE detect_id = ? ORDER BY flagged DESC, rank LIMIT ?",
-                     [detect_id, k])
+    frame = store.df("SELECT evidence FROM trend_scores WHERE detect_id = ? AND (? OR list_contains(?, topic_id)) "
+                     "ORDER BY flagged DESC, rank LIMIT ?", [detect_id, topic_ids is None, topic_ids or [], k])
     out = {}
     for raw in frame["evidence"]:
         evidence = json.loads(raw)
         if evidence.get("series"):
             out[str(evidence.get("label"))[:40]] = evidence["series"]
     return out
+
+
+def plot_series(lines: dict[str, list]) -> list[dict]:
+    """Plotly traces (one line per theme: dates, % of documents, counts on hover) for the home chart."""
+    return [{"type": "scatter", "mode": "lines+markers", "name": label, "x": [p for p, _, _ in series],
+             "y": [round(100 * s, 3) for _, s, _ in series], "customdata": [n for _, _, n in series],
+             "hovertemplate": "%{x}: %{y:.2f}% (%{customdata} documents)"} for label, series in lines.items()]
 
 
 def theme_series(store: Store, topic_id: int) -> tuple[list, list[str], str | None] | None:

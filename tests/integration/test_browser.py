@@ -175,13 +175,21 @@ def test_digest_first_screen_shows_the_summary_and_the_first_cards_sentence(brow
 
 def test_dashboard_sorts_filters_by_region_name_searches_and_pages(browser, cordis_server):
     page = browser.new_page()
+    page.dialogs = []
+    errors = []
+    page.on("console", lambda m: m.type == "error" and "Failed to load resource" not in m.text
+            and errors.append(m.text))
+    page.on("response", lambda r: r.status >= 400 and not r.url.endswith("/favicon.ico") and errors.append(r.url))
     page.set_viewport_size({"width": 1366, "height": 900})
     page.goto(cordis_server + "/")
-    assert page.locator("#home-chart").evaluate("i => i.naturalWidth") == 960
+    page.wait_for_selector("#home-plot .main-svg")  # Plotly, served by the dashboard itself
+    assert page.locator("#home-plot .scatterlayer .trace").count() == 6 and page.dialogs == []
+    top_layer = page.locator("#home-plot .main-svg").last  # transparent, or it hides the lines beneath
+    assert top_layer.evaluate("e => getComputedStyle(e).backgroundColor") == "rgba(0, 0, 0, 0)"
     page.click("a.sort[data-sort=growth]")
     growth = [float(t.split()[-1]) for t in page.locator("td.growth").all_inner_texts()]
     assert len(growth) == 7 and growth == sorted(growth, reverse=True)
-    page.locator("#home-chart").evaluate("i => i.decode()")  # the chart loaded before the screenshot
+    page.wait_for_selector("#home-plot .main-svg")
     page.screenshot(path=str(SHOTS / "dashboard-sorted.png"), full_page=True)
     page.click("a.sort[data-sort=growth]")  # again: ascending
     assert [float(t.split()[-1]) for t in page.locator("td.growth").all_inner_texts()] == sorted(growth)
@@ -204,4 +212,5 @@ def test_dashboard_sorts_filters_by_region_name_searches_and_pages(browser, cord
     with page.expect_navigation():
         page.click("#next-page")
     assert "page=2" in page.url and f"page 2 of {-(-total // 50)}" in page.locator("#result-count").inner_text()
+    assert errors == []  # no script or CSP error on any page
     page.close()

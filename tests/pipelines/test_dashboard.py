@@ -1,5 +1,6 @@
 """The dashboard in-process (Starlette TestClient): pages, filters, escaping, CSRF, paths, a busy store."""
 
+import json
 import re
 import subprocess
 import sys
@@ -205,6 +206,17 @@ def test_theme_documents_are_newest_first_and_paged(site):
         dates = re.findall(r'<span class="doc-date">([^<]*)</span>', page)
         assert len(dates) == 10 and dates == sorted(dates, reverse=True) and dates[0] == "2026-11-20"
         assert 'id="next-page"' in page and 'id="document-count">' in page
+
+
+def test_home_chart_is_plotly_served_from_the_package(client):
+    home = client.get("/").text
+    data = json.loads(re.search(r'<script type="application/json" id="home-data">(.*?)</script>', home, re.S).group(1))
+    assert [t["name"] for t in data][:2] == ["hydrogen valleys", "solid-state batteries"]  # flagged first
+    assert data[0]["x"][0] == "2025-01-01" and data[0]["y"][0] == 25.0
+    script = client.get("/static/plotly.min.js")
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    assert b"plotly" in script.content[:2000].lower()
+    assert 'src="/static/plotly.min.js"' in home and "cdn" not in home
 
 
 def test_charts_are_png(client):
