@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
@@ -36,9 +37,16 @@ def configure_logging(*, verbose: bool = False, quiet: bool = False) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(level)
+    quiet_below = logging.DEBUG if verbose else logging.ERROR  # third-party banners and warnings: --verbose only
+    if not verbose:  # transformers configures its own logger on import: its "LOAD REPORT" and bars stay off
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    logging.captureWarnings(True)
     for noisy in ("py.warnings", "numba", "sentence_transformers", "transformers", "urllib3",
                   "httpx", "huggingface_hub", "filelock", "tldextract"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+        logging.getLogger(noisy).setLevel(quiet_below)
+    logging.getLogger("pipelines.store").setLevel(logging.DEBUG if verbose else logging.WARNING)  # migrations
     logging.getLogger("scrapy").setLevel(max(level, logging.INFO))
     logging.getLogger("BERTopic").setLevel(logging.ERROR)  # it warns about saving without an embedder
 

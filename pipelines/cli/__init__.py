@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import typer
@@ -22,7 +23,7 @@ from pipelines.errors import TrendscoutError
 from pipelines.logs import configure_logging
 from pipelines.settings import load_settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
+app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                   help="Detect emerging cross-sector themes in European cluster news, projects and patents.")
 
 
@@ -84,7 +85,8 @@ def crawl(ctx: typer.Context,
 def ingest(ctx: typer.Context,
            path: Path = typer.Argument(None, help="A JSONL/CSV/Parquet corpus (columns id, title, text, date; "
                                                   "optional url, regions, sectors). Default: pending raw feeds."),
-           source: str = typer.Option(None, help="Source name for the corpus's documents."),
+           source: str = typer.Option(None, help="Source name for the corpus's documents (required with PATH: "
+                                                 "the same name again updates them instead of adding copies)."),
            kind: str = typer.Option("news", help="news, project, patent or paper.")) -> None:
     """Load pending raw feed files, or an analyst's own corpus, into the store (idempotent)."""
     from pipelines.steps.ingest import ingest as ingest_raw
@@ -94,11 +96,14 @@ def ingest(ctx: typer.Context,
         settings = settings_of(ctx)
         if path is not None and not path.exists():
             raise TrendscoutError(f"{path} does not exist")
+        if path is not None and not source:
+            raise TrendscoutError("a corpus file needs --source NAME (e.g. --source my_news): documents are keyed "
+                                  "by source and id, so the same name again updates them instead of adding copies")
         with open_store(ctx) as store:
             if path is None:
                 result = ingest_raw(store, settings.raw_dir, bars_of(ctx))
             else:
-                result = ingest_corpus(store, path, source or path.stem, kind, bars_of(ctx))
+                result = ingest_corpus(store, path, source, kind, bars_of(ctx))
     typer.echo(result.summary())
 
 
@@ -127,8 +132,12 @@ def tag(ctx: typer.Context, text: str = typer.Argument(None, help="The text, or 
         if not lines and text is None:
             raise TrendscoutError("give a TEXT, - for stdin, or --lines")
         texts = [t.rstrip("\n") for t in sys.stdin] if lines else [sys.stdin.read() if text == "-" else text]
+        started = time.monotonic()
+        say = (lambda _: None) if ctx.obj["quiet"] else \
+            (lambda step: typer.echo(f"[{time.monotonic() - started:4.1f}s] {step} ...", err=True))
         with open_store(ctx) as store:
-            tagger = TextTagger(store, settings_of(ctx))
+            tagger = TextTagger(store, settings_of(ctx), say)
+        say(f"tagging {len(texts)} text{'' if len(texts) == 1 else 's'}")
         results = tagger.tag(texts)
     if lines or as_json:
         for result in results:

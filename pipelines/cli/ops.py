@@ -11,7 +11,8 @@ from pipelines.cli.common import open_store, reported_errors, settings_of
 from pipelines.errors import TrendscoutError
 from pipelines.settings import ops_settings
 
-backup_app = typer.Typer(no_args_is_help=True, help="Back up the store to Parquet files and restore it.")
+backup_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                         help="Back up the store to Parquet files and restore it.")
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,8 @@ import typer
 
 from pipelines.cli.common import bars_of, open_store, reported_errors, settings_of
 
-topics_app = typer.Typer(no_args_is_help=True, help="Refit, list and inspect the stable topics and their lineage.")
+topics_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                        help="Refit, list and inspect the stable topics and their lineage.")
 
 
 def register(app: typer.Typer) -> None:

@@ -81,22 +81,33 @@ def backtest(ctx: typer.Context, truth: Path = typer.Option(..., exists=True, di
     typer.echo(json.dumps(result, indent=2, default=str) if as_json else render_backtest(result))
 
 
+FLAG_COLUMNS = ("rank", "flag", "growth", "recent", "q", "acceleration", "novelty", "persistence", "spread",
+                "cross", "theme")
+
+
 def render_flags(frame) -> str:
-    """One line per cell: rank, flag, growth, support, q-value, components, label and where it emerges."""
-    lines = []
+    """A table with a header: rank, flag (emerging / burst / style, blank when the cell did not pass), growth,
+    recent documents, q-value, the components by their full names, cross-sectoral (X) / -border (B), theme."""
+    if frame.empty:
+        return "no themes"
+    rows = []
     for row in frame.itertuples():
         c = row.components
         where = f" [{row.scope} {row.cell}, LQ {row.location_quotient:.1f}]" if row.scope != "topic" else ""
         label = row.label
         if row.scope == "term":
             label, where = f'"{row.cell}"', f" (mostly in: {row.label or 'no topic yet'})"
-        marks = ("X" if row.is_cross_sectoral else "") + ("B" if row.is_cross_border else "")
-        lines.append(f"{row.rank:>3}{'*' if row.flagged else ' '} x{row.growth:5.2f} n={row.n_recent:<4} "
-                     f"q={row.q_value:.2g} acc={c.get('acceleration', 0):+.2f} nov={c.get('novelty') or 0:.2f} "
-                     f"per={c.get('persistence', 0):.2f} spr={c.get('spread') or 0:.2f} {marks:<2} "
-                     f"{label}{where}" + (f" regions: {', '.join(c['emerging_regions'])}"
-                                              if isinstance(c.get("emerging_regions"), list) else ""))
-    return "\n".join(lines) or "no themes"
+        regions = c.get("emerging_regions")
+        verdict = getattr(row, "verdict", None) or "emerging"  # a detection without verdicts: every flag emerging
+        rows.append((str(row.rank), verdict if row.flagged else "", f"x{row.growth:.2f}", str(row.n_recent),
+                     f"{row.q_value:.2g}", f"{c.get('acceleration') or 0:+.2f}", f"{c.get('novelty') or 0:.2f}",
+                     f"{c.get('persistence') or 0:.2f}", f"{c.get('spread') or 0:.2f}",
+                     ("X" if row.is_cross_sectoral else "") + ("B" if row.is_cross_border else ""),
+                     f"{label}{where}" + (f" regions: {', '.join(regions)}" if isinstance(regions, list) else "")))
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(FLAG_COLUMNS[:-1])]
+    line = lambda cells: "  ".join(f"{v:>{w}}" if i not in (1, 9) else f"{v:<{w}}"  # noqa: E731
+                                   for i, (v, w) in enumerate(zip(cells, widths, strict=False))) + "  " + cells[-1]
+    return "\n".join([line(FLAG_COLUMNS), *(line(r) for r in rows)])
 
 
 def render_backtest(result: dict) -> str:

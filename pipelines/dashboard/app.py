@@ -9,6 +9,7 @@ is escaped everywhere (autoescape on every template); files are served only from
 from __future__ import annotations
 
 from datetime import date
+from importlib import resources
 
 from jinja2 import Environment, PackageLoader
 from starlette.applications import Starlette
@@ -25,6 +26,7 @@ from pipelines.dashboard.access import StoreAccess, StoreBusy
 from pipelines.dashboard.security import csrf_token, is_valid_csrf, new_nonce, new_secret, same_origin, secure
 from pipelines.dashboard.settings import dashboard_of
 from pipelines.settings import Settings
+from pipelines.views.charts import png_chart, png_lines
 from pipelines.views.feedback import VERDICTS, record_feedback
 from pipelines.views.regions import list_regions, region_brief, theme_geography
 from pipelines.views.themes import NUTS, DocFilter
@@ -42,6 +44,13 @@ def _date(value: str | None, name: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise HTTPException(400, f"{name} must be a date like 2026-11-23") from None
+
+
+def _page(request: Request) -> int:
+    value = request.query_params.get("page") or "1"
+    if not value.isdigit() or not 1 <= int(value) <= 10_000:
+        raise HTTPException(400, "page must be a number from 1")
+    return int(value)
 
 
 def doc_filter(request: Request, kinds: list[str]) -> DocFilter:
@@ -71,14 +80,24 @@ def create_app(settings: Settings) -> Starlette:
     def home(request: Request) -> Response:
         with access.read() as store:
             where = doc_filter(request, queries.kinds(store))
-            listing = queries.list_themes(store, where, options.page_size)
+            order = request.query_params.get("order")
+            listing = queries.list_themes(store, where, options.page_size, request.query_params.get("sort", "rank"),
+                                          None if order not in ("asc", "desc") else order == "desc")
             choices = queries.filter_options(store)
-        return render(request, "home.html.j2", listing=listing, choices=choices, where=where)
+            plot = queries.plot_series(queries.home_series(store, [t["topic_id"] for t in listing["themes"]]))
+        return render(request, "home.html.j2", listing=listing, choices=choices, where=where, plot=plot)
+
+    def plotly_js(request: Request) -> Response:
+        """Plotly's own bundle from the installed package: the dashboard loads nothing from elsewhere."""
+        path = resources.files("plotly") / "package_data" / "plotly.min.js"
+        return secure(FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"}),
+                      request)
 
     def theme(request: Request) -> Response:
         with access.read() as store:
             where = doc_filter(request, queries.kinds(store))
-            page = queries.theme_page(store, request.path_params["topic_id"], where, options.page_size)
+            page = queries.theme_page(store, request.path_params["topic_id"], where, options.page_size,
+                                      _page(request))
             geo = theme_geography(store, request.path_params["topic_id"], settings.geography) if page else None
         if page is None:
             raise HTTPException(404, "no such theme")
@@ -125,8 +144,23 @@ def create_app(settings: Settings) -> Starlette:
         text = (request.query_params.get("q") or "").strip()[:200]
         with access.read() as store:
             where = doc_filter(request, queries.kinds(store))
-            results = queries.search_documents(store, text, where, options.page_size) if len(text) >= 2 else []
-        return render(request, "search.html.j2", text=text, results=results)
+            found = queries.search_documents(store, text, where, options.page_size, _page(request))
+        return render(request, "search.html.j2", text=text, found=found)
+
+    def png(data: bytes, request: Request) -> Response:
+        return secure(Response(data, media_type="image/png", headers={"Cache-Control": "no-store"}), request)
+
+    def home_chart(request: Request) -> Response:
+        with access.read() as store:
+            lines = queries.home_series(store)
+        return png(png_lines(lines), request)
+
+    def theme_chart(request: Request) -> Response:
+        with access.read() as store:
+            found = queries.theme_series(store, request.path_params["topic_id"])
+        if not found or not found[0]:
+            raise HTTPException(404, "no chart for this theme")
+        return png(png_chart(*found), request)
 
     def digests(request: Request) -> Response:
         return render(request, "digests.html.j2", digests=queries.list_digests(reports_dir))
@@ -135,15 +169,18 @@ def create_app(settings: Settings) -> Starlette:
         path = queries.digest_file(reports_dir, request.path_params["week"], request.path_params["fmt"])
         if path is None:
             raise HTTPException(404, "no such digest")
-        media = {".html": "text/html", ".md": "text/plain", ".json": "application/json"}[path.suffix]
-        response = FileResponse(path, media_type=media + ("; charset=utf-8" if media != "application/json" else ""))
+        media = {".html": "text/html; charset=utf-8", ".md": "text/plain; charset=utf-8",
+                 ".json": "application/json", ".png": "image/png"}[path.suffix]
+        response = FileResponse(path, media_type=media)
         return secure(response, request)
 
     async def error(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 503
         return render(request, "message.html.j2", status=status, message=str(getattr(exc, "detail", exc)))
 
-    routes = [Route("/", home), Route("/themes/{topic_id:int}", theme),
+    routes = [Route("/", home), Route("/charts/themes.png", home_chart),
+              Route("/static/plotly.min.js", plotly_js), Route("/themes/{topic_id:int}", theme),
+              Route("/themes/{topic_id:int}/chart.png", theme_chart),
               Route("/themes/{topic_id:int}/feedback", feedback, methods=["POST"]), Route("/search", search),
               Route("/digests", digests), Route("/digests/{week}/{fmt}", digest), Route("/regions", regions),
               Route("/regions/{code}", region)]

@@ -10,10 +10,11 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.store import Store
-from pipelines.views.charts import svg_bars, svg_chart
+from pipelines.views.charts import svg_bars
 from pipelines.views.detections import latest_detection
 from pipelines.views.features import REGIONS_SQL, SECTORS_SQL
 from pipelines.views.feedback import feedback_history, feedback_status, latest_feedback
+from pipelines.views.names import nuts_names, region_label, sector_label
 from pipelines.views.themes import (
     DocFilter,
     lineage,
@@ -28,6 +29,10 @@ from pipelines.views.themes import (
 
 WEEK_DIR = re.compile(r"^\d{4}-W\d{2}$")
 DIGEST_FILES = {"html": "digest.html", "md": "digest.md", "json": "digest.json"}
+CHART_FILE = re.compile(r"^chart-topic-\d+\.png$")
+SORTS = {"rank": "rank", "growth": "growth", "q": "q_value", "recent": "n_recent", "onset": "onset",
+         "documents": "n_docs"}  # ?sort= -> column; growth, recent and documents sort high first
+_QUERY = re.compile(r'"([^"]+)"|(\S+)')
 
 
 def filter_options(store: Store) -> dict:
@@ -36,7 +41,10 @@ def filter_options(store: Store) -> dict:
                        f"FROM ({REGIONS_SQL}) r LEFT JOIN nuts_regions n ON n.code = r.nuts2 "
                        "GROUP BY 1 ORDER BY n DESC, code LIMIT 300")
     sectors = store.df(f"SELECT sector, count(*) AS n FROM ({SECTORS_SQL}) GROUP BY 1 ORDER BY n DESC, 1 LIMIT 100")
-    return {"regions": regions.to_dict("records"), "sectors": sectors["sector"].tolist(), "kinds": kinds(store)}
+    names = nuts_names(store)
+    regions["label"] = [region_label(code, names) for code in regions["code"]]
+    return {"regions": regions.to_dict("records"), "kinds": kinds(store),
+            "sectors": [{"slug": s, "name": sector_label(s)} for s in sectors["sector"]]}
 
 
 def kinds(store: Store) -> list[str]:
@@ -53,31 +61,42 @@ def _statuses(store: Store, growth_by_topic: dict[int, float]) -> dict[int, dict
     return out
 
 
-def list_themes(store: Store, where: DocFilter, limit: int) -> dict:
-    """The latest detection's themes in rank order with the number of documents matching the filter."""
+def list_themes(store: Store, where: DocFilter, limit: int, sort: str = "rank", descending: bool | None = None) -> dict:
+    """The latest detection's themes with the number of documents matching the filter, sorted by `sort`
+    (a key of SORTS; growth, recent and documents high first unless `descending` says otherwise)."""
     detect_id = latest_detection(store)
     if detect_id is None:
-        return {"detect_id": None, "themes": []}
+        return {"detect_id": None, "themes": [], "sort": sort, "descending": False}
     condition, params = where.sql("d")
     is_filtered = where != DocFilter()
     frame = store.df(f"""
         WITH matching AS (SELECT a.topic_id, count(*) AS n_docs FROM topic_assignments a
                           JOIN documents d USING (doc_id) WHERE {condition} GROUP BY a.topic_id)
         SELECT s.topic_id, s.rank, s.flagged, s.growth, s.n_recent, s.q_value, s.evidence,
-               coalesce(m.n_docs, 0) AS n_docs
+               coalesce(m.n_docs, 0) AS n_docs, c.onset
         FROM trend_scores s LEFT JOIN matching m USING (topic_id)
-        WHERE s.detect_id = ? AND (? OR m.n_docs > 0) ORDER BY s.rank LIMIT ?""",
-                     [*params, detect_id, not is_filtered, limit])
+        LEFT JOIN trend_cells c ON c.detect_id = s.detect_id AND c.topic_id = s.topic_id AND c.scope = 'topic'
+        WHERE s.detect_id = ? AND (? OR m.n_docs > 0) ORDER BY s.rank""",
+                     [*params, detect_id, not is_filtered])
     statuses = _statuses(store, dict(zip(frame["topic_id"].astype(int), frame["growth"], strict=True)))
     themes = []
     for row in frame.to_dict("records"):
         evidence = json.loads(row.pop("evidence"))
-        themes.append({**row, "topic_id": int(row["topic_id"]), "label": evidence.get("label"),
+        onset = row.pop("onset")
+        onset = str(pd.Timestamp(onset).date()) if onset is not None and not pd.isna(onset) else \
+            onset_period(evidence.get("series", []), evidence.get("recent_periods", []))
+        themes.append({**row, "topic_id": int(row["topic_id"]), "label": evidence.get("label"), "onset": onset,
                        "terms": evidence.get("terms", [])[:6], "feedback": statuses.get(int(row["topic_id"]))})
-    return {"detect_id": detect_id, "themes": themes}
+    sort = sort if sort in SORTS else "rank"
+    descending = sort in ("growth", "recent", "documents") if descending is None else descending
+    key = SORTS[sort]
+    present = [t for t in themes if t[key] is not None and t[key] == t[key]]
+    present.sort(key=lambda t: t[key], reverse=descending)
+    return {"detect_id": detect_id, "sort": sort, "descending": descending,
+            "themes": (present + [t for t in themes if t not in present])[:limit]}
 
 
-def theme_page(store: Store, topic_id: int, where: DocFilter, limit: int) -> dict | None:
+def theme_page(store: Store, topic_id: int, where: DocFilter, limit: int, page: int = 1) -> dict | None:
     """Everything the theme page shows, or None when the topic is unknown."""
     topic = store.df("SELECT topic_id, label, terms, born_on, status FROM topics WHERE topic_id = ?", [topic_id])
     detect_id = latest_detection(store)
@@ -90,43 +109,77 @@ def theme_page(store: Store, topic_id: int, where: DocFilter, limit: int) -> dic
     cell = topic_cell(store, detect_id, topic_id) if detect_id else None
     onset = str(pd.Timestamp(cell["onset"]).date()) if cell and cell.get("onset") else onset_period(series, recent)
     regions = theme_regions(store, topic_id, since, detect_id or "")
+    names = nuts_names(store)
+    for r in regions:
+        r["label"] = region_label(r["code"], names)
+    sectors = [{**s, "name": sector_label(s["sector"])} for s in theme_sectors(store, topic_id, since, detect_id or "")]
+    condition, params = where.sql("d")
+    n_documents = store.scalar("SELECT count(*) FROM topic_assignments a JOIN documents d USING (doc_id) "
+                               f"WHERE a.topic_id = ? AND {condition}", [topic_id, *params])
     top_orgs, new_orgs = theme_organisations(store, topic_id, since)
     stats = score.drop(columns=["evidence"]).to_dict("records")[0] if not score.empty else None
     return {
         "topic_id": topic_id, "detect_id": detect_id, "stats": stats,
         "label": evidence.get("label") or (topic["label"].iloc[0] if not topic.empty else f"topic {topic_id}"),
         "terms": evidence.get("terms") or (json.loads(topic["terms"].iloc[0] or "[]") if not topic.empty else []),
-        "chart": svg_chart(series, recent, onset, width=640, height=140), "onset": onset,
-        "regions": regions, "region_bars": svg_bars(regions, "lq", "code"),
-        "sectors": theme_sectors(store, topic_id, since, detect_id or ""),
+        "onset": onset,
+        "regions": regions, "region_bars": svg_bars(regions, "lq", "label"),
+        "sectors": sectors,
         "top_organisations": top_orgs, "new_organisations": new_orgs, "lineage": lineage(store, topic_id),
-        "documents": theme_documents(store, topic_id, since, limit, where),
+        "documents": theme_documents(store, topic_id, since, limit, where, offset=(max(page, 1) - 1) * limit,
+                                     by_date=True),
+        "n_documents": n_documents, "page": max(page, 1), "pages": -(-n_documents // limit),
+
         "feedback": feedback_history(store, topic_id).to_dict("records"),
         "status": _statuses(store, {topic_id: stats["growth"]} if stats else {}).get(topic_id),
     }
 
 
-def search_documents(store: Store, query: str, where: DocFilter, limit: int) -> list[dict]:
-    """Documents whose title or text contains `query` (case-insensitive), newest first, with a snippet."""
-    pattern = "%" + re.sub(r"([\\%_])", r"\\\1", query) + "%"
+def parse_query(text: str) -> list[str]:
+    """Words and "quoted phrases" of a search, lower-cased, each at least 2 characters."""
+    return [t for a, b in _QUERY.findall(text.lower()) if len(t := " ".join((a or b).split())) >= 2]
+
+
+def search_documents(store: Store, query: str, where: DocFilter, limit: int, page: int = 1) -> dict:
+    """Documents holding every word and phrase of `query` (whole words, any case), most relevant first.
+
+    Relevance: per term, 3 for a match in the title plus its matches in the text (at most 5), summed; ties
+    newest first. Returns the page's results, the total count and the terms.
+    """
+    terms = parse_query(query)
+    if not terms:
+        return {"terms": [], "total": 0, "page": 1, "pages": 0, "results": []}
+    patterns = ["(?i)\\b" + r"\s+".join(re.escape(w) for w in term.split()) + "\\b" for term in terms]
+    match = " AND ".join("(regexp_matches(d.title, ?) OR regexp_matches(d.text, ?))" for _ in patterns)
+    score = " + ".join("3 * regexp_matches(d.title, ?)::INT + least(len(regexp_extract_all(d.text, ?)), 5)"
+                       for _ in patterns)
     condition, params = where.sql("d")
-    frame = store.df("SELECT d.doc_id, d.title, d.text, d.source, d.kind, d.published_on, d.url, a.topic_id, "
-                     "t.label FROM documents d LEFT JOIN topic_assignments a USING (doc_id) "
-                     "LEFT JOIN topics t ON t.topic_id = a.topic_id "
-                     f"WHERE (d.title ILIKE ? ESCAPE '\\' OR d.text ILIKE ? ESCAPE '\\') AND {condition} "
-                     "ORDER BY d.published_on DESC NULLS LAST, d.doc_id LIMIT ?", [pattern, pattern, *params, limit])
+    page = max(page, 1)
+    frame = store.df(f"""
+        SELECT d.doc_id, d.title, d.text, d.source, d.kind, d.published_on, d.url, a.topic_id, t.label,
+               {score} AS relevance, count(*) OVER () AS total
+        FROM documents d LEFT JOIN topic_assignments a USING (doc_id) LEFT JOIN topics t ON t.topic_id = a.topic_id
+        WHERE {match} AND {condition}
+        ORDER BY relevance DESC, d.published_on DESC NULLS LAST, d.doc_id LIMIT ? OFFSET ?""",
+                     [*[p for p in patterns for _ in (0, 1)], *[p for p in patterns for _ in (0, 1)], *params,
+                      limit, (page - 1) * limit])
+    total = int(frame["total"].iloc[0]) if len(frame) else store.scalar(
+        f"SELECT count(*) FROM documents d WHERE {match} AND {condition}",
+        [*[p for p in patterns for _ in (0, 1)], *params])
     out = []
     for r in frame.itertuples():
         text = r.text or ""
-        at = text.lower().find(query.lower())
+        found = re.search(patterns[0].removeprefix("(?i)"), text, re.IGNORECASE)
+        at, end = (found.start(), found.end()) if found else (-1, -1)
         start = max(at - 80, 0)
         out.append({"title": r.title, "source": r.source, "kind": r.kind, "url": safe_url(r.url),
-                    "date": str(r.published_on) if r.published_on else "",
+                    "date": r.published_on.strftime("%Y-%m-%d") if r.published_on else "",
                     "topic_id": None if r.topic_id != r.topic_id or r.topic_id is None else int(r.topic_id),
-                    "label": r.label, "before": text[start:at] if at >= 0 else text[:160],
-                    "match": text[at:at + len(query)] if at >= 0 else "",
-                    "after": text[at + len(query):at + len(query) + 80] if at >= 0 else ""})
-    return out
+                    "label": r.label, "relevance": int(r.relevance),
+                    "before": text[start:at] if at >= 0 else text[:160],
+                    "match": text[at:end] if at >= 0 else "", "after": text[end:end + 80] if at >= 0 else ""})
+    return {"terms": terms, "total": int(total or 0), "page": page, "pages": -(-int(total or 0) // limit),
+            "results": out}
 
 
 def list_digests(reports_dir: Path) -> list[dict]:
@@ -139,9 +192,41 @@ def list_digests(reports_dir: Path) -> list[dict]:
 
 
 def digest_file(reports_dir: Path, week: str, fmt: str) -> Path | None:
-    """The digest file for a week and format, only ever inside reports_dir (None otherwise)."""
-    if not WEEK_DIR.match(week) or fmt not in DIGEST_FILES:
+    """The digest file for a week and format (or one of its chart files), only ever inside reports_dir."""
+    if not WEEK_DIR.match(week) or (fmt not in DIGEST_FILES and not CHART_FILE.match(fmt)):
         return None
     root = reports_dir.resolve()
-    path = (root / week / DIGEST_FILES[fmt]).resolve()
+    path = (root / week / DIGEST_FILES.get(fmt, fmt)).resolve()
     return path if path.is_relative_to(root) and path.is_file() else None
+
+
+def home_series(store: Store, topic_ids: list[int] | None = None, k: int = 6) -> dict[str, list]:
+    """Label -> share series of the latest detection's flagged themes, then its top-ranked ones, at most k
+    (only `topic_ids` when given: the themes a filtered page lists)."""
+    detect_id = latest_detection(store)
+    frame = store.df("SELECT evidence FROM trend_scores WHERE detect_id = ? AND (? OR list_contains(?, topic_id)) "
+                     "ORDER BY flagged DESC, rank LIMIT ?", [detect_id, topic_ids is None, topic_ids or [], k])
+    out = {}
+    for raw in frame["evidence"]:
+        evidence = json.loads(raw)
+        if evidence.get("series"):
+            out[str(evidence.get("label"))[:40]] = evidence["series"]
+    return out
+
+
+def plot_series(lines: dict[str, list]) -> list[dict]:
+    """Plotly traces (one line per theme: dates, % of documents, counts on hover) for the home chart."""
+    return [{"type": "scatter", "mode": "lines+markers", "name": label, "x": [p for p, _, _ in series],
+             "y": [round(100 * s, 3) for _, s, _ in series], "customdata": [n for _, _, n in series],
+             "hovertemplate": "%{x}: %{y:.2f}% (%{customdata} documents)"} for label, series in lines.items()]
+
+
+def theme_series(store: Store, topic_id: int) -> tuple[list, list[str], str | None] | None:
+    """(share series, recent periods, onset) of a theme in the latest detection, or None."""
+    detect_id = latest_detection(store)
+    raw = store.scalar("SELECT evidence FROM trend_scores WHERE detect_id = ? AND topic_id = ?", [detect_id, topic_id])
+    if not raw:
+        return None
+    evidence = json.loads(raw)
+    series, recent = evidence.get("series", []), evidence.get("recent_periods", [])
+    return series, recent, evidence.get("onset") or onset_period(series, recent)

@@ -68,10 +68,10 @@ def secure(response: Response, request: Request, nonce: str | None = None) -> Re
     """Add the CSP and other headers, and the CSRF cookie when the session has none yet."""
     script = f"'nonce-{nonce}'" if nonce else "'none'"
     response.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src {script}; "
+        f"default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; script-src {script}; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"  # no-referrer would make the browser send Origin: null on our own POSTs
     token = csrf_token(request)
     if request.cookies.get(CSRF_COOKIE) != token:
         response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", path="/")

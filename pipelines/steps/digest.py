@@ -1,8 +1,13 @@
-"""Digest: the latest trend scores -> reports/<ISO week>/digest.html, .md and .json (optionally e-mailed).
+"""Digest: a week's detection -> reports/<ISO week>/digest.html, .md, .json and chart-topic-<id>.png.
+
+The first screen answers what is new, how sure, where and in which sectors: a summary (flags that passed
+the test, bursts, new topics, data freshness), then one card per flag that passed (a sentence built from
+the numbers, a chart, example documents, organisations, the components behind a fold). When nothing
+passed, it says so and lists the strongest candidates as a watch list, not significant.
 
 Crawled text is untrusted: the HTML template autoescapes everything, links are kept only when they
-are http(s), and Markdown output escapes its control characters. The HTML file is self-contained: CSS
-and SVG charts inline, no scripts, a Content-Security-Policy that forbids loading anything.
+are http(s), and Markdown output escapes its control characters. The HTML file has no scripts and a
+Content-Security-Policy that loads nothing but the chart images beside it (inline images when mailed).
 """
 
 from __future__ import annotations
@@ -14,18 +19,27 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
-import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from pipelines.errors import NotFound, TrendscoutError
 from pipelines.runs import StepResult
 from pipelines.settings import Settings
-from pipelines.steps.digest_sections import cooled, early_terms, health, region_highlights, why_flagged
+from pipelines.steps.digest_sections import (
+    PERIOD_DAYS,
+    cooled,
+    early_terms,
+    flag_sentence,
+    health,
+    region_highlights,
+    why_flagged,
+    windows,
+)
 from pipelines.store import Store
-from pipelines.views.charts import svg_bars, svg_chart
+from pipelines.views.charts import png_chart
 from pipelines.views.detections import latest_detection
 from pipelines.views.feedback import apply_feedback, feedback_status, latest_feedback
+from pipelines.views.names import nuts_names, region_label, sector_label
 from pipelines.views.regions import digest_geography
 from pipelines.views.themes import (
     lineage,
@@ -43,6 +57,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["build_digest", "md_escape", "parse_week", "safe_url", "write_digest"]
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>&~])")
+_MD_INLINE = re.compile(r"([\\`*_{}\[\]#|<>&~])")  # mid-line prose: no link, image, HTML, emphasis or table
 STATUS_TEXT = {"watched": "watched", "relevant": "marked relevant", "suppressed": "suppressed: not relevant",
                "revived": "back although marked not relevant (growth doubled)"}
 
@@ -68,18 +83,48 @@ def md_escape(text) -> str:
     return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text or "").split()))
 
 
+def md_prose(text) -> str:
+    """Escape the characters that make markup in the middle of a line, keeping numbers, dates and (…) readable
+    in the plain-text part of a mail (a sentence that starts with a count, never with list or heading syntax)."""
+    return _MD_INLINE.sub(r"\\\1", " ".join(str(text or "").split()))
+
+
 def md_url(url: str) -> str:
     """Percent-encode what could end a Markdown link destination early (spaces, brackets, quotes)."""
     return quote(url, safe=":/?#@!$&*+,;=%~-._'")
 
 
-def detection_for_week(store: Store, sunday: date) -> str | None:
-    """The newest detection made by the end of the week, else the newest one."""
-    return store.scalar("SELECT detect_id FROM detections WHERE created_at::DATE <= ? "
-                        "ORDER BY created_at DESC LIMIT 1", [sunday]) or latest_detection(store)
+def detection_for_week(store: Store, week: str | None, sunday: date) -> str:
+    """The newest detection made by the end of `week` (None: the newest of all); refuses a week before any."""
+    if week is None:
+        detect_id = latest_detection(store)
+    else:
+        detect_id = store.scalar("SELECT detect_id FROM detections WHERE created_at::DATE <= ? "
+                                 "ORDER BY created_at DESC LIMIT 1", [sunday])
+    if detect_id is None:
+        first = store.scalar("SELECT min(created_at)::DATE FROM detections")
+        raise NotFound(f"no detection was made by {sunday} (the first is from {first}); a digest for {week} would "
+                       "show later results" if first else "no trend scores yet; run 'trendscout nightly' first")
+    return detect_id
 
 
-def _theme(store: Store, row: dict, detect_id: str, params: dict, feedback: dict, k_docs: int) -> dict:
+def verdicts(scores: pd.DataFrame) -> pd.Series:
+    """Each flag's verdict (emerging | burst | style); a detection that records none: all emerging."""
+    return scores["verdict"].fillna("emerging") if "verdict" in scores else pd.Series("emerging", scores.index)
+
+
+def freshness(store: Store, sunday: date, period: str) -> dict:
+    """The newest document's date and whether it is older than two periods at the end of the week (or today)."""
+    newest = store.scalar("SELECT max(published_on) FROM documents WHERE published_on <= ?", [sunday])
+    reference = min(sunday, datetime.now(UTC).date())
+    age = (reference - newest).days if newest else None
+    limit = 2 * PERIOD_DAYS.get(period, 31)
+    return {"newest": str(newest) if newest else None, "age_days": age, "period": period, "limit_days": limit,
+            "is_stale": age is None or age > limit}
+
+
+def _theme(store: Store, row: dict, detect_id: str, params: dict, feedback: dict, k_docs: int,
+           names: dict[str, str]) -> dict:
     evidence = json.loads(row["evidence"])
     recent = evidence.get("recent_periods", [])
     series = evidence.get("series", [])
@@ -93,8 +138,12 @@ def _theme(store: Store, row: dict, detect_id: str, params: dict, feedback: dict
     onset = str(pd.Timestamp(cell["onset"]).date()) if cell and cell.get("onset") else onset_period(series, recent)
     verdict = feedback.get(topic_id)
     status = feedback_status(verdict["verdict"], verdict["growth"], row["growth"]) if verdict else None
-    return {
-        "topic_id": topic_id, "rank": int(row["rank"]), "flagged": bool(row["flagged"]),
+    for r in regions:
+        r["label"] = region_label(r["code"], names)
+    for s in sectors:
+        s["name"] = sector_label(s["sector"])
+    theme = {
+        "topic_id": topic_id, "rank": int(row["rank"]), "flagged": bool(row["flagged"]), "verdict": row["verdict"],
         "label": evidence.get("label"), "terms": evidence.get("terms", [])[:10],
         "n_recent": int(row["n_recent"]), "n_baseline": int(row["n_baseline"]),
         **{k: float(row[k]) for k in ("share_recent", "share_baseline", "growth", "p_value", "q_value", "score")},
@@ -104,48 +153,69 @@ def _theme(store: Store, row: dict, detect_id: str, params: dict, feedback: dict
         sum(s["share"] >= 0.2 for s in sectors) >= 2,
         "is_cross_border": bool(cell["is_cross_border"]) if cell else
         len({r["country"] for r in regions if r["n"] >= 2}) >= 3,
-        "documents": theme_documents(store, topic_id, since, k_docs),
+        "documents": sorted(theme_documents(store, topic_id, since, k_docs), key=lambda d: d["date"], reverse=True),
+        "windows": windows(series, recent, params.get("period", "month"), int(params.get("baseline_periods", 0))),
+        "chart": f"chart-topic-{topic_id}.png",
         "feedback": None if not verdict else {
             "status": status, "text": STATUS_TEXT[status], "since": str(pd.Timestamp(verdict["created_at"]).date()),
             "note": verdict["note"], "user": verdict["user"]},
     }
+    theme["sentence"] = flag_sentence(theme, names)
+    return theme
 
 
 def build_digest(store: Store, settings: Settings, week: str | None = None) -> dict:
     """Gather the digest's content as plain data (the JSON output)."""
     label, monday, sunday = parse_week(week)
-    detect_id = detection_for_week(store, sunday)
-    if detect_id is None:
-        raise NotFound("no trend scores yet; run 'trendscout nightly' first")
-    as_of, raw_params = store.con.execute("SELECT as_of, params FROM detections WHERE detect_id = ?",
-                                          [detect_id]).fetchone()
-    params = json.loads(raw_params or "{}")
+    detect_id = detection_for_week(store, week, sunday)
+    as_of, period, raw_params = store.con.execute("SELECT as_of, period, params FROM detections WHERE detect_id = ?",
+                                                  [detect_id]).fetchone()
+    params = json.loads(raw_params or "{}") | {"period": period}
+    names = nuts_names(store)
     fb = latest_feedback(store)
     scores = apply_feedback(store.df("SELECT * FROM trend_scores WHERE detect_id = ? ORDER BY rank", [detect_id]), fb)
+    scores["verdict"] = verdicts(scores)
     feedback = {int(r["topic_id"]): r for r in fb.to_dict("records")}
-    statuses = {t: feedback_status(v["verdict"], v["growth"], g) for t, g in zip(scores["topic_id"], scores["growth"],
-                                                                                 strict=True) if (v := feedback.get(t))}
-    shown = scores[scores["topic_id"].map(statuses).ne("suppressed")]
-    top = shown[(np.arange(len(shown)) < settings.digest.top_n) | shown["topic_id"].map(statuses).eq("watched")]
-    themes = [_theme(store, row, detect_id, params, feedback, settings.digest.docs_per_theme)
-              for row in top.to_dict("records")]
+    by_topic = {t: feedback_status(v["verdict"], v["growth"], g)
+                for t, g in zip(scores["topic_id"], scores["growth"], strict=True) if (v := feedback.get(t))}
+    statuses = scores["topic_id"].map(by_topic)
+    shown = scores[statuses.ne("suppressed")]
+    flagged = shown["flagged"].astype(bool)
+    passed = shown[flagged & shown["verdict"].eq("emerging")].head(settings.digest.top_n)
+    bursts = shown[flagged & shown["verdict"].eq("burst")].head(settings.digest.top_n)
+    watch = shown[~flagged & shown["growth"].gt(1)].sort_values("score", ascending=False).head(5) \
+        if passed.empty else shown.iloc[:0]
+
+    def themes_of(frame: pd.DataFrame) -> list[dict]:
+        return [_theme(store, row, detect_id, params, feedback, min(settings.digest.docs_per_theme, 5), names)
+                for row in frame.to_dict("records")]
+
+    themes, burst_themes, watch_list = themes_of(passed), themes_of(bursts), themes_of(watch)
     suppressed = [{"topic_id": int(r["topic_id"]), "label": json.loads(r["evidence"]).get("label"),
                    "since": str(pd.Timestamp(feedback[int(r["topic_id"])]["created_at"]).date()),
                    "growth": r["growth"]}
-                  for r in scores[scores["topic_id"].map(statuses).eq("suppressed")].to_dict("records")]
-    recent = themes[0]["recent_periods"] if themes else []
+                  for r in scores[statuses.eq("suppressed")].to_dict("records")]
+    listed = themes or watch_list
+    recent = listed[0]["recent_periods"] if listed else []
     since = date.fromisoformat(recent[0]) if recent else monday
+    terms = early_terms(store, detect_id, since)
+    births = lineage(store, start=monday, end=sunday)
+    dashboard = settings.dashboard
     return {"week": label, "from": str(monday), "to": str(sunday), "as_of": str(as_of),
             "detect_id": detect_id, "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "themes": themes,
+            "dashboard_url": f"http://{dashboard.host}:{dashboard.port}",
+            "summary": {"n_passed": len(themes), "n_terms": sum(1 for t in terms if t.get("flagged")),
+                        "n_bursts": len(burst_themes), "n_new_topics": sum(e["event"] == "birth" for e in births),
+                        "freshness": freshness(store, sunday, period)},
+            "themes": themes, "bursts": burst_themes, "watch_list": watch_list,
             "cross_sectoral": [t["topic_id"] for t in themes if t["is_cross_sectoral"]],
             "cross_border": [t["topic_id"] for t in themes if t["is_cross_border"]],
-            "regions": region_highlights(store, detect_id, since, themes, settings.dashboard.regions),
+            "regions": region_highlights(store, detect_id, since, listed, settings.dashboard.regions, names),
+            "lineage": births, "early_terms": terms,
+            "cooled": cooled(store, detect_id, settings.trends.min_docs,
+                             {t["topic_id"] for t in themes + burst_themes + watch_list}),
             "geography": digest_geography(store, settings.dashboard.regions,
                                           [t["topic_id"] for t in themes if t["flagged"]], settings.geography),
-            "lineage": lineage(store, start=monday, end=sunday),
-            "early_terms": early_terms(store, detect_id, since),
-            "cooled": cooled(store, detect_id, settings.trends.min_docs),
             "suppressed": suppressed, "health": health(store, monday, sunday)}
 
 
@@ -155,19 +225,28 @@ def _environment() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["md"] = md_escape
     env.filters["md_url"] = md_url
+    env.filters["md_prose"] = md_prose
     env.filters["pct"] = lambda x: f"{100 * (x or 0):.2f}%"
     env.filters["num"] = lambda x, f="%.2f": "–" if x is None or pd.isna(x) else f % x
-    env.globals.update(svg_chart=svg_chart, svg_bars=svg_bars)
+    env.filters["region"] = lambda code, names: region_label(code, names)
     return env
 
 
 def render_digest(content: dict) -> dict[str, str]:
     """The three files of a digest: name -> text."""
     env = _environment()
-    by_id = {t["topic_id"]: t for t in content["themes"]}
+    by_id = {t["topic_id"]: t for t in content["themes"] + content["bursts"] + content["watch_list"]}
     return {"digest.html": env.get_template("digest.html.j2").render(d=content, by_id=by_id),
             "digest.md": env.get_template("digest.md.j2").render(d=content, by_id=by_id),
             "digest.json": json.dumps(content, indent=2, default=str)}
+
+
+def charts(content: dict) -> dict[str, bytes]:
+    """One PNG per theme on the page (cards, bursts, watch list): file name -> bytes; a theme's optional
+    "forecast" ((period, low, mid, high) shares) is drawn as a fan."""
+    return {t["chart"]: png_chart(t["series"], t["recent_periods"], t["onset"], title=t["label"] or "",
+                                  forecast=t.get("forecast"))
+            for t in content["themes"] + content["bursts"] + content["watch_list"] if t["series"]}
 
 
 def write_digest(store: Store, settings: Settings, week: str | None = None) -> tuple[StepResult, Path]:
@@ -178,11 +257,14 @@ def write_digest(store: Store, settings: Settings, week: str | None = None) -> t
     content = build_digest(store, settings, week)
     folder = settings.reports_dir / content["week"]
     folder.mkdir(parents=True, exist_ok=True)
-    for name, text in render_digest(content).items():
+    for old in folder.glob("chart-topic-*.png"):
+        old.unlink()
+    files = render_digest(content) | charts(content)
+    for name, data in files.items():
         tmp = folder / f".{name}.tmp"
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
         tmp.replace(folder / name)
-    result.count(themes=len(content["themes"]))
+    result.count(themes=len(content["themes"]), charts=sum(name.endswith(".png") for name in files))
     logger.info("digest: wrote %s", folder)
     mail = mail_of(settings)
     if mail.enabled:

@@ -1,29 +1,115 @@
-"""The digest's sections beyond the themes themselves: regions, early terms, what cooled, data health."""
+"""The digest's sections: each flag's sentence and components, regions, early terms, what cooled, data health."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 from sklearn.feature_extraction.text import CountVectorizer
 
 from pipelines.store import Store
 from pipelines.views.features import REGIONS_SQL
+from pipelines.views.names import region_label, sector_label
 from pipelines.views.themes import has_table
+
+PERIOD_DAYS = {"week": 7, "month": 31, "quarter": 92, "year": 366}
+PERIOD_NAMES = {"week": "weeks", "month": "months", "quarter": "quarters", "year": "years"}
+MEANINGS = {  # one line per component the detector records (nlp/emergence.py)
+    "growth": "log2 of the share's rate ratio, recent window over baseline (1 = the share doubled)",
+    "acceleration": "log2 rate ratio of the late half of the recent window over its early half",
+    "novelty": "young topics far from older ones (age and distance to the nearest older topic)",
+    "persistence": "longest run of recent periods above the baseline share, over the recent window",
+    "spread": "regions, sectors and organisations new to the topic (a leading indicator)",
+    "active_periods": "recent periods in a row above the baseline share",
+    "age_periods": "periods since the topic was born",
+    "distance": "1 - cosine similarity to the nearest older topic",
+    "n_regions": "NUTS-2 regions of the recent documents",
+    "n_sectors": "sectors of the recent documents",
+    "n_orgs": "organisations in the recent documents",
+    "n_new_orgs": "organisations new to the topic in the recent window",
+    "new_org_share": "share of the recent organisations that are new to the topic",
+    "diversity_baseline": "diversity (entropy) of the sector mix in the baseline",
+    "diversity_recent": "diversity (entropy) of the sector mix in the recent window",
+    "sector_mix": "recent documents per sector",
+    "bridges": "sector pairs that meet in the same recent documents",
+    "emerging_regions": "regions where the topic's own cell passed the test",
+    "cross_border_orgs": "organisations working with partners in other countries on the topic",
+    "specificity": "how specific a term is to its topic",
+    "growth of share": "recent share over baseline share",
+    "documents recent / baseline": "the topic's documents in the recent window and in the baseline",
+    "q-value (FDR)": "chance that a flag this strong is noise, after testing every theme, region and sector",
+}
 
 
 def why_flagged(score: dict, params: dict, cell: dict | None) -> list[dict]:
-    """The components behind a flag: the detector's own when recorded, else the tests trend_scores hold."""
+    """The components behind a flag with a one-line meaning each: the detector's own when recorded, else the
+    tests trend_scores hold."""
     if cell and cell.get("components"):
-        return [{"name": name, "value": _fmt(value), "rule": ""} for name, value in cell["components"].items()]
-    return [
-        {"name": "growth of share", "value": f"× {score['growth']:.2f}", "rule": f"≥ × {params.get('min_growth', '')}"},
-        {"name": "documents recent / baseline", "value": f"{score['n_recent']} / {score['n_baseline']}",
-         "rule": f"≥ {params.get('min_docs', '')} recent"},
-        {"name": "q-value (FDR)", "value": f"{score['q_value']:.2g}", "rule": f"≤ {params.get('fdr', '')}"},
+        return [{"name": name, "value": _fmt(value), "rule": "", "meaning": MEANINGS.get(name, "")}
+                for name, value in cell["components"].items()]
+    rows = [
+        ("growth of share", f"× {score['growth']:.2f}", f"≥ × {params.get('min_growth', '')}"),
+        ("documents recent / baseline", f"{score['n_recent']} / {score['n_baseline']}",
+         f"≥ {params.get('min_docs', '')} recent"),
+        ("q-value (FDR)", f"{score['q_value']:.2g}", f"≤ {params.get('fdr', '')}"),
     ]
+    return [{"name": n, "value": v, "rule": r, "meaning": MEANINGS[n]} for n, v, r in rows]
+
+
+def period_end(start: str, period: str) -> date:
+    """The last day of the period beginning on `start`."""
+    first = date.fromisoformat(start)
+    if period == "week":
+        return first + timedelta(days=6)
+    months = {"month": 1, "quarter": 3, "year": 12}.get(period, 1)
+    year, month = divmod(first.month - 1 + months, 12)
+    return date(first.year + year, month + 1, 1) - timedelta(days=1)
+
+
+def windows(series: list, recent: list[str], period: str, baseline_periods: int) -> dict:
+    """The recent window's and the baseline's first and last day and number of periods."""
+    periods = [p for p, _, _ in series]
+    before = [p for p in periods if recent and p < recent[0]][-baseline_periods:]  # 0: all of them
+    out = {"period": period, "period_name": PERIOD_NAMES.get(period, "periods")}
+    if recent:
+        out |= {"recent_from": recent[0], "recent_to": str(period_end(recent[-1], period)),
+                "n_recent_periods": len(recent)}
+    if before:
+        out |= {"baseline_from": before[0], "baseline_to": str(date.fromisoformat(recent[0]) - timedelta(days=1)),
+                "n_baseline_periods": len(before)}
+    return out
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def flag_sentence(theme: dict, names: dict[str, str]) -> str:
+    """The flag in one plain sentence built from its numbers: counts and windows, share growth, q, onset,
+    regions by name, sectors by name."""
+    w = theme["windows"]
+    recent = f"{theme['n_recent']} documents"
+    if w.get("recent_from"):
+        recent += f" from {w['recent_from']} to {w['recent_to']}"
+    base = f"{theme['n_baseline']}"
+    if w.get("baseline_from"):
+        base += (f" in the {w['n_baseline_periods']} {w['period_name']} before "
+                 f"({w['baseline_from']} to {w['baseline_to']})")
+    else:
+        base += " in the baseline"
+    shares = f"{100 * theme['share_baseline']:.2f}% → {100 * theme['share_recent']:.2f}% of all documents"
+    parts = [f"{recent} against {base}: share × {theme['growth']:.1f} ({shares}), q = {theme['q_value']:.2g}"]
+    if theme.get("onset"):
+        parts.append(f"rising since {theme['onset']}")
+    regions = [region_label(r["code"], names) for r in theme["regions"][:3] if r["n"] > 0]
+    if regions:
+        parts.append(f"most documents in {_and(regions)}")
+    sectors = [sector_label(s["sector"]) for s in theme["sectors"][:2] if s["n"] > 0]
+    if sectors:
+        parts.append(f"across {_and(sectors)}")
+    return "; ".join(parts) + "."
 
 
 def _fmt(value) -> str:
@@ -33,7 +119,7 @@ def _fmt(value) -> str:
 
 
 def region_highlights(store: Store, detect_id: str, since: date, themes: list[dict], followed: list[str],
-                      k: int = 5) -> list[dict]:
+                      names: dict[str, str], k: int = 5) -> list[dict]:
     """Followed regions first, then the busiest ones: the shown themes active there with n and LQ."""
     labels = {t["topic_id"]: t["label"] for t in themes}
     frame = _region_topic_counts(store, detect_id, since)
@@ -44,7 +130,8 @@ def region_highlights(store: Store, detect_id: str, since: date, themes: list[di
     out = []
     for code in codes[: len(followed) + k]:
         rows = frame[(frame["code"] == code) & frame["topic_id"].isin(labels)].sort_values(["n", "lq"], ascending=False)
-        out.append({"code": code, "name": rows["name"].iloc[0] if len(rows) else None, "is_followed": code in followed,
+        out.append({"code": code, "name": names.get(code), "label": region_label(code, names),
+                    "is_followed": code in followed,
                     "n_docs": int(frame.loc[frame["code"] == code, "n_region"].max()),
                     "themes": [{"topic_id": int(r.topic_id), "label": labels[int(r.topic_id)], "n": int(r.n),
                                 "lq": float(r.lq)} for r in rows.head(3).itertuples()]})
@@ -77,7 +164,7 @@ def early_terms(store: Store, detect_id: str, since: date, k: int = 12) -> list[
         frame = store.df("SELECT c.cell, c.score, c.growth, c.n_recent, c.q_value, t.label FROM trend_cells c "
                          "LEFT JOIN topics t USING (topic_id) WHERE c.detect_id = ? AND c.scope = 'term' AND c.flagged "
                          "ORDER BY c.rank LIMIT ?", [detect_id, k])
-        return [{"term": r.cell, "score": float(r.score), "n": int(r.n_recent),
+        return [{"term": r.cell, "score": float(r.score), "n": int(r.n_recent), "flagged": True,
                  "note": f"share × {r.growth:.1f}, q = {r.q_value:.2g}; mostly in: {r.label or 'no topic yet'}"}
                 for r in frame.itertuples()]
     if has_table(store, "emergent_terms") and store.count("emergent_terms", "detect_id = ?", [detect_id]):
@@ -100,11 +187,11 @@ def early_terms(store: Store, detect_id: str, since: date, k: int = 12) -> list[
     return sorted(out, key=lambda x: -x["score"])[:k]
 
 
-def cooled(store: Store, detect_id: str, min_docs: int, k: int = 5) -> list[dict]:
-    """The largest declines of share among topics with a real baseline."""
+def cooled(store: Store, detect_id: str, min_docs: int, shown: set[int], k: int = 5) -> list[dict]:
+    """The largest declines of share among topics with a real baseline, none of the `shown` (rising) ones."""
     frame = store.df("SELECT topic_id, growth, n_recent, n_baseline, evidence FROM trend_scores "
-                     "WHERE detect_id = ? AND n_baseline >= ? AND growth < 1 ORDER BY growth, topic_id LIMIT ?",
-                     [detect_id, min_docs, k])
+                     "WHERE detect_id = ? AND n_baseline >= ? AND growth < 1 AND NOT list_contains(?, topic_id) "
+                     "ORDER BY growth, topic_id LIMIT ?", [detect_id, min_docs, sorted(shown), k])
     return [{"topic_id": int(r.topic_id), "label": json.loads(r.evidence).get("label"), "growth": float(r.growth),
              "n_recent": int(r.n_recent), "n_baseline": int(r.n_baseline)} for r in frame.itertuples()]
 

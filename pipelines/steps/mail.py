@@ -26,17 +26,29 @@ def mail_of(settings) -> MailSettings:
 
 
 def digest_message(folder: Path, mail: MailSettings) -> EmailMessage:
-    """The digest as a multipart message: Markdown as the text part, the self-contained HTML as the HTML part."""
+    """The digest as a multipart message: Markdown as the text part, the HTML as the HTML part with the chart
+    files beside it attached as inline images (multipart/related, `src="cid:..."`), which mail clients show."""
     content = json.loads((folder / "digest.json").read_text(encoding="utf-8"))
-    n_rising = sum(1 for t in content["themes"] if t["flagged"])
+    summary = content.get("summary", {})
+    n_passed = summary.get("n_passed", len(content["themes"]))
     message = EmailMessage()
-    message["Subject"] = f"trendscout digest {content['week']}: {n_rising} rising themes"
+    message["Subject"] = (f"trendscout digest {content['week']}: " + (
+        f"{n_passed} rising theme{'' if n_passed == 1 else 's'}" if n_passed else "nothing passed the test"))
     message["From"] = mail.sender
     message["To"] = ", ".join(mail.recipients)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="trendscout.local")
     message.set_content((folder / "digest.md").read_text(encoding="utf-8"))
-    message.add_alternative((folder / "digest.html").read_text(encoding="utf-8"), subtype="html")
+    html = (folder / "digest.html").read_text(encoding="utf-8")
+    charts = {path.name: make_msgid(domain="trendscout.local") for path in sorted(folder.glob("chart-topic-*.png"))
+              if f'src="{path.name}"' in html}
+    for name, cid in charts.items():
+        html = html.replace(f'src="{name}"', f'src="cid:{cid[1:-1]}"')
+    message.add_alternative(html, subtype="html")
+    html_part = message.get_payload()[1]
+    for name, cid in charts.items():
+        html_part.add_related((folder / name).read_bytes(), "image", "png", cid=cid, filename=name,
+                              disposition="inline")
     return message
 
 

@@ -6,6 +6,7 @@ Analysts use it to check the tagger: `trendscout tag "Fraunhofer IPA opens a hyd
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import numpy as np
 
@@ -25,12 +26,16 @@ MIN_FIT_DOCS = 50
 class TextTagger:
     """Everything `tag` needs, built once: the place registry, the embedder, the sector thresholds."""
 
-    def __init__(self, store: Store, settings: Settings):
+    def __init__(self, store: Store, settings: Settings, say: Callable[[str], None] = lambda _: None):
+        """`say` hears what is loading (the registry, the embedder, the sector thresholds take seconds)."""
+        say("loading the place registry")
         self.regions = RegionTagger(build_registry(store))
+        say(f"loading the embedder {settings.nlp.embedder}")
         self.embedder = build_embedder(**settings.nlp.embedder_options())
         model = settings.nlp.embedder
         self.sectors: SectorClassifier | None = None
         if store.count("doc_embeddings", "model = ?", [model]) >= MIN_FIT_DOCS:
+            say("calibrating the sector thresholds on the store's documents")
             self.sectors = fit_sector_classifier(store, model, self.embedder)
         else:
             logger.warning("fewer than %d embedded documents in the store: sectors are not calibrated "

@@ -96,15 +96,22 @@ def theme_regions(store: Store, topic_id: int, since: date, detect_id: str, k: i
 
 
 def theme_sectors(store: Store, topic_id: int, since: date, detect_id: str, k: int = 8) -> list[dict]:
-    """Sectors of a theme's recent documents: sector, n, share (of the theme's documents with a sector), lq."""
+    """Sectors of a theme's recent documents: sector, n, share (of the theme's documents with a sector), lq,
+    confidence (the mean score of the labels, which enrichment keeps only above their calibrated threshold)."""
     cells = _cells(store, detect_id, topic_id, "sector")
     if cells:
         total = sum(int(c["n_recent"] or 0) for c in cells) or 1
-        return [{"sector": c["cell"], "n": int(c["n_recent"] or 0), "share": (c["n_recent"] or 0) / total,
+        rows = [{"sector": c["cell"], "n": int(c["n_recent"] or 0), "share": (c["n_recent"] or 0) / total,
                  "lq": c["location_quotient"], "flagged": bool(c["flagged"])} for c in cells[:k]]
-    rows = _quotients(store, SECTORS_SQL, "sector", topic_id, since, k, key="sector")
-    total = sum(r["n"] for r in rows) or 1
-    return [{**r, "share": r["n"] / total} for r in rows]
+    else:
+        rows = _quotients(store, SECTORS_SQL, "sector", topic_id, since, k, key="sector")
+        total = sum(r["n"] for r in rows) or 1
+        rows = [{**r, "share": r["n"] / total} for r in rows]
+    confidence = dict(store.con.execute(
+        "SELECT s.sector, avg(s.score) FROM doc_sectors s JOIN topic_assignments a USING (doc_id) "
+        "JOIN documents d USING (doc_id) WHERE a.topic_id = ? AND d.published_on >= ? GROUP BY 1",
+        [topic_id, since]).fetchall())
+    return [{**r, "confidence": confidence.get(r["sector"])} for r in rows]
 
 
 def _quotients(store: Store, cells_sql: str, column: str, topic_id: int, since: date, k: int, *, key: str,
@@ -128,13 +135,15 @@ def _quotients(store: Store, cells_sql: str, column: str, topic_id: int, since: 
 
 
 def theme_documents(store: Store, topic_id: int, since: date | None, k: int,
-                    where: DocFilter | None = None) -> list[dict]:
-    """Representative documents: recent ones first, then by assignment probability."""
+                    where: DocFilter | None = None, offset: int = 0, by_date: bool = False) -> list[dict]:
+    """Representative documents (recent ones first, then by assignment probability), or newest first."""
     condition, params = (where or DocFilter()).sql("d")
+    order = "d.published_on DESC NULLS LAST" if by_date else \
+        "(d.published_on >= ?) DESC, a.probability DESC, d.published_on DESC"
     frame = store.df("SELECT d.doc_id, d.title, d.source, d.kind, d.published_on, d.url FROM topic_assignments a "
                      f"JOIN documents d USING (doc_id) WHERE a.topic_id = ? AND {condition} "
-                     "ORDER BY (d.published_on >= ?) DESC, a.probability DESC, d.published_on DESC, d.doc_id LIMIT ?",
-                     [topic_id, *params, since or date(1900, 1, 1), k])
+                     f"ORDER BY {order}, d.doc_id LIMIT ? OFFSET ?",
+                     [topic_id, *params, *([] if by_date else [since or date(1900, 1, 1)]), k, offset])
     return [{"doc_id": r.doc_id, "title": r.title, "source": r.source, "kind": r.kind,
              "date": r.published_on.strftime("%Y-%m-%d") if r.published_on else "", "url": safe_url(r.url)}
             for r in frame.itertuples()]

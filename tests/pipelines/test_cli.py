@@ -80,3 +80,27 @@ def test_a_command_meeting_a_held_store_answers_75_in_one_line(held_store, comma
     assert result.exit_code == 75, result.output
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: another process holds the store") and "process " in line
+
+
+def test_help_renders_square_brackets():
+    result = runner.invoke(app, ["serve", "--help"])
+    assert "(default: [dashboard] host, 127.0.0.1)" in " ".join(result.output.split())
+
+
+def test_ingest_of_a_corpus_file_requires_a_source(tmp_path):
+    config = write_config(tmp_path)
+    corpus = tmp_path / "mine.csv"
+    corpus.write_text("id,title,text,date\n1,a,b,2026-01-01\n")
+    result = runner.invoke(app, ["--config", str(config), "ingest", str(corpus)])
+    assert result.exit_code == 1 and "needs --source NAME" in result.output
+    loaded = runner.invoke(app, ["--config", str(config), "ingest", str(corpus), "--source", "mine"])
+    assert loaded.exit_code == 0, loaded.output
+
+
+def test_migration_lines_only_with_verbose(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    quiet = runner.invoke(app, ["--config", str(write_config(tmp_path / "a")), "status"])
+    assert quiet.exit_code == 0 and "applied migration" not in quiet.output
+    verbose = runner.invoke(app, ["--config", str(write_config(tmp_path / "b")), "--verbose", "status"])
+    assert verbose.exit_code == 0 and "store: applied migration 1" in verbose.output

@@ -1,5 +1,6 @@
 """The dashboard in-process (Starlette TestClient): pages, filters, escaping, CSRF, paths, a busy store."""
 
+import json
 import re
 import subprocess
 import sys
@@ -60,7 +61,8 @@ def test_pages_show_hostile_text_as_text(client, path):
 
 def test_theme_page_shows_series_regions_and_escaped_documents(client):
     page = client.get("/themes/1").text
-    assert "<polyline" in page and "DE71" in page and "&lt;script&gt;window.__xss=1&lt;/script&gt;" in page
+    assert 'src="/themes/1/chart.png"' in page and "Region DE71 (DE71)" in page
+    assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in page
     assert client.get("/themes/999").status_code == 404
 
 
@@ -113,7 +115,7 @@ def test_csrf_cookie_is_httponly_and_strict(client):
 
 
 def test_search_finds_text_and_treats_wildcards_literally(client):
-    page = client.get("/search", params={"q": "electrolyser body"}).text
+    page = client.get("/search", params={"q": '"electrolyser body"'}).text
     assert "<mark>electrolyser body</mark>" in page and "&lt;script&gt;" in page
     assert 'id="results">\n</ul>' in client.get("/search", params={"q": "%%"}).text
 
@@ -184,3 +186,68 @@ def test_cli_analyst_registers_serve_and_mail_digest(site):
     assert "127.0.0.1" in runner.invoke(app, ["serve", "--help"]).output
     missing = runner.invoke(app, ["mail-digest", "--week", "2026-W40"])
     assert missing.exit_code == 1 and "no digest for 2026-W40" in missing.output
+
+
+def test_themes_sort_by_growth_q_recent_and_onset(client):
+    def column(params, name):
+        page = client.get("/", params=params).text
+        return re.findall(rf'<td class="{name}">([^<]*)</td>', page)
+
+    assert column({"sort": "growth"}, "growth") == ["× 4.00", "× 3.00", "× 1.00", "× 0.10"]
+    assert column({"sort": "growth", "order": "asc"}, "growth") == ["× 0.10", "× 1.00", "× 3.00", "× 4.00"]
+    assert column({"sort": "q"}, "q") == ["1e-05", "0.001", "0.6", "0.9"]
+    assert column({"sort": "recent"}, "recent") == ["16", "6", "3", "0"]
+    onsets = column({"sort": "onset"}, "onset")
+    assert onsets[0] == "2026-09-01" and onsets == sorted(o for o in onsets if o != "–") + ["–"] * onsets.count("–")
+    assert 'aria-sort="descending"' in client.get("/", params={"sort": "growth"}).text
+
+
+def test_filters_show_region_names_and_iso_dates(client):
+    home = client.get("/").text
+    assert re.search(r'<option value="DE92" >Region DE92 \(DE92\) · \d+ documents</option>', home)
+    assert 'type="date"' not in home and 'placeholder="YYYY-MM-DD"' in home
+    assert client.get("/", params={"start": "11/20/2026"}).status_code == 400
+
+
+def test_search_needs_every_word_ranks_titles_first_counts_and_pages(site):
+    small = site.model_copy(update={"dashboard": DashboardSettings(page_size=5)})
+    with TestClient(create_app(small), base_url="http://127.0.0.1") as c:
+        page = c.get("/search", params={"q": "hydrogen project"}).text
+        total = int(re.search(r'id="result-count">(\d+) documents contain “hydrogen” and “project”', page).group(1))
+        assert total == 35 and page.count('class="result"') == 5 and "page 1 of 7" in page
+        assert 'href="?q=hydrogen%20project&amp;page=2"' in page
+        last = c.get("/search", params={"q": "hydrogen project", "page": 7}).text
+        assert last.count('class="result"') == 5 and 'id="next-page"' not in last
+        assert "0 documents contain" in c.get("/search", params={"q": "hydrogen steel"}).text  # AND, not OR
+        phrase = c.get("/search", params={"q": '"valleys valley"'}).text
+        assert re.search(r'id="result-count">(\d+) document', phrase).group(1) == "3"
+        first = re.search(r'class="result"><a href="[^"]*"[^>]*>([^<]*)</a>', page).group(1)
+        assert "Hydrogen" in first  # title matches rank above text-only ones
+
+
+def test_theme_documents_are_newest_first_and_paged(site):
+    small = site.model_copy(update={"dashboard": DashboardSettings(page_size=10)})
+    with TestClient(create_app(small), base_url="http://127.0.0.1") as c:
+        page = c.get("/themes/1").text
+        dates = re.findall(r'<span class="doc-date">([^<]*)</span>', page)
+        assert len(dates) == 10 and dates == sorted(dates, reverse=True) and dates[0] == "2026-11-20"
+        assert 'id="next-page"' in page and 'id="document-count">' in page
+
+
+def test_home_chart_is_plotly_served_from_the_package(client):
+    home = client.get("/").text
+    data = json.loads(re.search(r'<script type="application/json" id="home-data">(.*?)</script>', home, re.S).group(1))
+    assert [t["name"] for t in data][:2] == ["hydrogen valleys", "solid-state batteries"]  # flagged first
+    assert data[0]["x"][0] == "2025-01-01" and data[0]["y"][0] == 25.0
+    script = client.get("/static/plotly.min.js")
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    assert b"plotly" in script.content[:2000].lower()
+    assert 'src="/static/plotly.min.js"' in home and "cdn" not in home
+
+
+def test_charts_are_png(client):
+    for path in ("/charts/themes.png", "/themes/1/chart.png", "/digests/2026-W48/chart-topic-1.png"):
+        response = client.get(path)
+        assert response.status_code == 200 and response.content[:8] == b"\x89PNG\r\n\x1a\n", path
+    assert client.get("/themes/999/chart.png").status_code == 404
+    assert client.get("/digests/2026-W48/chart-topic-x.png").status_code == 404

@@ -97,4 +97,7 @@ def test_trends_terms_cli_lists_the_flagged_term(tmp_path):
     first = json.loads(result.stdout)["themes"][0]
     assert first["cell"] == "quantumsensing" and first["flagged"] and first["scope"] == "term"
     text = CliRunner().invoke(app, ["--config", str(config), "trends", "--terms"]).stdout
-    assert '"quantumsensing"' in text.splitlines()[0]
+    header, first_row = text.splitlines()[:2]
+    assert header.split() == ["rank", "flag", "growth", "recent", "q", "acceleration", "novelty", "persistence",
+                              "spread", "cross", "theme"]
+    assert '"quantumsensing"' in first_row and first_row.split()[1] == "emerging"

@@ -7,7 +7,7 @@ from pipelines.errors import TrendscoutError
 from pipelines.runs import StepResult
 from pipelines.settings import Settings, TrendSettings
 from pipelines.steps.detect import detect
-from pipelines.steps.digest import md_escape, parse_week, safe_url, write_digest
+from pipelines.steps.digest import md_escape, md_prose, parse_week, safe_url, write_digest
 from pipelines.steps.ingest import upsert_documents
 from pipelines.store import Store
 
@@ -33,11 +33,12 @@ def test_digest_escapes_crawled_text_in_html_and_markdown(store, tmp_path):
     _, folder = write_digest(store, settings, "2026-W48")
     html = (folder / "digest.html").read_text()
     md = (folder / "digest.md").read_text()
-    assert "<script>" not in html and "<img" not in html and "&lt;script&gt;" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert all(tag.startswith('<img class="chart" src="chart-topic-') for tag in re.findall(r"<img[^>]*", html))
     assert "javascript:" not in html and 'href="https://x.test/' in html
     assert not re.search(r"(?<!\\)<", md) and "\\<script\\>" in md  # every < escaped
     data = json.loads((folder / "digest.json").read_text())
-    assert data["week"] == "2026-W48" and data["themes"][0]["label"] == HOSTILE
+    assert data["week"] == "2026-W48" and (data["themes"] + data["watch_list"])[0]["label"] == HOSTILE
 
 
 @pytest.mark.parametrize("url, expected", [
@@ -50,6 +51,11 @@ def test_safe_url_keeps_only_http_links(url, expected):
 
 def test_md_escape_neutralises_markup():
     assert md_escape("[x](javascript:1) <b>") == "\\[x\\]\\(javascript:1\\) \\<b\\>"
+
+
+def test_md_prose_neutralises_links_and_html_but_keeps_numbers_readable():
+    assert md_prose("39 docs [x](javascript:1) <b> *a* 2026-09-01 (q = 0.001).") == \
+        "39 docs \\[x\\](javascript:1) \\<b\\> \\*a\\* 2026-09-01 (q = 0.001)."
 
 
 def test_parse_week_accepts_iso_weeks_only():

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.errors import NotFound
 from pipelines.runs import StepResult
 from pipelines.settings import Settings
 from pipelines.steps.digest import build_digest, render_digest
@@ -97,9 +98,11 @@ def test_build_digest_fills_every_section_from_base_tables(store, tmp_path: Path
     assert {s["sector"] for s in hydrogen["sectors"]} >= {"energy", "chemicals"}
     assert hydrogen["onset"] == "2026-09-01" and hydrogen["is_cross_sectoral"] and hydrogen["is_cross_border"]
     assert {o["name"] for o in by_id[4]["new_organisations"]} == {"Batterie Nord GmbH", "Lund Cells AB"}
-    assert by_id[3]["sectors"] == []  # a legal basis alone gives sectors only through enrichment
+    assert 3 not in by_id and 2 not in by_id  # only flags that passed get a card
     assert d["lineage"][0]["event"] == "birth" and d["lineage"][0]["label"] == "solid-state batteries"
-    assert [c["topic_id"] for c in d["cooled"]] == [3]
+    assert [c["topic_id"] for c in d["cooled"]] == [3] and d["watch_list"] == []
+    assert d["summary"] | {"freshness": None} == {"n_passed": 2, "n_terms": 0, "n_bursts": 0, "n_new_topics": 1,
+                                                  "freshness": None}
     assert d["health"]["errors_by_source"] == {"news": 1, "cordis": 1} and d["health"]["duplicates_this_week"] == 4
     assert d["regions"] and d["regions"][0]["themes"]
 
@@ -119,6 +122,88 @@ def test_digest_sections_say_so_when_empty(tmp_path: Path):
     with Store.open(":memory:") as s:
         s.con.execute("INSERT INTO detections VALUES ('d0', 'r0', '2026-11-20', 'month', now(), '{}')")
         html = render_digest(build_digest(s, Settings(reports_dir=tmp_path), "2026-W48"))["digest.html"]
-    for message in ("No themes scored yet", "No theme spans several sectors", "No topic was born",
+    for message in ("Nothing passed the test this week", "No burst this week", "No theme spans several sectors",
+                    "No topic was born",
                     "No rising term", "No theme declined", "No documents with a known region"):
         assert message in html
+
+
+def test_card_sentence_carries_counts_windows_growth_q_onset_regions_and_sectors(store, tmp_path: Path):
+    d = build_digest(store, Settings(reports_dir=tmp_path), "2026-W48")
+    hydrogen = d["themes"][0]
+    assert hydrogen["sentence"] == (
+        "16 documents from 2026-09-01 to 2026-11-30 against 12 in the 20 months before (2025-01-01 to 2026-08-31): "
+        f"share × 4.0 ({100 * hydrogen['share_baseline']:.2f}% → {100 * hydrogen['share_recent']:.2f}% of all "
+        "documents), q = 1e-05; rising since 2026-09-01; most documents in Region DE71 (DE71), Region ES21 (ES21) "
+        "and Region FRK2 (FRK2); across chemicals and energy.")
+    html = render_digest(d)["digest.html"]
+    assert html.index('id="summary"') < html.index(hydrogen["sentence"][:40]) < html.index('id="cooled"')
+    assert 'href="http://127.0.0.1:8765/themes/1"' in html and "<details>" in html
+    assert "q-value (FDR)" in html and "chance that a flag this strong is noise" in html
+
+
+def test_nothing_passed_says_so_and_shows_a_watch_list_apart_from_what_cooled(store, tmp_path: Path):
+    store.con.execute("UPDATE trend_scores SET flagged = false, q_value = 0.3")
+    d = build_digest(store, Settings(reports_dir=tmp_path), "2026-W48")
+    assert d["themes"] == [] and d["summary"]["n_passed"] == 0
+    watch = {t["topic_id"] for t in d["watch_list"]}
+    assert watch == {1, 4} and not watch & {c["topic_id"] for c in d["cooled"]}  # growth > 1 only, never cooled
+    html, md = render_digest(d)["digest.html"], render_digest(d)["digest.md"]
+    assert "Nothing passed the test this week" in html and "Watch list — not significant" in html
+    assert html.count("not significant</span>") == 2 and "What is new" not in html
+    assert "Nothing passed the test this week" in md and "(not significant)" in md
+
+
+def test_stale_data_is_flagged_in_the_summary(store, tmp_path: Path):
+    fresh = build_digest(store, Settings(reports_dir=tmp_path), "2026-W48")["summary"]["freshness"]
+    assert fresh["newest"] == "2026-11-20" and not fresh["is_stale"]  # 9 days old, limit two months
+    store.con.execute("UPDATE detections SET period = 'week'")
+    d = build_digest(store, Settings(reports_dir=tmp_path), "2026-W48")
+    assert d["summary"]["freshness"] | {"age_days": 9} == {"newest": "2026-11-20", "age_days": 9, "period": "week",
+                                                           "limit_days": 14, "is_stale": False}
+    store.con.execute("DELETE FROM documents WHERE published_on >= '2026-11-01'")
+    d = build_digest(store, Settings(reports_dir=tmp_path), "2026-W48")
+    assert d["summary"]["freshness"]["is_stale"] and d["summary"]["freshness"]["newest"] == "2026-10-15"
+    assert "Stale data: the newest document is" in render_digest(d)["digest.html"]
+
+
+def test_digest_for_a_past_week_uses_that_weeks_detection_or_refuses(store, tmp_path: Path):
+    store.con.execute("INSERT INTO detections SELECT 'd0', run_id, '2026-01-31', period, '2026-02-04 03:00', params "
+                      "FROM detections WHERE detect_id = 'd1'")
+    store.con.execute("INSERT INTO trend_scores SELECT 'd0', * EXCLUDE (detect_id) FROM trend_scores "
+                      "WHERE detect_id = 'd1'")
+    assert build_digest(store, Settings(reports_dir=tmp_path), "2026-W06")["detect_id"] == "d0"
+    assert build_digest(store, Settings(reports_dir=tmp_path), "2026-W48")["detect_id"] == "d1"
+    with pytest.raises(NotFound, match="no detection was made by 2026-01-25"):
+        build_digest(store, Settings(reports_dir=tmp_path), "2026-W04")
+
+
+def test_a_verdict_column_moves_bursts_out_of_the_top_list(store, tmp_path: Path):
+    store.con.execute("ALTER TABLE trend_scores ADD COLUMN verdict VARCHAR")
+    store.con.execute("UPDATE trend_scores SET verdict = 'burst' WHERE topic_id = 4")  # others NULL: emerging
+    d = build_digest(store, Settings(reports_dir=tmp_path), "2026-W48")
+    assert [t["topic_id"] for t in d["themes"]] == [1] and [t["topic_id"] for t in d["bursts"]] == [4]
+    assert d["summary"]["n_passed"] == 1 and d["summary"]["n_bursts"] == 1
+    html = render_digest(d)["digest.html"]
+    assert html.index('id="bursts"') < html.index('id="topic-4"') and '<span class="badge burst">burst' in html
+
+
+def test_sectors_carry_taxonomy_names_and_the_labels_confidence(store, tmp_path: Path):
+    store.con.execute("INSERT INTO doc_sectors SELECT doc_id, 'biopharmaceuticals', 0.42, 'zero-shot' "
+                      "FROM topic_assignments WHERE topic_id = 4")
+    d = build_digest(store, Settings(reports_dir=tmp_path), "2026-W48")
+    batteries = next(t for t in d["themes"] if t["topic_id"] == 4)
+    pharma = next(s for s in batteries["sectors"] if s["sector"] == "biopharmaceuticals")
+    assert pharma["name"] == "Biopharmaceuticals" and pharma["confidence"] == pytest.approx(0.42)
+    assert "Biopharmaceuticals" in batteries["sentence"]
+
+
+def test_chart_draws_a_forecast_fan_when_a_theme_has_one():
+    from pipelines.steps.digest import charts
+
+    theme = {"chart": "chart-topic-1.png", "series": _series(1, _docs()), "recent_periods": RECENT,
+             "onset": "2026-09-01", "label": "hydrogen valleys"}
+    plain = charts({"themes": [theme], "bursts": [], "watch_list": []})["chart-topic-1.png"]
+    fan = [("2026-12-01", 0.08, 0.1, 0.12), ("2027-01-01", 0.07, 0.11, 0.15)]
+    with_fan = charts({"themes": [theme | {"forecast": fan}], "bursts": [], "watch_list": []})["chart-topic-1.png"]
+    assert plain[:4] == with_fan[:4] == b"\x89PNG" and plain != with_fan

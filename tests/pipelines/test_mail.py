@@ -1,6 +1,7 @@
 """Digest e-mail against a real SMTP server on 127.0.0.1 (aiosmtpd), with login; the password never logged."""
 
 import email
+import io
 import logging
 import smtplib
 import socket
@@ -9,6 +10,7 @@ from email import policy
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+from PIL import Image
 from pydantic import SecretStr
 
 from pipelines.settings import Settings
@@ -78,6 +80,25 @@ def test_send_digest_delivers_text_and_html_parts(smtp_server, digest_folder, ca
     text = message.get_body(("plain",)).get_content()
     assert "&lt;script&gt;" in html and "<script>" not in html and "\\<script\\>" in text
     assert PASSWORD not in caplog.text and PASSWORD not in repr(settings_for(controller))
+
+
+def test_mailed_digest_carries_its_charts_as_inline_images(smtp_server, digest_folder):
+    controller, inbox, _ = smtp_server
+    send_digest(digest_folder, settings_for(controller))
+    (_, message), = inbox.messages
+    html_part = message.get_body(("related",))
+    assert html_part.get_content_type() == "multipart/related"
+    html = message.get_body(("html",)).get_content()
+    images = [p for p in message.walk() if p.get_content_type() == "image/png"]
+    assert sorted(p.get_filename() for p in images) == ["chart-topic-1.png", "chart-topic-4.png"]
+    for image in images:
+        cid = image["Content-ID"].strip("<>")
+        assert f'src="cid:{cid}"' in html and image.get_content_disposition() == "inline"
+        data = image.get_content()  # decoded bytes: a PNG that opens, the same as the file beside digest.html
+        assert data == (digest_folder / image.get_filename()).read_bytes()
+        with Image.open(io.BytesIO(data)) as picture:
+            assert picture.format == "PNG" and picture.size == (640, 260)
+    assert 'src="chart-topic-' not in html
 
 
 def test_send_digest_with_wrong_password_fails_loudly(smtp_server, digest_folder):

@@ -31,3 +31,5 @@ def test_tag_lines_prints_one_json_object_per_line(tmp_path):
     assert set(rows[0]["regions"][0]) == {"code", "name", "level", "evidence", "weight"}
     assert rows[1] == {"lang": None, "regions": [], "sectors": []}  # an empty line: a defined empty result
     assert rows[2]["regions"][0]["code"] == "NL414"
+    progress = [line.split("] ", 1)[1] for line in result.stderr.splitlines() if line.startswith("[")]
+    assert progress == ["loading the place registry ...", "loading the embedder hashing ...", "tagging 3 texts ..."]
