@@ -71,7 +71,8 @@ def secure(response: Response, request: Request, nonce: str | None = None) -> Re
         f"default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; script-src {script}; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"  # no-referrer would make the browser send Origin: null on our own POSTs
+    # not no-referrer: with it the browser sends "Origin: null" on the dashboard's own POSTs
+    response.headers["Referrer-Policy"] = "same-origin"
     token = csrf_token(request)
     if request.cookies.get(CSRF_COOKIE) != token:
         response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", path="/")

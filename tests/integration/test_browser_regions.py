@@ -6,7 +6,8 @@ import pytest
 from pipelines.settings import Settings
 from pipelines.steps.digest import write_digest
 from pipelines.store import Store
-from tests.integration.test_browser import SHOTS, browser, page, server  # noqa: F401 (fixtures)
+from tests.integration import test_browser  # SHOTS is set by its browser fixture, so read it when used
+from tests.integration.test_browser import browser, page, server  # noqa: F401 (fixtures)
 from tests.pipelines.test_digest_sections import build_store
 from tests.pipelines.test_regions import add_geography
 
@@ -35,7 +36,7 @@ def test_analyst_opens_a_regional_brief_and_follows_a_partner(page, server):  # 
     assert any("FRK2" in r and "yes, 1 shared project" in r for r in rows)
     assert any("ES21" in r and "not yet" in r for r in rows)
     assert page.evaluate("typeof window.__xss") == "undefined" and page.dialogs == []  # organisation names are text
-    page.screenshot(path=str(SHOTS / "7-region-brief.png"), full_page=True)
+    page.screenshot(path=str(test_browser.SHOTS / "7-region-brief.png"), full_page=True)
     with page.expect_navigation():
         page.click("#cross-border a[href='/regions/FRK2']")
     assert page.locator("#region-name").inner_text().startswith("FRK2")
@@ -46,7 +47,7 @@ def test_theme_page_shows_collaboration_areas_and_non_eu_partners(page, server):
     areas = page.locator("#collaboration-areas").inner_text()
     assert "DE71" in areas and "FRK2" in areas and "yes, 1 shared" in areas
     assert "US (1)" in page.locator("#theme-geography").inner_text()
-    page.screenshot(path=str(SHOTS / "8-theme-geography.png"), full_page=True)
+    page.screenshot(path=str(test_browser.SHOTS / "8-theme-geography.png"), full_page=True)
 
 
 def test_digest_has_the_followed_regions_brief(page, site):  # noqa: F811
