@@ -31,11 +31,11 @@ def build_topic_model(*, min_topic_size: int = 15, min_samples: int | None = Non
                       reducer="umap", clusterer="hdbscan", n_clusters: int = 50, n_components: int = 5,
                       n_neighbors: int = 15, top_n_words: int = 10, min_df: int = 2,
                       representation: str = "mmr", mmr_diversity: float = 0.3, embedder=None,
-                      docs_per_topic: int | None = None, max_outlier_share: float | None = None, **_ignored):
+                      min_topics_sqrt: float | None = None, max_outlier_share: float | None = None, **_ignored):
     """BERTopic from explicit parts: names ('umap'/'pca', 'hdbscan'/'kmeans'/'auto') or estimator objects.
 
     'auto' is HDBSCAN with a k-means fallback for corpora where it degenerates (`nlp.clustering`); it
-    needs `docs_per_topic` and `max_outlier_share`.
+    needs `min_topics_sqrt` and `max_outlier_share`.
 
     `embedder` (anything with `encode(texts)`) embeds candidate words for the 'mmr' and 'keybert_mmr'
     representations; without one the terms are plain c-TF-IDF.
@@ -61,10 +61,10 @@ def build_topic_model(*, min_topic_size: int = 15, min_samples: int | None = Non
     elif clusterer == "auto":
         from nlp.clustering import SizedClusterer
 
-        if docs_per_topic is None or max_outlier_share is None:
-            raise ValueError("clusterer 'auto' needs docs_per_topic and max_outlier_share")
+        if min_topics_sqrt is None or max_outlier_share is None:
+            raise ValueError("clusterer 'auto' needs min_topics_sqrt and max_outlier_share")
         clusterer = SizedClusterer(min_cluster_size=min_topic_size, min_samples=min_samples,
-                                   docs_per_topic=docs_per_topic, max_outlier_share=max_outlier_share, seed=seed)
+                                   min_topics_sqrt=min_topics_sqrt, max_outlier_share=max_outlier_share, seed=seed)
     elif clusterer == "kmeans":
         from sklearn.cluster import KMeans
 
@@ -138,13 +138,22 @@ def topic_table(model, topics: np.ndarray, embeddings: np.ndarray, taken: set[st
 
 def drop_generic_terms(model, docs: list[str], topics: np.ndarray, *, min_df: float, max_lift: float
                        ) -> list[str]:
-    """Recompute the topics' terms without the corpus-generic words (`nlp.labels.generic_words`); return them."""
+    """Recompute the topics' terms without the corpus-generic words (`nlp.labels.generic_words`); return them.
+
+    When no term would be left (a few topics that share only generic words), the terms stay as they were.
+    """
     generic = generic_words(docs, topics, min_df=min_df, max_lift=max_lift, token_pattern=TOKEN_PATTERN)
-    if generic:
-        model.update_topics(docs, top_n_words=model.top_n_words, representation_model=model.representation_model,
-                            vectorizer_model=build_vectorizer(model.vectorizer_model.min_df, extra_stop_words=generic))
-        if model.embedding_model is not None:
-            model.embedding_model.cache_.clear()
+    if not generic:
+        return []
+    original = model.vectorizer_model
+    update = {"top_n_words": model.top_n_words, "representation_model": model.representation_model}
+    try:
+        model.update_topics(docs, vectorizer_model=build_vectorizer(original.min_df, generic), **update)
+    except ValueError:  # sklearn: no term left after pruning
+        model.update_topics(docs, vectorizer_model=original, **update)
+        generic = []
+    if model.embedding_model is not None:
+        model.embedding_model.cache_.clear()
     return generic
 
 

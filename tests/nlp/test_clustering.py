@@ -9,22 +9,22 @@ def blobs(n_per: int, centers: int, spread: float, seed: int = 0) -> np.ndarray:
 
 
 def test_dense_blobs_stay_with_hdbscan():
-    clusterer = SizedClusterer(min_cluster_size=10, min_samples=None, docs_per_topic=20, max_outlier_share=0.4,
+    clusterer = SizedClusterer(min_cluster_size=10, min_samples=None, min_topics_sqrt=0.25, max_outlier_share=0.4,
                                seed=0).fit(blobs(30, 8, 0.3))
     assert clusterer.method_ == "hdbscan" and clusterer.labels_.max() + 1 == 8
 
 
 def test_a_degenerate_fit_falls_back_to_kmeans_sized_from_the_corpus():
     X = np.random.default_rng(1).uniform(-1, 1, (600, 5))  # no density structure: mostly noise to HDBSCAN
-    clusterer = SizedClusterer(min_cluster_size=15, min_samples=None, docs_per_topic=50, max_outlier_share=0.4,
+    clusterer = SizedClusterer(min_cluster_size=15, min_samples=None, min_topics_sqrt=0.5, max_outlier_share=0.4,
                                seed=0).fit(X)
-    assert clusterer.method_ == "kmeans" and clusterer.labels_.max() + 1 == 12 and (clusterer.labels_ >= 0).all()
-    again = SizedClusterer(min_cluster_size=15, min_samples=None, docs_per_topic=50, max_outlier_share=0.4,
+    assert clusterer.method_ == "kmeans" and clusterer.labels_.max() + 1 == 13 and (clusterer.labels_ >= 0).all()
+    again = SizedClusterer(min_cluster_size=15, min_samples=None, min_topics_sqrt=0.5, max_outlier_share=0.4,
                            seed=0).fit(X)
     assert np.array_equal(again.labels_, clusterer.labels_)
 
 
 def test_degenerate():
-    assert degenerate(np.array([0] * 50 + [-1] * 50), docs_per_topic=10, max_outlier_share=0.4)  # 50% outliers
-    assert degenerate(np.array([0] * 40 + [1] * 40), docs_per_topic=10, max_outlier_share=0.4)  # 2 topics of 40
-    assert not degenerate(np.repeat(np.arange(8), 10), docs_per_topic=10, max_outlier_share=0.4)
+    assert degenerate(np.array([0] * 50 + [-1] * 50), min_topics_sqrt=0.1, max_outlier_share=0.4)  # 50% outliers
+    assert degenerate(np.array([0] * 40 + [1] * 40), min_topics_sqrt=0.5, max_outlier_share=0.4)  # 2 < 0.5 √80
+    assert not degenerate(np.repeat(np.arange(8), 10), min_topics_sqrt=0.5, max_outlier_share=0.4)
