@@ -48,9 +48,11 @@ def main(embedder: str, sizes: list[int], show: int | None) -> None:
         generic = drop_generic_terms(model, docs, labels, min_df=cfg.generic_min_df, max_lift=cfg.generic_max_lift)
         after = quality(model, labels, scorer)
         seconds = time.perf_counter() - start
-        print(f"{n:>6} {labels.max() + 1:>6} {(labels == OUTLIER).mean():>8.1%} {model.hdbscan_model.method_:>9} "
+        clusterer = model.hdbscan_model
+        print(f"{n:>6} {labels.max() + 1:>6} {(labels == OUTLIER).mean():>8.1%} {clusterer.method_:>9} "
               f"{before[0]:>11.3f} {after[0]:>6.3f} {before[1]:>10.3f} {after[1]:>6.3f} {seconds:>6.0f}  "
               f"{len(generic)}: {', '.join(generic[:25])}", flush=True)
+        print(f"       (HDBSCAN: {clusterer.hdbscan_topics_} topics, {clusterer.hdbscan_outlier_share_:.1%} outliers)")
         if n == show:
             new = topic_table(model, labels, vectors[:n])
             new = new[new["local_topic"] != OUTLIER].sort_values("size", ascending=False)

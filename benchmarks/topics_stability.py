@@ -6,7 +6,7 @@ refit: the share of documents in a non-outlier topic before and after that keep 
 documents kept in place by the sticky rule, which matching rule decided each continuation, and the
 lineage events. `--twice` runs the whole sequence again in a second store and compares the final ids.
 
-    .venv/bin/python benchmarks/topics_stability.py --embedder minilm --twice
+    .venv/bin/python benchmarks/topics_stability.py --embedder minilm --twice [--topics min_topics_sqrt=1.0]
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from pipelines.assign import topics_step
 from pipelines.logs import Bars
 
 
-def run(corpus: pd.DataFrame, vectors, months: list[pd.Period], name: str, embedder: str, words) -> list[pd.Series]:
-    settings = bench_settings(name, words=words, embedder=embedder)
+def run(corpus: pd.DataFrame, vectors, months: list[pd.Period], name: str, embedder: str, words, topics: dict
+        ) -> list[pd.Series]:
+    settings = bench_settings(name, words=words, embedder=embedder, **topics)
     store = open_fresh(settings.store_path)
     ids = []
     for k, month in enumerate(months):
@@ -62,7 +63,7 @@ def kept_share(ids: list[pd.Series]) -> list[float]:
     return out
 
 
-def main(embedder: str, start: str, first: str, refits: int, twice: bool) -> None:
+def main(embedder: str, start: str, first: str, refits: int, twice: bool, topics: dict) -> None:
     corpus = load_corpus()
     corpus = corpus[corpus["date"] >= start]
     corpus = corpus[corpus["date"] < pd.Period(first, "M").to_timestamp() + pd.DateOffset(months=refits + 1)]
@@ -77,11 +78,13 @@ def main(embedder: str, start: str, first: str, refits: int, twice: bool) -> Non
 
         words = load_embedder("all-MiniLM-L6-v2", max_seq_length=128)
     print(f"{len(corpus)} projects {start} .. {months[-1]}, {embedder} embeddings")
-    ids = run(corpus, vectors, months, "stability", embedder, words)
+    print("topic settings changed:", topics or "none")
+    name = "stability" + "".join(f"-{k}-{v}" for k, v in topics.items())
+    ids = run(corpus, vectors, months, name, embedder, words, topics)
     shares = kept_share(ids)
     print(f"kept ids per refit: {', '.join(f'{s:.1%}' for s in shares)}; mean {sum(shares) / len(shares):.1%}")
     if twice:
-        again = run(corpus, vectors, months, "stability-again", embedder, words)
+        again = run(corpus, vectors, months, name + "-again", embedder, words, topics)
         same = all(a.sort_index().equals(b.sort_index()) for a, b in zip(ids, again, strict=True))
         print(f"second run, same ids after every fit: {same}")
     print(f"peak RSS {peak_rss_mb():.0f} MB")
@@ -94,5 +97,7 @@ if __name__ == "__main__":
     parser.add_argument("--first", default="2025-06", help="last month of the first fit")
     parser.add_argument("--refits", type=int, default=3)
     parser.add_argument("--twice", action="store_true")
+    parser.add_argument("--topics", nargs="*", default=[], help="[topics] settings, KEY=VALUE")
     args = parser.parse_args()
-    main(args.embedder, args.start, args.first, args.refits, args.twice)
+    main(args.embedder, args.start, args.first, args.refits, args.twice,
+         dict(item.split("=", 1) for item in args.topics))
