@@ -1,8 +1,9 @@
 """Topics step: stable topics over time — periodic refits with lineage, nightly assignment and births.
 
 - Refit (when the base model is older than `refit_days`, or forced): BERTopic over the rolling window,
-  its topics linked to the stable topics (`nlp.lineage`), the events written to `topic_lineage`, and
-  every embedded document (re)assigned, so all counts come from one set of topics.
+  corpus-generic words dropped from its terms, its topics linked to the stable topics (`nlp.identity`),
+  the events written to `topic_lineage`, and every embedded document (re)assigned — a document whose
+  stable topic lives on and still fits it stays there — so all counts come from one set of topics.
 - Nightly: documents without a topic go to the most similar stable centroid (an outlier below the base
   model's assign similarity). Then a small model on the recent window looks for clusters that are mostly
   outliers and match no stable topic: each is a birth, available to the next night's assignment.
