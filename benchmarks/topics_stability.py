@@ -1,104 +1,103 @@
-"""Identity stability on CORDIS Horizon Europe: refit on data up to month M, then up to M+1.
+"""Identity stability on CORDIS Horizon Europe, as the pipeline runs it: one fit, then monthly refits.
 
-Compared on the documents both fits saw: the share whose topic is unchanged, and the share of the
-second fit's topics that continue a topic of the first. Rows:
-- plain BERTopic defaults, topic numbers as BERTopic gives them (renumbered by size on every fit);
-- our model (fixed seed), its local topic numbers, i.e. without the identity layer;
-- our pipeline's stable ids (`topics_step` with forced refits, matching and lineage).
-A topic "continues" for the number-based rows when its number's topic in the first fit is its
-one-to-one centroid match (Hungarian, centred cosine >= match_threshold).
+The store starts with the projects signed from `--start` to `--first` (inclusive months) and is fitted
+(`topics_step`, forced); then each following month's projects arrive and the model is refitted. Per
+refit: the share of documents in a non-outlier topic before and after that keep their stable id, the
+documents kept in place by the sticky rule, which matching rule decided each continuation, and the
+lineage events. `--twice` runs the whole sequence again in a second store and compares the final ids.
 
-    .venv/bin/python benchmarks/topics_stability.py [--month 2025-09]
+    .venv/bin/python benchmarks/topics_stability.py --embedder minilm --twice [--topics min_topics_sqrt=1.0]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
-import numpy as np
 import pandas as pd
-from topics_data import OUT, embeddings, load_corpus, peak_rss_mb
+from topics_data import embeddings, load_corpus, peak_rss_mb
 from topics_store import add_documents, bench_settings, open_fresh
 
-from nlp.lineage import match_topics
-from nlp.topics import OUTLIER, unit
+from nlp.topics import OUTLIER
 from pipelines.logs import Bars
 from pipelines.steps.topics import topics_step
 
 
-def same_share(first: pd.Series, second: pd.Series) -> tuple[float, float]:
-    """Share of documents with an unchanged topic: over all of them, and over those never an outlier."""
-    both = (first != OUTLIER) & (second != OUTLIER)
-    return float((first == second).mean()), float((first[both] == second[both]).mean())
-
-
-def numbers_continue(first: pd.Series, second: pd.Series, vectors: pd.DataFrame, threshold: float) -> float:
-    """Share of the second fit's topics whose number means the same topic (centroid match) in the first."""
-    mean = vectors.to_numpy().mean(axis=0)
-
-    def centroids(labels):
-        topics = sorted(t for t in labels.unique() if t != OUTLIER)
-        return topics, np.stack([unit(vectors[labels.reindex(vectors.index) == t].to_numpy().mean(axis=0))
-                                 for t in topics])
-
-    ids1, c1 = centroids(first)
-    ids2, c2 = centroids(second)
-    matches = match_topics(c1, c2, threshold, mean=mean)
-    return sum(ids1[j] == ids2[i] for i, (j, _) in matches.items()) / len(ids2)
-
-
-def plain_fit(docs: list[str], vectors: np.ndarray) -> np.ndarray:
-    from bertopic import BERTopic
-
-    return np.asarray(BERTopic().fit_transform(docs, embeddings=vectors)[0])
-
-
-def main(month: str) -> None:
-    corpus = load_corpus()
-    vectors = embeddings(corpus)
-    corpus["doc_id"] = "cordis:" + corpus["doc_id"].astype(str)
-    m_end = pd.Timestamp(month) + pd.offsets.MonthBegin(1)
-    first = corpus["date"] < m_end
-    second = corpus["date"] < m_end + pd.offsets.MonthBegin(1)
-    settings = bench_settings("stability")
+def run(corpus: pd.DataFrame, vectors, months: list[pd.Period], name: str, embedder: str, words, topics: dict
+        ) -> list[pd.Series]:
+    settings = bench_settings(name, words=words, embedder=embedder, **topics)
     store = open_fresh(settings.store_path)
-    bars, stable, local, seconds = Bars(enabled=False), [], [], []
-    for mask in (first, second):
-        new = mask & ~corpus["doc_id"].isin(store.df("SELECT doc_id FROM documents")["doc_id"])
-        add_documents(store, corpus[new], vectors[new.to_numpy()])
+    ids = []
+    for k, month in enumerate(months):
+        new = (corpus["month"] <= month) & ~corpus["doc_id"].isin(store.df("SELECT doc_id FROM documents")["doc_id"])
+        add_documents(store, corpus[new], vectors[new.to_numpy()], embedder)
         start = time.perf_counter()
-        topics_step(store, settings, bars, force_fit=True)
-        seconds.append(time.perf_counter() - start)
-        frame = store.df("SELECT a.doc_id, a.topic_id, m.local_topic FROM topic_assignments a LEFT JOIN model_topics m "
-                         "ON m.model_version = a.model_version AND m.topic_id = a.topic_id").set_index("doc_id")
-        stable.append(frame["topic_id"])
-        local.append(frame["local_topic"].fillna(OUTLIER).astype(int))
-    events = store.df("SELECT event, count(*) AS n FROM topic_lineage WHERE to_version = (SELECT version FROM "
-                      "topic_models WHERE is_current) GROUP BY event ORDER BY event")
-    shared = corpus.loc[first, "doc_id"]
-    vec = pd.DataFrame(vectors[first.to_numpy()], index=shared.to_numpy())
-    plain = [pd.Series(plain_fit((corpus.loc[m, "title"] + ". " + corpus.loc[m, "text"]).tolist(),
-                                 vectors[m.to_numpy()]), index=corpus.loc[m, "doc_id"].to_numpy())
-             for m in (first, second)]
-    threshold = settings.topics.match_threshold
-    n_continue = int(events.set_index("event")["n"].get("continue", 0))
-    n_topics = int(stable[1][stable[1] != OUTLIER].nunique())
-    rows = [("plain BERTopic defaults (numbers)", plain, numbers_continue(plain[0][shared], plain[1][shared], vec,
-                                                                           threshold)),
-            ("ours, local numbers (fixed seed)", local, numbers_continue(local[0][shared], local[1][shared], vec,
-                                                                         threshold)),
-            ("ours, stable ids (pipeline)", stable, n_continue / n_topics)]
-    print(f"M = {month}: {first.sum()} documents up to M, {second.sum()} up to M+1 (model2vec embeddings)")
-    print(f"{'':36} {'docs same topic':>15} {'(non-outliers)':>14} {'topics continued':>16}")
-    for name, (a, b), cont in rows:
-        all_docs, assigned = same_share(a[shared], b[shared])
-        print(f"{name:36} {all_docs:>15.1%} {assigned:>14.1%} {cont:>16.1%}")
-    print("refit M+1 lineage events:", dict(zip(events["event"], events["n"], strict=True)))
-    print(f"pipeline refits: {seconds[0]:.0f}s, {seconds[1]:.0f}s; peak RSS {peak_rss_mb():.0f} MB; store {OUT}")
+        topics_step(store, settings, Bars(enabled=False), force_fit=True)
+        ids.append(store.df("SELECT doc_id, topic_id FROM topic_assignments").set_index("doc_id")["topic_id"])
+        info = store.df("SELECT version, metrics FROM topic_models WHERE is_current").iloc[0]
+        metrics = json.loads(info["metrics"])
+        line = (f"{'fit' if k == 0 else 'refit'} up to {month}: {new.sum():>5} new, {len(ids[-1]):>5} docs, "
+                f"{metrics['n_topics']} topics ({metrics['clusterer']}), {metrics['outlier_share']:.1%} outliers, "
+                f"NPMI {metrics['npmi']:.3f}, diversity {metrics['diversity']:.3f}, {time.perf_counter() - start:.0f}s")
+        if k:
+            before, after = ids[-2], ids[-1].reindex(ids[-2].index)
+            both = (before != OUTLIER) & (after != OUTLIER)
+            line += (f"\n    kept id: {(before[both] == after[both]).mean():.1%} of {both.sum()} docs; sticky "
+                     f"{metrics['sticky_docs']}; rules {metrics['match_rules']}; events {metrics['events']}")
+        print(line, flush=True)
+    labels = store.df("SELECT topic_id, label, size FROM topics WHERE status = 'active' AND topic_id >= 0 "
+                      "ORDER BY size DESC")
+    print("live topics:", len(labels), "| duplicate labels:", int(labels["label"].duplicated().sum()))
+    print("largest:", "; ".join(labels["label"].head(20)))
+    store.close()
+    return ids
+
+
+def kept_share(ids: list[pd.Series]) -> list[float]:
+    out = []
+    for before, after in zip(ids, ids[1:], strict=False):
+        after = after.reindex(before.index)
+        both = (before != OUTLIER) & (after != OUTLIER)
+        out.append(float((before[both] == after[both]).mean()))
+    return out
+
+
+def main(embedder: str, start: str, first: str, refits: int, twice: bool, topics: dict) -> None:
+    corpus = load_corpus()
+    corpus = corpus[corpus["date"] >= start]
+    corpus = corpus[corpus["date"] < pd.Period(first, "M").to_timestamp() + pd.DateOffset(months=refits + 1)]
+    corpus = corpus.reset_index(drop=True)
+    vectors = embeddings(corpus, embedder)
+    corpus["doc_id"] = "cordis:" + corpus["doc_id"].astype(str)
+    corpus["month"] = corpus["date"].dt.to_period("M")
+    months = [pd.Period(first, "M") + k for k in range(refits + 1)]
+    words = None
+    if embedder == "minilm":
+        from nlp.embed import load_embedder
+
+        words = load_embedder("all-MiniLM-L6-v2", max_seq_length=128)
+    print(f"{len(corpus)} projects {start} .. {months[-1]}, {embedder} embeddings")
+    print("topic settings changed:", topics or "none")
+    name = "stability" + "".join(f"-{k}-{v}" for k, v in topics.items())
+    ids = run(corpus, vectors, months, name, embedder, words, topics)
+    shares = kept_share(ids)
+    print(f"kept ids per refit: {', '.join(f'{s:.1%}' for s in shares)}; mean {sum(shares) / len(shares):.1%}")
+    if twice:
+        again = run(corpus, vectors, months, name + "-again", embedder, words, topics)
+        same = all(a.sort_index().equals(b.sort_index()) for a, b in zip(ids, again, strict=True))
+        print(f"second run, same ids after every fit: {same}")
+    print(f"peak RSS {peak_rss_mb():.0f} MB")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--month", default="2025-09")
-    main(parser.parse_args().month)
+    parser.add_argument("--embedder", default="minilm", help="minilm (all-MiniLM-L6-v2) or m2v")
+    parser.add_argument("--start", default="2024-07-01")
+    parser.add_argument("--first", default="2025-06", help="last month of the first fit")
+    parser.add_argument("--refits", type=int, default=3)
+    parser.add_argument("--twice", action="store_true")
+    parser.add_argument("--topics", nargs="*", default=[], help="[topics] settings, KEY=VALUE")
+    args = parser.parse_args()
+    main(args.embedder, args.start, args.first, args.refits, args.twice,
+         dict(item.split("=", 1) for item in args.topics))

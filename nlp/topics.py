@@ -8,25 +8,33 @@ for a safetensors-loaded model, so stable topics born between refits can be assi
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+from nlp.labels import generic_words, unique_labels
 
 OUTLIER = -1
 TOKEN_PATTERN = r"(?u)\b[a-zA-Z][a-zA-Z0-9\-]+\b"
 REPRESENTATIONS = ("ctfidf", "mmr", "keybert_mmr")
 
 
-def build_vectorizer(min_df: int = 2) -> CountVectorizer:
-    return CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=min_df, token_pattern=TOKEN_PATTERN)
+def build_vectorizer(min_df: int = 2, extra_stop_words: list[str] = ()) -> CountVectorizer:
+    stop_words = sorted(ENGLISH_STOP_WORDS | set(extra_stop_words)) if extra_stop_words else "english"
+    return CountVectorizer(stop_words=stop_words, ngram_range=(1, 2), min_df=min_df, token_pattern=TOKEN_PATTERN)
 
 
 def build_topic_model(*, min_topic_size: int, min_samples: int | None, seed: int, reducer, clusterer,
                       n_clusters: int, n_components: int, n_neighbors: int, top_n_words: int, representation: str,
-                      mmr_diversity: float, min_df: int = 2, embedder=None):
-    """BERTopic from explicit parts: names ('umap'/'pca', 'hdbscan'/'kmeans') or estimator objects.
+                      mmr_diversity: float, min_topics_sqrt: float, max_outlier_share: float, min_df: int = 2,
+                      embedder=None):
+    """BERTopic from explicit parts: names ('umap'/'pca', 'hdbscan'/'kmeans'/'auto') or estimator objects.
+
+    'auto' is HDBSCAN with a k-means fallback for corpora where it degenerates (`nlp.clustering`), below
+    `min_topics_sqrt` x sqrt(documents) topics or above `max_outlier_share` outliers.
 
     The settings' arguments are required (their defaults live in trendscout's `[topics]` settings).
 
@@ -41,7 +49,7 @@ def build_topic_model(*, min_topic_size: int, min_samples: int | None, seed: int
         from umap import UMAP
 
         reducer = UMAP(n_components=n_components, n_neighbors=n_neighbors, min_dist=0.0, metric="cosine",
-                       random_state=seed, low_memory=True)
+                       random_state=seed, transform_seed=seed, n_jobs=1, low_memory=True)
     elif reducer == "pca":
         from sklearn.decomposition import PCA
 
@@ -51,6 +59,11 @@ def build_topic_model(*, min_topic_size: int, min_samples: int | None, seed: int
 
         clusterer = HDBSCAN(min_cluster_size=min_topic_size, min_samples=min_samples, metric="euclidean",
                             cluster_selection_method="eom", prediction_data=True)
+    elif clusterer == "auto":
+        from nlp.clustering import SizedClusterer
+
+        clusterer = SizedClusterer(min_cluster_size=min_topic_size, min_samples=min_samples,
+                                   min_topics_sqrt=min_topics_sqrt, max_outlier_share=max_outlier_share, seed=seed)
     elif clusterer == "kmeans":
         from sklearn.cluster import KMeans
 
@@ -71,40 +84,76 @@ def build_topic_model(*, min_topic_size: int, min_samples: int | None, seed: int
 
 
 def fit_topics(model, docs: list[str], embeddings: np.ndarray) -> np.ndarray:
-    """Fit on precomputed embeddings; return the local topic of each document (-1: outlier)."""
+    """Fit on precomputed embeddings; return the local topic of each document (-1: outlier).
+
+    The fit runs on one BLAS/OpenMP thread and one numba thread (restored afterwards), so its floating
+    point reductions happen in the same order whatever the machine's core count (see models/README.md).
+    """
     if len(docs) != len(embeddings):
         raise ValueError(f"{len(docs)} documents but {len(embeddings)} embeddings")
-    topics, _ = model.fit_transform(docs, embeddings=embeddings)
+    with pinned_threads():
+        topics, _ = model.fit_transform(docs, embeddings=embeddings)
     if model.embedding_model is not None:
         model.embedding_model.cache_.clear()
     return np.asarray(topics, dtype=int)
 
 
-def short_label(terms: list[str], n: int = 3) -> str:
-    """A short human-readable label: the top terms, skipping any that shares a word stem with an earlier one."""
-    picked: list[str] = []
-    stems: set[str] = set()
-    for term in terms:
-        own = {word[:6] for word in term.split()}
-        if own & stems:
-            continue
-        picked.append(term)
-        stems |= own
-        if len(picked) == n:
-            break
-    return " · ".join(picked)
+@contextmanager
+def pinned_threads():
+    """One thread for BLAS, OpenMP (threadpoolctl) and numba while fitting."""
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        numba.set_num_threads(before)
 
 
-def topic_table(model, topics: np.ndarray, embeddings: np.ndarray) -> pd.DataFrame:
-    """One row per topic of a fitted model: local id, size, terms, label and unit centroid."""
+def topic_table(model, topics: np.ndarray, embeddings: np.ndarray, taken: set[str] | frozenset = frozenset()
+                ) -> pd.DataFrame:
+    """One row per topic of a fitted model: local id, size, terms, label and unit centroid.
+
+    Labels are unique among the topics and differ from those in `taken` (other live topics' labels).
+    """
     rows = []
     for local in sorted(set(topics.tolist())):
         members = embeddings[topics == local]
-        words = [w for w, _ in (model.get_topic(local) or []) if w]
-        rows.append({"local_topic": local, "size": int(len(members)), "terms": words,
-                     "label": "outliers" if local == OUTLIER else short_label(words),
+        rows.append({"local_topic": local, "size": int(len(members)),
+                     "terms": [w for w, _ in (model.get_topic(local) or []) if w],
                      "centroid": unit(members.mean(axis=0))})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table.assign(label=[])
+    real = table["local_topic"] != OUTLIER
+    order = table[real].sort_values(["size", "local_topic"], ascending=[False, True]).index
+    table["label"] = "outliers"
+    table.loc[order, "label"] = unique_labels(table.loc[order, "terms"].tolist(), taken=taken)
+    return table
+
+
+def drop_generic_terms(model, docs: list[str], topics: np.ndarray, *, min_df: float, max_lift: float
+                       ) -> list[str]:
+    """Recompute the topics' terms without the corpus-generic words (`nlp.labels.generic_words`); return them.
+
+    When no term would be left (a few topics that share only generic words), the terms stay as they were.
+    """
+    generic = generic_words(docs, topics, min_df=min_df, max_lift=max_lift, token_pattern=TOKEN_PATTERN)
+    if not generic:
+        return []
+    original = model.vectorizer_model
+    update = {"top_n_words": model.top_n_words, "representation_model": model.representation_model}
+    try:
+        model.update_topics(docs, vectorizer_model=build_vectorizer(original.min_df, generic), **update)
+    except ValueError:  # sklearn: no term left after pruning
+        model.update_topics(docs, vectorizer_model=original, **update)
+        generic = []
+    if model.embedding_model is not None:
+        model.embedding_model.cache_.clear()
+    return generic
 
 
 def unit(vector: np.ndarray) -> np.ndarray:

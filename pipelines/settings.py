@@ -70,16 +70,24 @@ class TopicSettings(Section):
     min_topic_size: int = 15
     min_samples: int | None = None  # hdbscan; None: min_topic_size
     reducer: str = "umap"  # umap | pca
-    clusterer: str = "hdbscan"  # hdbscan | kmeans
+    clusterer: str = "auto"  # hdbscan | kmeans | auto (hdbscan, k-means when it degenerates: nlp.clustering)
+    min_topics_sqrt: float = 0.5  # auto: hdbscan degenerates below this x sqrt(documents) topics (k-means: as many)
+    max_outlier_share: float = 0.4  # auto: hdbscan degenerates above this outlier share
     n_clusters: int = 50  # kmeans only
     n_components: int = 5
     n_neighbors: int = 15
     top_n_words: int = 10
     representation: str = "mmr"  # ctfidf | mmr | keybert_mmr (terms and labels)
     mmr_diversity: float = 0.3
+    # corpus-generic words, left out of terms and labels: in this share of documents or more, and in no
+    # topic's documents more than generic_max_lift times as often as in the corpus (nlp.labels)
+    generic_min_df: float = 0.05
+    generic_max_lift: float = 2.0
     seed: int = 42
     refit_days: int = 7  # refit the base model when it is older than this
     match_threshold: float = 0.75  # centred centroid cosine for a refit's topic to keep a stable id
+    match_jaccard: float = 0.3  # membership Jaccard (documents both fits saw) that keeps a stable id
+    match_terms: float = 0.4  # top-term word Jaccard that keeps a stable id (with half the centroid cosine)
     min_share: float = 0.5  # document share linking topics across fits; outlier share a nightly birth needs
     reduce_quantile: float = 0.02  # share of documents left as outliers after outlier reduction
     recent_days: int = 30  # window of the nightly new-documents model that finds births
@@ -89,7 +97,7 @@ class TopicSettings(Section):
         """The keyword arguments of `nlp.topics.build_topic_model` (but `embedder`), with `overrides`."""
         return self.model_dump(include={"min_topic_size", "min_samples", "seed", "reducer", "clusterer", "n_clusters",
                                         "n_components", "n_neighbors", "top_n_words", "representation",
-                                        "mmr_diversity"}) | overrides
+                                        "mmr_diversity", "min_topics_sqrt", "max_outlier_share"}) | overrides
 
 
 class TrendSettings(Section):

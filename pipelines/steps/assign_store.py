@@ -14,9 +14,9 @@ from pipelines.store import Store
 
 
 def active_topics(store: Store) -> pd.DataFrame:
-    """The active stable topics (not the outlier topic): topic_id, centroid, born_on; by topic_id."""
-    return store.df("SELECT topic_id, centroid, born_on FROM topics WHERE status = 'active' AND topic_id <> ? "
-                    "ORDER BY topic_id", [OUTLIER])
+    """The active stable topics (not the outlier topic): topic_id, centroid, terms (JSON), born_on, label."""
+    return store.df("SELECT topic_id, centroid, terms, born_on, label FROM topics WHERE status = 'active' "
+                    "AND topic_id <> ? ORDER BY topic_id", [OUTLIER])
 
 
 def register_model(store: Store, manifest: dict, path: Path, *, is_current: bool) -> None:

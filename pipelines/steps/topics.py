@@ -1,8 +1,9 @@
 """Topics step: stable topics over time — periodic refits with lineage, nightly assignment and births.
 
 - Refit (when the base model is older than `refit_days`, or forced): BERTopic over the rolling window,
-  its topics linked to the stable topics (`nlp.lineage`), the events written to `topic_lineage`, and
-  every embedded document (re)assigned, so all counts come from one set of topics.
+  corpus-generic words dropped from its terms, its topics linked to the stable topics (`nlp.identity`),
+  the events written to `topic_lineage`, and every embedded document (re)assigned — a document whose
+  stable topic lives on and still fits it stays there — so all counts come from one set of topics.
 - Nightly: documents without a topic go to the most similar stable centroid (an outlier below the base
   model's assign similarity). Then a small model on the recent window looks for clusters that are mostly
   outliers and match no stable topic: each is a birth, available to the next night's assignment.
@@ -19,7 +20,8 @@ import pandas as pd
 
 from nlp import topics as tm
 from nlp.coherence import CoherenceScorer, topic_diversity
-from nlp.lineage import centered, link_topics, match_topics
+from nlp.identity import link_topics, sticky_topics
+from nlp.lineage import centered, match_topics
 from pipelines.errors import ModelNotFound
 from pipelines.logs import Bars
 from pipelines.runs import StepResult
@@ -78,14 +80,20 @@ def fit(store: Store, settings: Settings, result: StepResult) -> str | None:
     logger.info("topics: fitting on %d documents (%s .. %s)", len(doc_ids), start, newest)
     model, texts = _build(settings), store.texts(doc_ids)
     local = tm.fit_topics(model, texts, vectors)
+    generic = tm.drop_generic_terms(model, texts, local, min_df=cfg.generic_min_df, max_lift=cfg.generic_max_lift)
     table = tm.topic_table(model, local, vectors)
     real = table[table["local_topic"] != tm.OUTLIER].reset_index(drop=True)
     previous = active_topics(store)
     base = current_model(store)
+    before = _previous_assignments(store, doc_ids)
+    overlap, current_shared, previous_shared = _overlap(before, local, real["local_topic"], previous["topic_id"])
     linkage = link_topics(previous["topic_id"].to_numpy(), _centroids(previous), _centroids(real),
                           next_id=int(store.scalar("SELECT coalesce(max(topic_id), -1) FROM topics")) + 1,
-                          overlap=_overlap(store, doc_ids, local, real["local_topic"], previous["topic_id"]),
-                          threshold=cfg.match_threshold, min_share=cfg.min_share, mean=vectors.mean(axis=0))
+                          overlap=overlap, current_shared=current_shared, previous_shared=previous_shared,
+                          current_terms=real["terms"].tolist(),
+                          previous_terms=previous["terms"].map(json.loads).tolist(), mean=vectors.mean(axis=0),
+                          threshold=cfg.match_threshold, min_jaccard=cfg.match_jaccard, min_terms=cfg.match_terms,
+                          min_share=cfg.min_share)
     mapping = dict(zip(real["local_topic"], linkage.stable_ids, strict=True)) | {tm.OUTLIER: tm.OUTLIER}
     version = _new_version()
     path = settings.models_dir / "topics" / version
@@ -94,15 +102,19 @@ def fit(store: Store, settings: Settings, result: StepResult) -> str | None:
     manifest = {"version": version, "kind": "base", "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "data_window": [str(start), str(newest)], "n_docs": len(doc_ids), "embedder": embedder_name,
                 "params": cfg.model_dump(), "metrics": metrics, "topics": {int(k): v for k, v in mapping.items()}}
-    (path / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     table["topic_id"] = table["local_topic"].map(mapping)
     table["similarity"] = table["topic_id"].map({e["topic_id"]: e["similarity"] for e in linkage.events
                                                  if e["event"] == "continue"})
     stable_ids, centroids = np.array(linkage.stable_ids, dtype=int), _centroids(real)
-    fitted = _fitted_assignments(np.array([mapping[t] for t in local]), vectors, stable_ids, centroids, metrics)
+    topics, kept = _sticky(np.array([mapping[t] for t in local]), before, vectors, stable_ids, centroids,
+                           metrics["assign_similarity"])
+    metrics |= {"match_rules": linkage.rules, "sticky_docs": int(kept.sum()), "generic_words": generic,
+                "clusterer": getattr(model.hdbscan_model, "method_", cfg.clusterer)}
+    fitted = _fitted_assignments(topics, vectors, stable_ids, centroids, metrics)
     other_ids, other_vectors = store.vectors(embedder_name, where="doc.published_on IS NULL OR doc.published_on <= ?",
                                              params=[start])
     others = _nearest_assignments(other_vectors, stable_ids, centroids, metrics)
+    (path / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     with store.transaction():  # all or nothing: a killed refit leaves the previous model in charge
         register_model(store, manifest, path, is_current=True)
         write_topics(store, table, version, born_on=newest, retire=_retired(linkage.events))
@@ -120,14 +132,34 @@ def _centroids(topics: pd.DataFrame) -> np.ndarray:
     return np.stack(topics["centroid"].map(np.asarray)).astype(np.float32) if len(topics) else np.zeros((0, 0))
 
 
-def _overlap(store: Store, doc_ids: list[str], local: np.ndarray, current: pd.Series, previous: pd.Series
-             ) -> np.ndarray:
-    """Documents shared by each (new local topic, previous stable topic) pair, outliers left out."""
-    before = store.df("SELECT doc_id, topic_id FROM topic_assignments WHERE topic_id <> ?", [tm.OUTLIER])
-    now = pd.DataFrame({"doc_id": doc_ids, "local": local})
-    both = now[now["local"] != tm.OUTLIER].merge(before, on="doc_id")
-    table = pd.crosstab(both["local"], both["topic_id"])
-    return table.reindex(index=current, columns=previous, fill_value=0).to_numpy()
+def _previous_assignments(store: Store, doc_ids: list[str]) -> np.ndarray:
+    """Each document's stable topic before the refit (-1: an outlier or never assigned)."""
+    before = store.df("SELECT doc_id, topic_id FROM topic_assignments").set_index("doc_id")["topic_id"]
+    return before.reindex(doc_ids).fillna(tm.OUTLIER).astype(int).to_numpy()
+
+
+def _overlap(before: np.ndarray, local: np.ndarray, current: pd.Series, previous: pd.Series
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Documents shared by each (new local topic, previous stable topic) pair, outliers left out; and each
+    topic's size among the documents both fits saw (the other fit's outliers included)."""
+    table = pd.crosstab(local, before)
+    overlap = table.reindex(index=current, columns=previous, fill_value=0).to_numpy()
+    current_shared = table.sum(axis=1).reindex(current, fill_value=0).to_numpy()
+    previous_shared = table.sum(axis=0).reindex(previous, fill_value=0).to_numpy()
+    return overlap, current_shared, previous_shared
+
+
+def _sticky(topics: np.ndarray, before: np.ndarray, vectors: np.ndarray, stable_ids: np.ndarray,
+            centroids: np.ndarray, min_similarity: float) -> tuple[np.ndarray, np.ndarray]:
+    """Documents whose previous topic lives on and still fits it stay there (`nlp.identity.sticky_topics`)."""
+    row = {int(t): k for k, t in enumerate(stable_ids)}
+    has = np.array([t in row for t in before.tolist()], dtype=bool)
+    sims = np.full(len(before), -1.0)
+    if has.any():
+        rows = np.array([row[t] for t in before[has].tolist()])
+        norms = np.linalg.norm(vectors[has], axis=1)
+        sims[has] = np.einsum("ij,ij->i", vectors[has], centroids[rows]) / np.where(norms == 0, 1, norms)
+    return sticky_topics(topics, before, sims, set(row), min_similarity=min_similarity)
 
 
 def _metrics(local: np.ndarray, vectors: np.ndarray, real: pd.DataFrame, events: list[dict],
@@ -213,10 +245,11 @@ def find_births(store: Store, settings: Settings, result: StepResult) -> list[in
         return []
     model = _build(settings, min_topic_size=cfg.recent_min_topic_size,
                    n_clusters=max(2, min(cfg.n_clusters, len(doc_ids) // cfg.recent_min_topic_size)))
-    local = tm.fit_topics(model, store.texts(doc_ids), vectors)
-    table = tm.topic_table(model, local, vectors)
+    texts, stable = store.texts(doc_ids), active_topics(store)
+    local = tm.fit_topics(model, texts, vectors)
+    tm.drop_generic_terms(model, texts, local, min_df=cfg.generic_min_df, max_lift=cfg.generic_max_lift)
+    table = tm.topic_table(model, local, vectors, taken=set(stable["label"]))
     real = table[table["local_topic"] != tm.OUTLIER].reset_index(drop=True)
-    stable = active_topics(store)
     mean = vectors.mean(axis=0)
     matched = match_topics(_centroids(stable), _centroids(real), cfg.match_threshold, mean=mean)
     assigned = store.df("SELECT doc_id, topic_id FROM topic_assignments").set_index("doc_id")["topic_id"]

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from nlp.coherence import CoherenceScorer, topic_diversity
-from nlp.topics import nearest_topics, short_label
+from nlp.labels import short_label
+from nlp.topics import nearest_topics
 from pipelines.settings import TopicSettings
 
 DOCS = ["solar panel", "solar panel", "solar grid", "fish farm", "fish farm", "fish stock", "panel fish"]
@@ -55,3 +56,26 @@ def test_topic_model_terms_come_from_each_theme_with_a_lexical_embedder(represen
     vocab = [set(words.split()) for words in themes.values()]
     assert sorted(len(t) for t in table["terms"]) == [4, 4]
     assert all(any(set(" ".join(terms).split()) <= v for v in vocab) for terms in table["terms"])
+
+
+def test_generic_words_are_common_in_every_topic_alike():
+    from nlp.labels import generic_words
+    from nlp.topics import TOKEN_PATTERN
+
+    rng = np.random.default_rng(0)
+    themes = ["hydrogen electrolyser ammonia", "salmon hatchery oyster", "qubit photon cryogenic"]
+    docs = [" ".join([*rng.choice(words.split(), 3), *rng.choice(["project", "novel", "aims"], 2)])
+            for words in themes for _ in range(20)]
+    topics = np.repeat([0, 1, 2], 20)
+    assert set(generic_words(docs, topics, min_df=0.05, max_lift=2.0, token_pattern=TOKEN_PATTERN)) == {
+        "project", "novel", "aims"}
+
+
+def test_labels_are_unique_and_never_taken():
+    from nlp.labels import unique_labels
+
+    terms = [["energy", "hydrogen", "storage", "grid"], ["energy", "hydrogen", "storage", "ammonia"],
+             ["energy", "hydrogen", "storage"]]
+    labels = unique_labels(terms, taken={"solar · wind · grid"})
+    assert labels == ["energy · hydrogen · storage", "energy · hydrogen · ammonia",
+                      "energy · hydrogen · storage (2)"]

@@ -1,0 +1,30 @@
+import numpy as np
+
+from nlp.clustering import SizedClusterer, degenerate
+
+
+def blobs(n_per: int, centers: int, spread: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.vstack([rng.normal(rng.uniform(-20, 20, 5), spread, (n_per, 5)) for _ in range(centers)])
+
+
+def test_dense_blobs_stay_with_hdbscan():
+    clusterer = SizedClusterer(min_cluster_size=10, min_samples=None, min_topics_sqrt=0.25, max_outlier_share=0.4,
+                               seed=0).fit(blobs(30, 8, 0.3))
+    assert clusterer.method_ == "hdbscan" and clusterer.labels_.max() + 1 == 8
+
+
+def test_a_degenerate_fit_falls_back_to_kmeans_sized_from_the_corpus():
+    X = np.random.default_rng(1).uniform(-1, 1, (600, 5))  # no density structure: mostly noise to HDBSCAN
+    clusterer = SizedClusterer(min_cluster_size=15, min_samples=None, min_topics_sqrt=0.5, max_outlier_share=0.4,
+                               seed=0).fit(X)
+    assert clusterer.method_ == "kmeans" and clusterer.labels_.max() + 1 == 13 and (clusterer.labels_ >= 0).all()
+    again = SizedClusterer(min_cluster_size=15, min_samples=None, min_topics_sqrt=0.5, max_outlier_share=0.4,
+                           seed=0).fit(X)
+    assert np.array_equal(again.labels_, clusterer.labels_)
+
+
+def test_degenerate():
+    assert degenerate(np.array([0] * 50 + [-1] * 50), min_topics_sqrt=0.1, max_outlier_share=0.4)  # 50% outliers
+    assert degenerate(np.array([0] * 40 + [1] * 40), min_topics_sqrt=0.5, max_outlier_share=0.4)  # 2 < 0.5 √80
+    assert not degenerate(np.repeat(np.arange(8), 10), min_topics_sqrt=0.5, max_outlier_share=0.4)
