@@ -232,4 +232,8 @@ MIGRATIONS: dict[int, str] = {
     DROP TABLE backtest_flags;
     ALTER TABLE backtest_flags_v7 RENAME TO backtest_flags;
     """,
+    # backtests scored strictly (issue 13): each flag judged against the year after its cutoff
+    8: """
+    ALTER TABLE backtest_flags ADD COLUMN confirmed BOOLEAN;  -- marker's share rose 1.5x next year; NULL: not judged
+    """,
 }

@@ -103,6 +103,11 @@ class TrendSettings(BaseModel):
     esc_min_records: int = 7
 
 
+class BacktestSettings(BaseModel):
+    early_tolerance_days: int = 180  # a matching flag this long before a theme's expected_from is still a hit
+    consecutive_looks: int = 2  # "detector_repeated": a flag counts when raised at this many cutoffs in a row
+
+
 class DigestSettings(BaseModel):
     weekday: int = 0  # ISO weekday 1..7 on which nightly writes the digest; 0 = never
     top_n: int = 10
@@ -122,6 +127,7 @@ class Settings(BaseSettings):
     nlp: NlpSettings = NlpSettings()
     topics: TopicSettings = TopicSettings()
     trends: TrendSettings = TrendSettings()
+    backtest: BacktestSettings = BacktestSettings()
     digest: DigestSettings = DigestSettings()
     dashboard: DashboardSettings = DashboardSettings()
     mail: MailSettings = MailSettings()
