@@ -95,7 +95,7 @@ class TrendSettings(BaseModel):
     term_cells: bool = True  # test topic-specific words and phrases like topics (scope "term")
     max_term_df: float = 0.15  # terms in more of the window's documents are not tested
     min_term_specificity: float = 1.0  # excess chi-square per document of a term's topic mix; ~0 = style word
-    max_term_flags: int = 10  # flagged terms kept per detection, the most topic-specific first
+    max_term_flags: int = 10  # flagged terms kept per detection, the most significant (lowest q) first
     terms: bool = True  # Porter emergence scores for terms
     esc_period: str = "auto"  # ESc periods ("auto" = the detection's); base + active periods end at its as-of date
     esc_base_periods: int = 3
