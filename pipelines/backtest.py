@@ -24,6 +24,7 @@ import pandas as pd
 
 from nlp.backtest import Confirmer, read_truth, repeated, score_flags, term_pattern, theme_fractions
 from nlp.baselines import top_k, topic_share_growth, topics_over_time_growth
+from nlp.bursts import verdict as burst_verdict
 from nlp.trends import period_start
 from pipelines.assign import topics_step
 from pipelines.detect import emergent_terms, score_cells
@@ -86,45 +87,61 @@ def _warm_up(first, period: str, n: int) -> pd.Timestamp:
     return pd.Timestamp(first) + offset
 
 
-def _flag_rows(scratch: Store, flags: pd.DataFrame, method: str, cutoff, detector, truth) -> list[dict]:
-    """Describe each flag: its label and top terms (a term flag: the term) and the share of its recent
-    documents matching each theme (a topic's documents; for a term, the documents containing it)."""
+def _recent_docs(scratch: Store, cutoff, detector) -> pd.DataFrame:
+    """The documents of the detection's recent window: doc_id, topic_id, t (title and text), period, group
+    (the corpus's call / topic code or venue where given, else the source) and org (one row per organisation)."""
+    docs = scratch.df("SELECT a.doc_id, a.topic_id, coalesce(d.title, '') || '. ' || coalesce(d.text, '') AS t, "
+                      "d.published_on, coalesce(json_extract_string(d.codes, '$.group'), d.source) AS \"group\" "
+                      "FROM topic_assignments a JOIN documents d USING (doc_id) WHERE d.published_on <= ?", [cutoff])
+    docs["period"] = period_start(docs["published_on"], detector.period_)
+    docs = docs[docs["period"].isin(detector.recent_periods_)]
+    orgs = scratch.df("SELECT DISTINCT doc_id, coalesce(nullif(org_id, ''), nullif(name, '')) AS org "
+                      "FROM document_organisations WHERE coalesce(nullif(org_id, ''), nullif(name, '')) IS NOT NULL")
+    return docs.merge(orgs, on="doc_id", how="left")
+
+
+def _flag_rows(scratch: Store, flags: pd.DataFrame, method: str, cutoff, recent: pd.DataFrame, truth,
+               bursts: dict | None = None) -> list[dict]:
+    """Describe each flag: its label and top terms (a term flag: the term), the share of its recent
+    documents matching each theme (a topic's documents; for a term, the documents containing it) and,
+    with `bursts` (the thresholds of `nlp.bursts.verdict`), whether it is emerging or a burst."""
     if flags.empty:
         return []
     topics = scratch.df("SELECT topic_id, label, terms FROM topics").set_index("topic_id")
-    docs = scratch.df("SELECT a.topic_id, coalesce(d.title, '') || '. ' || coalesce(d.text, '') AS t, "
-                      "d.published_on FROM topic_assignments a JOIN documents d USING (doc_id) "
-                      "WHERE d.published_on <= ?", [cutoff])
-    docs = docs[period_start(docs["published_on"], detector.period_).isin(detector.recent_periods_)]
+    texts_of = recent.drop_duplicates("doc_id")
     rows = []
     for row in flags.itertuples():
         scope = getattr(row, "scope", "topic")
         if scope == "term":
-            texts = docs.loc[docs["t"].str.contains(term_pattern(row.cell)), "t"].tolist()
+            ids = texts_of.loc[texts_of["t"].str.contains(term_pattern(row.cell)), "doc_id"]
             terms, label = [row.cell], row.cell
         else:
-            texts = docs.loc[docs["topic_id"] == row.topic_id, "t"].tolist()
+            ids = texts_of.loc[texts_of["topic_id"] == row.topic_id, "doc_id"]
             terms = json.loads(topics["terms"].get(row.topic_id, "[]") or "[]")
             label = topics["label"].get(row.topic_id)
+        verdict, reason = None, None
+        if bursts is not None:
+            verdict, reason = burst_verdict(recent[recent["doc_id"].isin(ids)].rename(columns={"t": "text"}),
+                                            recent.rename(columns={"t": "text"}), **bursts)
         q_value = getattr(row, "q_value", None)
         rows.append({"method": method, "cutoff": cutoff.date(), "scope": scope,
                      "cell": row.cell if scope == "term" else "", "topic_id": int(row.topic_id),
                      "rank": int(row.rank), "score": float(row.score), "growth": float(getattr(row, "growth", np.nan)),
                      "q_value": None if q_value is None or pd.isna(q_value) else float(q_value),
                      "n_recent": int(row.n_recent), "label": label, "terms": terms,
-                     "theme_fractions": theme_fractions(texts, truth)})
+                     "theme_fractions": theme_fractions(texts_of.loc[texts_of["doc_id"].isin(ids), "t"].tolist(),
+                                                        truth),
+                     "verdict": verdict, "verdict_reason": reason})
     return rows
 
 
-def method_flags(cells: pd.DataFrame, docs: pd.DataFrame, detector, esc: pd.DataFrame | None,
-                 min_docs: int) -> dict[str, pd.DataFrame]:
-    """The detector's topic and term flags and, at the same budget (as many flags), each baseline's."""
-    flagged = cells[cells["scope"].isin(["topic", "term"]) & cells["flagged"]]
-    k = len(flagged)
+def baseline_flags(cells: pd.DataFrame, docs: pd.DataFrame, detector, esc: pd.DataFrame | None, k: int,
+                   min_docs: int) -> dict[str, pd.DataFrame]:
+    """Each baseline's top `k` (the detector's budget) on the same topics and terms."""
     counts = docs.assign(period=period_start(docs["published_on"], detector.period_))\
         .groupby(["topic_id", "period"]).size().rename("n_docs").reset_index()
     recent, baseline = detector.recent_periods_, detector.baseline_periods_
-    out = {"detector": flagged}
+    out = {}
     for name, ranking in (("topic_share", topic_share_growth), ("topics_over_time", topics_over_time_growth)):
         frame = ranking(counts, recent, baseline).assign(scope="topic", cell="")
         out[name] = top_k(frame.assign(score=frame["growth"]), "score", k, min_docs)
@@ -150,6 +167,9 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
     tolerance_days = settings.backtest.early_tolerance_days if tolerance_days is None else tolerance_days
     truth = read_truth(truth_path)
     trends, model = settings.trends, settings.nlp.embedder
+    bursts = {"max_group_share": trends.burst_max_group_share, "min_group_lift": trends.burst_min_group_lift,
+              "max_period_share": trends.burst_max_period_share,
+              "max_template_share": trends.burst_max_template_share}
     with Store.open(settings.store_path) as store:  # migrates the file before it is attached read-only
         first, last = store.df("SELECT min(published_on) AS a, max(published_on) AS b FROM documents").iloc[0]
     if pd.isna(first):
@@ -182,22 +202,29 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
             if cells.empty:
                 skipped.append({"cutoff": str(cutoff.date()), "reason": "too little data: no topic counts"})
                 continue
-            for method, flags in method_flags(cells, docs, detector, esc, trends.min_docs).items():
-                rows += _flag_rows(scratch, flags, method, cutoff, detector, truth)
+            recent = _recent_docs(scratch, cutoff, detector)
+            flagged = cells[cells["scope"].isin(["topic", "term"]) & cells["flagged"]]
+            detected = _flag_rows(scratch, flagged, "detector", cutoff, recent, truth, bursts)
+            k = sum(r["verdict"] == "emerging" for r in detected)  # the flags the digest presents as emerging
+            rows += detected
+            for method, flags in baseline_flags(cells, docs, detector, esc, k, trends.min_docs).items():
+                rows += _flag_rows(scratch, flags, method, cutoff, recent, truth)
             logger.info("backtest %s: %d docs, %d detector flags", cutoff.date(), len(docs),
                         int((cells["flagged"] & cells["scope"].isin(["topic", "term"])).sum()))
     flags = pd.DataFrame(rows, columns=["method", "cutoff", "scope", "cell", "topic_id", "rank", "score", "growth",
-                                        "q_value", "n_recent", "label", "terms", "theme_fractions"])
+                                        "q_value", "n_recent", "label", "terms", "theme_fractions", "verdict",
+                                        "verdict_reason"])
     confirmer = Confirmer(corpus["t"], corpus["published_on"])
     flags["confirmed"] = pd.Series([confirmer.confirmed(f.cutoff, f.scope, f.cell, f.terms)
                                     for f in flags.itertuples()], index=flags.index, dtype=object)
-    scored = [m for m in METHODS if m != "esc" or trends.terms]
-    metrics = {m: score_flags(flags[flags["method"] == m], truth, points, tolerance_days=tolerance_days)
-               for m in scored}
+    scored = {m: flags[flags["method"] == m] for m in METHODS if m != "esc" or trends.terms}
+    all_flags = scored["detector"]
+    scored["detector"] = all_flags[all_flags["verdict"] == "emerging"]
     looks = settings.backtest.consecutive_looks
-    metrics["detector_repeated"] = score_flags(repeated(flags[flags["method"] == "detector"], points, looks),
-                                               truth, points, tolerance_days=tolerance_days)
-    detector_cutoffs = flags.loc[flags["method"] == "detector", "cutoff"].nunique()
+    scored |= {"detector_repeated": repeated(scored["detector"], points, looks), "detector_all": all_flags,
+               "detector_bursts": all_flags[all_flags["verdict"] == "burst"]}
+    metrics = {m: score_flags(f, truth, points, tolerance_days=tolerance_days) for m, f in scored.items()}
+    detector_cutoffs = scored["detector"]["cutoff"].nunique()
     params = {"from": str(points[0].date()) if points else None, "to": str(points[-1].date()) if points else None,
               "step": step, "refit_every": refit_every, "early_tolerance_days": tolerance_days,
               "shuffle_seed": shuffle_seed, "consecutive_looks": looks, "trends": trends.model_dump(),

@@ -101,6 +101,10 @@ class TrendSettings(BaseModel):
     esc_base_periods: int = 3
     esc_active_periods: int = 7
     esc_min_records: int = 7
+    burst_max_group_share: float = 0.5  # a flag with more of its recent documents in one call / venue / organisation
+    burst_min_group_lift: float = 3.0  # ... and this many times that group's share of all recent documents is a burst
+    burst_max_period_share: float = 0.8  # more of its recent documents in one recent period: a one-period spike
+    burst_max_template_share: float = 0.5  # more of them with near-identical wording: one call text
 
 
 class BacktestSettings(BaseModel):

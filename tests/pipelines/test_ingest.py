@@ -74,3 +74,14 @@ def test_ingest_corpus_loads_csv_with_regions_and_sectors(store, tmp_path):
     assert result.counts["new"] == 1 and result.skipped == {"no_date": 1}
     assert sorted(store.df("SELECT nuts_code FROM document_organisations")["nuts_code"]) == ["DE12", "FR10"]
     assert json.loads(store.scalar("SELECT codes FROM documents"))["sector"] == ["steel", "energy"]
+
+
+def test_ingest_corpus_keeps_an_optional_group_and_organisations(store, tmp_path):
+    corpus = tmp_path / "corpus.csv"
+    corpus.write_text("id,title,text,date,group,organisations\n"
+                      "a,Green steel,Hydrogen reduction,2021-03-01,HORIZON-CL5-2021-D2-01,Acme Steel;Uni Graz\n"
+                      "b,Batteries,Solid-state cells,2021-04-01,,\n")
+    ingest_corpus(store, corpus, "mine", "project", Bars(enabled=False))
+    codes = store.df("SELECT external_id, codes FROM documents ORDER BY external_id")["codes"].map(json.loads)
+    assert codes.tolist() == [{"group": "HORIZON-CL5-2021-D2-01"}, {}]
+    assert sorted(store.df("SELECT name FROM document_organisations")["name"]) == ["Acme Steel", "Uni Graz"]
