@@ -39,8 +39,8 @@ RUNS = {
             "from": "2018-03-31", "to": "2024-12-31",
             "topics": {"n_clusters": 40, "window_months": 36},
             "trends": {"period": "auto", "recent_periods": 3, "baseline_periods": 12}},
-    "arxiv": {"corpus": arxiv_corpus, "kind": "paper", "truth": "arxiv_applied.csv", "step": "quarter",
-              "from": "2012-03-31", "to": "2019-09-30",
+    "arxiv": {"corpus": arxiv_corpus, "kind": "paper", "truth": "arxiv_applied.csv", "step": "year",
+              "from": "2012-12-31", "to": "2019-12-31",
               "topics": {"n_clusters": 40, "window_months": 36},
               "trends": {"period": "auto", "recent_periods": 3, "baseline_periods": 12}},
 }
