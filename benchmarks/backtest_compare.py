@@ -1,10 +1,11 @@
-"""Detector vs the raw-growth baseline on the shared corpora, side by side (one backtest run per corpus).
+"""Detector vs the baselines on the shared corpora, scored strictly, side by side (one backtest run per corpus).
 
 Each corpus goes into a fresh store under benchmarks/out/backtest-<name>/, is embedded once with the
 cheap `hashing` embedder, and replayed cutoff by cutoff with PCA + k-means topics refitted at every
-cutoff (see docs/backtest.md). Prints one table and writes benchmarks/out/backtest-compare.json.
+cutoff (see docs/backtest.md). Prints one table and writes benchmarks/out/backtest-compare-<names>.json.
+With --shuffle SEED every run replays the documents with permuted dates (the control).
 
-    .venv/bin/python benchmarks/backtest_compare.py [cordis] [patents] [acl]
+    .venv/bin/python benchmarks/backtest_compare.py [cordis] [patents] [acl] [arxiv] [--shuffle SEED]
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from backtest_data import OUT, acl_corpus, cordis_corpus, patents_corpus
+from backtest_data import OUT, acl_corpus, arxiv_corpus, cordis_corpus, patents_corpus
 
 from pipelines.backtest import run_backtest
 from pipelines.logs import Bars, configure_logging
@@ -38,6 +39,10 @@ RUNS = {
             "from": "2018-03-31", "to": "2024-12-31",
             "topics": {"n_clusters": 40, "window_months": 36},
             "trends": {"period": "auto", "recent_periods": 3, "baseline_periods": 12}},
+    "arxiv": {"corpus": arxiv_corpus, "kind": "paper", "truth": "arxiv_applied.csv", "step": "year",
+              "from": "2012-12-31", "to": "2019-12-31",
+              "topics": {"n_clusters": 40, "window_months": 36},
+              "trends": {"period": "auto", "recent_periods": 3, "baseline_periods": 12}},
 }
 
 
@@ -47,10 +52,10 @@ def settings_for(name: str, spec: dict) -> Settings:
     if "representation" in Settings.model_fields["topics"].annotation.model_fields:
         topics["representation"] = "ctfidf"
     return Settings(data_dir=folder, models_dir=folder / "models", nlp={"embedder": "hashing"}, topics=topics,
-                    trends={**spec["trends"], "terms": False})
+                    trends=spec["trends"])
 
 
-def run(name: str) -> dict:
+def run(name: str, shuffle_seed: int | None = None) -> dict:
     spec = RUNS[name]
     settings = settings_for(name, spec)
     started = time.monotonic()
@@ -58,30 +63,39 @@ def run(name: str) -> dict:
         ingest_corpus(store, spec["corpus"](), name, spec["kind"], Bars(enabled=False))
         embed(store, settings.nlp, Bars(enabled=False))
     result = run_backtest(settings, TRUTH / spec["truth"], start=pd.Timestamp(spec["from"]),
-                          end=pd.Timestamp(spec["to"]), step=spec["step"])
+                          end=pd.Timestamp(spec["to"]), step=spec["step"], shuffle_seed=shuffle_seed)
     result["seconds"] = round(time.monotonic() - started)
     return result
 
 
+COLUMNS = [("recall", "recall", "{:.2f}"), ("threat", "threat_score", "{:.2f}"),
+           ("confirmed", "confirmed_share", "{:.2f}"), ("false", "false_alarms", "{}"),
+           ("premat.", "premature_flags", "{}"), ("unmatch.", "unmatched_flags", "{}"),
+           ("delay", "median_delay_days", "{:.0f} d"), ("flags/cut", "flags_per_cutoff", "{:.2f}")]
+
+
 def table(results: dict[str, dict]) -> str:
-    lines = [f"{'corpus':<9}{'method':<10}{'recall':>7}{'false alarms':>14}{'median delay':>14}{'flags/cutoff':>14}",
-             "-" * 68]
+    head = f"{'corpus':<8}{'method':<18}" + "".join(f"{title:>10}" for title, _, _ in COLUMNS)
+    lines = [head, "-" * len(head)]
     for name, result in results.items():
-        for method, m in (("detector", result), ("baseline", result["baseline"])):
-            delay = "-" if m["median_delay_days"] is None else f"{m['median_delay_days']:.0f} d"
-            recall = "-" if m["recall"] is None else f"{m['recall']:.2f}"
-            lines.append(f"{name:<9}{method:<10}{recall:>7}{m['false_alarms']:>14}{delay:>14}"
-                         f"{m['flags_per_cutoff']:>14.2f}")
-        for d, b in zip(result["themes"], result["baseline"]["themes"], strict=True):
-            lines.append(f"{'':<9}  {d['theme']:<22} {d['label']:<13} detector: {d['first_cutoff'] or '-':<10} "
-                         f"{d['n_matching_flags']:>3} flags | baseline: {b['first_cutoff'] or '-':<10} "
-                         f"{b['n_matching_flags']:>3} flags")
+        lines.append(f"{name:<8}{result['seconds']} s, {result['share_of_cutoffs_flagged']:.0%} of cutoffs flagged, "
+                     f"{len(result['skipped_cutoffs'])} skipped")
+        for method, m in (("detector", result), *result["baselines"].items()):
+            cells = ["-" if m[key] is None else fmt.format(m[key]) for _, key, fmt in COLUMNS]
+            lines.append(f"{'':<8}{method:<18}" + "".join(f"{c:>10}" for c in cells))
+        for d in result["themes"]:
+            lines.append(f"{'':<10}{d['theme']:<32} {d['label']:<13} first {d['first_cutoff'] or '-':<10} "
+                         f"delay {d['delay_days'] if d['delay_days'] is not None else '-':>5} "
+                         f"{d['n_matching_flags']:>3} flags, {d['premature_flags']} premature")
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
     configure_logging(quiet=True)
-    names = sys.argv[1:] or list(RUNS)
-    results = {name: run(name) for name in names}
-    (OUT / "backtest-compare.json").write_text(json.dumps(results, indent=2, default=str))
+    args = sys.argv[1:]
+    seed = int(args.pop(args.index("--shuffle") + 1)) if "--shuffle" in args else None
+    names = [a for a in args if a != "--shuffle"] or list(RUNS)
+    results = {name: run(name, seed) for name in names}
+    suffix = "-".join(names) + ("" if seed is None else f"-shuffled{seed}")
+    (OUT / f"backtest-compare-{suffix}.json").write_text(json.dumps(results, indent=2, default=str))
     print(table(results))

@@ -1,9 +1,20 @@
-"""Backtest scoring: truth themes, matching flags to themes, recall / false alarms / delay, a naive baseline.
+"""Strict backtest scoring: truth themes, matching flags to themes, hits in a window, precision against the future.
 
-A flag *matches* a theme when at least `min_fraction` (default 1/3) of the flag's documents in the
-detection window contain one of the theme's phrases, or when a phrase occurs in one of its top terms
-(a topic flag: the topic's documents and terms; a term flag: the documents containing the term, and
-the term). Phrases match case-insensitively on word boundaries.
+Rules (docs/backtest.md):
+
+- A flag's *marker* is its term (a term flag) or its label and top 3 terms (a topic flag). A flag
+  *matches* a theme when a theme phrase occurs in its marker, or when at least half of the flag's
+  window documents contain a theme phrase. Phrases match case-insensitively on word boundaries.
+- An emerging theme is *hit* by the first matching flag at a cutoff in
+  [expected_from - tolerance, expected_to]; matching flags before that window are *premature*
+  (neither hit nor false alarm), after it *late*. A flag matching a not_emerging theme is a false
+  alarm; a flag matching no theme is *unmatched*.
+- A flag at cutoff c is *confirmed* when its marker (a term flag: the term; a topic flag: at least 2
+  of its top 5 terms in one document) occurs in a share of the documents dated in (c, c + 1 year]
+  at least `CONFIRM_RATIO` times its share of those dated in (c - 2 years, c - 1 year], and in at
+  least `CONFIRM_MIN_DOCS` documents of the following year. Flags whose following year runs past
+  the data (or whose earlier year holds no documents) are not judged.
+- Threat score (Klavans & Boyack) = hits / (hits + misses + false-alarm themes).
 """
 
 from __future__ import annotations
@@ -16,6 +27,11 @@ import pandas as pd
 
 TRUTH_COLUMNS = ["theme", "terms", "label", "expected_from", "expected_to"]
 LABELS = ("emerging", "not_emerging")
+MIN_FRACTION = 0.5  # share of a flag's window documents that must contain a theme phrase
+MARKER_TERMS = 3  # a topic flag's top terms that count as its marker for matching
+CONFIRM_TERMS, CONFIRM_CO = 5, 2  # a topic flag is present in a document holding 2 of its top 5 terms
+CONFIRM_RATIO, CONFIRM_MIN_DOCS = 1.5, 5
+YEAR = pd.DateOffset(years=1)
 
 
 def read_truth(path: Path) -> pd.DataFrame:
@@ -39,6 +55,11 @@ def phrase_pattern(phrases: list[str]) -> re.Pattern:
     return re.compile(r"\b(?:" + "|".join(re.escape(p) for p in phrases) + r")\b", re.IGNORECASE)
 
 
+def term_pattern(term: str) -> re.Pattern:
+    """A term's words on word boundaries, any non-word characters between them, case-insensitive."""
+    return re.compile(r"\b" + r"\W+".join(re.escape(word) for word in term.split()) + r"\b", re.IGNORECASE)
+
+
 def theme_fractions(texts: list[str], truth: pd.DataFrame) -> dict[str, float]:
     """Per theme: the share of `texts` containing at least one of its phrases."""
     if not texts:
@@ -47,63 +68,144 @@ def theme_fractions(texts: list[str], truth: pd.DataFrame) -> dict[str, float]:
             for row in truth.itertuples()}
 
 
-def matches(fractions: dict[str, float], terms: list[str], theme: pd.Series, min_fraction: float = 1 / 3) -> bool:
-    """Whether a flag (its documents' theme fractions and top terms) matches a truth theme."""
-    if fractions.get(theme["theme"], 0.0) >= min_fraction:
+def marker(scope: str, cell: str, label: str | None, terms: list[str]) -> list[str]:
+    """The words a flag is matched on: a term flag's term; a topic flag's label and top 3 terms."""
+    if scope == "term":
+        return [cell]
+    return [label or "", *terms[:MARKER_TERMS]]
+
+
+def matches(fractions: dict[str, float], markers: list[str], theme: pd.Series) -> bool:
+    """Whether a flag (its documents' theme fractions and its marker) matches a truth theme."""
+    if fractions.get(theme["theme"], 0.0) >= MIN_FRACTION:
         return True
     pattern = phrase_pattern(theme["phrases"])
-    return any(pattern.search(term) for term in terms)
+    return any(pattern.search(m or "") for m in markers)
 
 
-def score_flags(flags: pd.DataFrame, truth: pd.DataFrame, cutoffs: list, min_fraction: float = 1 / 3) -> dict:
-    """Recall, false alarms and delays of flags (cutoff, topic_id, terms, theme_fractions) against truth.
+def match_matrix(flags: pd.DataFrame, truth: pd.DataFrame) -> np.ndarray:
+    """flags x themes: which flag matches which theme."""
+    out = np.zeros((len(flags), len(truth)), dtype=bool)
+    for i, flag in enumerate(flags.itertuples()):
+        markers = marker(getattr(flag, "scope", "topic"), getattr(flag, "cell", ""), getattr(flag, "label", None),
+                         list(flag.terms))
+        for j, (_, theme) in enumerate(truth.iterrows()):
+            out[i, j] = matches(flag.theme_fractions, markers, theme)
+    return out
 
-    An emerging theme is detected by the first matching flag at a cutoff on or before expected_to;
-    its delay is that cutoff minus expected_from, in days (negative = early). Every flag matching a
-    not_emerging theme is a false alarm.
+
+def score_flags(flags: pd.DataFrame, truth: pd.DataFrame, cutoffs: list, *, tolerance_days: int) -> dict:
+    """Strict scores of one method's flags (cutoff, scope, cell, label, terms, theme_fractions[, confirmed]).
+
+    Returns recall, hits, misses, false_alarms (flags), false_alarm_themes, premature_flags, late_flags,
+    unmatched_flags, threat_score, confirmed_share (with n_judged), median_delay_days, flags_per_cutoff
+    and one row per theme.
     """
-    themes, delays, false_alarms = [], [], 0
-    for _, theme in truth.iterrows():
-        hits = flags[[matches(f, t, theme, min_fraction) for f, t in zip(flags["theme_fractions"], flags["terms"],
-                                                                          strict=True)]] if len(flags) else flags
-        cutoffs_hit = sorted(pd.to_datetime(hits["cutoff"])) if len(hits) else []
-        row = {"theme": theme["theme"], "label": theme["label"], "n_matching_flags": len(hits),
-               "detected": False, "first_cutoff": None, "delay_days": None}
+    flags = flags.reset_index(drop=True)
+    matched = match_matrix(flags, truth) if len(flags) else np.zeros((0, len(truth)), dtype=bool)
+    when = pd.to_datetime(flags["cutoff"]) if len(flags) else pd.Series([], dtype="datetime64[ns]")
+    tolerance = pd.Timedelta(days=tolerance_days)
+    themes, delays, false_alarms, premature, late = [], [], 0, 0, 0
+    for j, (_, theme) in enumerate(truth.iterrows()):
+        hit_cutoffs = sorted(when[matched[:, j]])
+        row = {"theme": theme["theme"], "label": theme["label"], "n_matching_flags": len(hit_cutoffs),
+               "detected": False, "first_cutoff": None, "delay_days": None, "premature_flags": 0, "late_flags": 0}
         if theme["label"] == "emerging":
-            in_time = [c for c in cutoffs_hit if pd.isna(theme["expected_to"]) or c <= theme["expected_to"]]
+            opens = theme["expected_from"] - tolerance if pd.notna(theme["expected_from"]) else pd.Timestamp.min
+            closes = theme["expected_to"] if pd.notna(theme["expected_to"]) else pd.Timestamp.max
+            in_time = [c for c in hit_cutoffs if opens <= c <= closes]
+            row["premature_flags"] = sum(c < opens for c in hit_cutoffs)
+            row["late_flags"] = sum(c > closes for c in hit_cutoffs)
+            premature, late = premature + row["premature_flags"], late + row["late_flags"]
             if in_time:
                 delay = (in_time[0] - theme["expected_from"]).days if pd.notna(theme["expected_from"]) else None
                 row.update(detected=True, first_cutoff=in_time[0].strftime("%Y-%m-%d"), delay_days=delay)
                 if delay is not None:
                     delays.append(delay)
         else:
-            false_alarms += len(hits)
-            row["first_cutoff"] = cutoffs_hit[0].strftime("%Y-%m-%d") if cutoffs_hit else None
+            false_alarms += len(hit_cutoffs)
+            row["first_cutoff"] = hit_cutoffs[0].strftime("%Y-%m-%d") if hit_cutoffs else None
         themes.append(row)
     emerging = [t for t in themes if t["label"] == "emerging"]
-    return {"recall": sum(t["detected"] for t in emerging) / len(emerging) if emerging else None,
-            "false_alarms": false_alarms,
+    hits = sum(t["detected"] for t in emerging)
+    false_themes = sum(t["n_matching_flags"] > 0 for t in themes if t["label"] == "not_emerging")
+    judged = flags["confirmed"].dropna() if "confirmed" in flags and len(flags) else pd.Series([], dtype=bool)
+    denominator = hits + (len(emerging) - hits) + false_themes
+    return {"recall": hits / len(emerging) if emerging else None, "hits": hits, "misses": len(emerging) - hits,
+            "false_alarms": false_alarms, "false_alarm_themes": false_themes, "premature_flags": premature,
+            "late_flags": late, "unmatched_flags": int((~matched.any(axis=1)).sum()),
+            "threat_score": hits / denominator if denominator else None,
+            "confirmed_share": float(judged.astype(bool).mean()) if len(judged) else None, "n_judged": len(judged),
             "median_delay_days": float(np.median(delays)) if delays else None,
-            "flags_per_cutoff": len(flags) / max(len(cutoffs), 1),
+            "flags_per_cutoff": len(flags) / max(len(cutoffs), 1), "n_flags": len(flags),
             "n_cutoffs": len(cutoffs), "themes": themes}
 
 
-def raw_growth_flags(counts: pd.DataFrame, recent: list, baseline: list, min_docs: int = 5,
-                     min_growth: float = 1.5) -> pd.DataFrame:
-    """The naive baseline: topics whose raw count per period grew by `min_growth`, ranked by that growth.
+class Confirmer:
+    """Judges flags against what happened next: does the marker's document share keep rising?
 
-    Args:
-        counts: topic_id, period, n_docs (outliers may be included; they are never flagged).
-    Returns:
-        topic_id, n_recent, n_baseline, growth, flagged, rank — no volume offset, no test, no FDR.
+    Holds every document of the corpus (dates and texts, the future included): only the scorer uses
+    it, never the detector.
     """
-    counts = counts[counts["topic_id"] != -1]
-    periods = pd.to_datetime(counts["period"])
-    n_recent = counts[periods.isin(recent)].groupby("topic_id")["n_docs"].sum()
-    n_base = counts[periods.isin(baseline)].groupby("topic_id")["n_docs"].sum()
-    out = pd.DataFrame({"n_recent": n_recent, "n_baseline": n_base}).fillna(0).astype(int)
-    out["growth"] = ((out["n_recent"] / len(recent)) + 0.5) / ((out["n_baseline"] / len(baseline)) + 0.5)
-    out["flagged"] = (out["n_recent"] >= min_docs) & (out["growth"] >= min_growth)
-    out = out.sort_values(["flagged", "growth"], ascending=False).rename_axis("topic_id").reset_index()
-    out["rank"] = np.arange(1, len(out) + 1)
-    return out
+
+    def __init__(self, texts: pd.Series, dates: pd.Series):
+        self.texts = pd.Series(texts).fillna("").astype(str).reset_index(drop=True)
+        self.dates = pd.to_datetime(pd.Series(dates)).reset_index(drop=True)
+        self.last = self.dates.max()
+        self._masks: dict[str, np.ndarray] = {}
+
+    def _mask(self, term: str) -> np.ndarray:
+        if term not in self._masks:
+            self._masks[term] = self.texts.str.contains(term_pattern(term)).to_numpy()
+        return self._masks[term]
+
+    def presence(self, scope: str, cell: str, terms: list[str]) -> np.ndarray:
+        """Documents carrying a flag's marker: the term, or 2 of a topic's top 5 terms."""
+        if scope == "term":
+            return self._mask(cell)
+        top = [t for t in terms[:CONFIRM_TERMS] if t]
+        if not top:
+            return np.zeros(len(self.texts), dtype=bool)
+        return np.sum([self._mask(t) for t in top], axis=0) >= min(CONFIRM_CO, len(top))
+
+    def confirmed(self, cutoff, scope: str, cell: str, terms: list[str]) -> bool | None:
+        """True / False, or None when the following year runs past the data or the earlier year is empty."""
+        c = pd.Timestamp(cutoff)
+        if c + YEAR > self.last:
+            return None
+        after = ((self.dates > c) & (self.dates <= c + YEAR)).to_numpy()
+        before = ((self.dates > c - 2 * YEAR) & (self.dates <= c - YEAR)).to_numpy()
+        if not before.any() or not after.any():
+            return None
+        present = self.presence(scope, cell, terms)
+        n_after = int(present[after].sum())
+        share_after, share_before = n_after / after.sum(), present[before].sum() / before.sum()
+        return bool(n_after >= CONFIRM_MIN_DOCS and share_after >= CONFIRM_RATIO * share_before)
+
+
+def repeated(flags: pd.DataFrame, cutoffs: list, looks: int) -> pd.DataFrame:
+    """The flags also raised at each of the `looks - 1` cutoffs before theirs (the same term, or a topic
+    sharing 2 of its top 3 terms): a rule against repeated looks at the same data."""
+    if looks <= 1 or flags.empty:
+        return flags
+    order = {pd.Timestamp(c): i for i, c in enumerate(sorted(pd.to_datetime(cutoffs)))}
+    keys = [_key(f) for f in flags.itertuples()]
+    at = pd.to_datetime(flags["cutoff"]).map(order).to_numpy()
+    by_cutoff: dict[int, list] = {}
+    for i, key in zip(at, keys, strict=True):
+        by_cutoff.setdefault(i, []).append(key)
+    keep = [all(any(_same(key, other) for other in by_cutoff.get(i - back, [])) for back in range(1, looks))
+            for i, key in zip(at, keys, strict=True)]
+    return flags[np.asarray(keep, dtype=bool)]
+
+
+def _key(flag) -> tuple[str, object]:
+    if getattr(flag, "scope", "topic") == "term":
+        return "term", flag.cell
+    return "topic", frozenset(list(flag.terms)[:MARKER_TERMS])
+
+
+def _same(a: tuple, b: tuple) -> bool:
+    if a[0] != b[0]:
+        return False
+    return a[1] == b[1] if a[0] == "term" else len(a[1] & b[1]) >= min(2, len(a[1]), len(b[1]))

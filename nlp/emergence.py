@@ -139,8 +139,9 @@ class EmergenceDetector(BaseEstimator):
             flagged = terms.index[terms["flagged"]].to_numpy()
             order = flagged[np.argsort(terms.loc[flagged, "p_value"].to_numpy(), kind="stable")]
             terms = terms.drop(order[redundant(term_docs, order)])
-            beyond = terms[terms["flagged"]].sort_values("specificity", ascending=False).index[self.max_term_flags:]
-            terms.loc[beyond, "flagged"] = False  # style words rise in every field; themes in a few topics
+            beyond = terms[terms["flagged"]].sort_values(["q_value", "p_value"], kind="stable")\
+                .index[self.max_term_flags:]
+            terms.loc[beyond, "flagged"] = False  # the most significant terms are kept
             cells = pd.concat([cells, terms.astype({"flagged": bool})], ignore_index=True)
         cells = cells.sort_values(["flagged", "score"], ascending=[False, False]).reset_index(drop=True)
         cells["rank"] = cells.groupby("scope").cumcount() + 1
@@ -160,7 +161,8 @@ class EmergenceDetector(BaseEstimator):
         total = cells["n_recent"] + cells["n_baseline"]
         cells["p_min"] = rate_test(total, np.zeros(len(cells)), e_r, e_b, dispersion)
         cells = cells.join(self._shape(counts[:, b:], base_expected[:, b:]))
-        cells["index_series"] = list(np.round(counts / np.maximum(expected, 1e-9), 4))
+        ratio = np.where(expected > 0, counts / np.where(expected > 0, expected, 1.0), np.nan)
+        cells["index_series"] = list(np.round(ratio, 4))  # NaN where nothing was expected: no data, not 0
         return cells
 
     def _dispersion(self, counts: np.ndarray, base_expected: np.ndarray) -> float:

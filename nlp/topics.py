@@ -83,16 +83,26 @@ def build_topic_model(*, min_topic_size: int, min_samples: int | None, seed: int
                     top_n_words=top_n_words, min_topic_size=min_topic_size, calculate_probabilities=False)
 
 
+class TooLittleData(ValueError):
+    """The documents are too few for a topic model (one cluster: c-TF-IDF has a single row)."""
+
+
 def fit_topics(model, docs: list[str], embeddings: np.ndarray) -> np.ndarray:
     """Fit on precomputed embeddings; return the local topic of each document (-1: outlier).
 
     The fit runs on one BLAS/OpenMP thread and one numba thread (restored afterwards), so its floating
     point reductions happen in the same order whatever the machine's core count (see models/README.md).
+    Raises TooLittleData when BERTopic fails on a handful of documents: with one cluster its c-TF-IDF
+    vectorizer (min_df over topics) has one row ("max_df corresponds to < documents than min_df"), or
+    scipy's idf diagonal gets a scalar (a TypeError).
     """
     if len(docs) != len(embeddings):
         raise ValueError(f"{len(docs)} documents but {len(embeddings)} embeddings")
-    with pinned_threads():
-        topics, _ = model.fit_transform(docs, embeddings=embeddings)
+    try:
+        with pinned_threads():
+            topics, _ = model.fit_transform(docs, embeddings=embeddings)
+    except (ValueError, TypeError) as error:
+        raise TooLittleData(f"topic model on {len(docs)} documents failed ({type(error).__name__}: {error})") from error
     if model.embedding_model is not None:
         model.embedding_model.cache_.clear()
     return np.asarray(topics, dtype=int)

@@ -15,6 +15,7 @@ from scipy.special import betainc
 
 PERIODS = {"week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}
 AUTO = "auto"
+MIN_DISPERSION_PERIODS = 3  # periods with volume a cell needs to count towards the dispersion
 
 
 def _freq(period: str) -> str:
@@ -128,33 +129,47 @@ def rate_test(n_recent, n_baseline, expected_recent, expected_baseline, dispersi
 
 
 def pooled_dispersion(counts: np.ndarray, expected: np.ndarray, min_expected: float = 5.0) -> float:
-    """Median Pearson dispersion of per-period counts around their expectation (at least 1).
+    """Mean Pearson dispersion of per-period counts around their expectation (at least 1).
+
+    Only periods with volume (expected > 0) are observations: an empty period carries no information,
+    and counting it as a degree of freedom shrinks the estimate (true phi = 3 with 5 of 12 baseline
+    periods empty reads as about 1.4). A cell needs `MIN_DISPERSION_PERIODS` periods with volume. The
+    mean of the cells' statistics, not the median: at a few degrees of freedom the chi-square's median
+    lies well below its mean, so the median is biased low.
 
     Args:
         counts, expected: cells x periods arrays over the baseline window; `expected` is scaled per
-            cell so that its row sums equal the observed row sums.
+            cell so that its row sums equal the observed row sums (which costs one degree of freedom).
     """
     counts, expected = np.asarray(counts, float), np.asarray(expected, float)
-    keep = (expected.sum(axis=1) >= min_expected) & (counts.shape[1] > 1)
+    if counts.size == 0:
+        return 1.0
+    active = expected > 0
+    n_active = active.sum(axis=1)
+    keep = (expected.sum(axis=1) >= min_expected) & (n_active >= MIN_DISPERSION_PERIODS)
     if not keep.any():
         return 1.0
-    c, e = counts[keep], np.maximum(expected[keep], 1e-9)
-    phi = ((c - e) ** 2 / e).sum(axis=1) / (c.shape[1] - 1)
-    return float(max(1.0, np.median(phi)))
+    c, e, a = counts[keep], expected[keep], active[keep]
+    pearson = np.where(a, (c - e) ** 2 / np.where(a, e, 1.0), 0.0).sum(axis=1)
+    return float(max(1.0, np.mean(pearson / (n_active[keep] - 1))))
 
 
 def onset(index: np.ndarray, min_size: int = 2) -> int | None:
-    """Position of the upward change point in a topic's relative-share series (ruptures, binary segmentation).
+    """Position of the upward change point in a cell's relative-share series (ruptures, binary segmentation).
 
-    Returns the index of the first period after the change, or None when the series is too short or
-    the best single change point goes down.
+    Missing values (NaN: periods where nothing was expected, e.g. before the corpus starts) are left
+    out, so leading empty periods cannot place the onset at the corpus start. Returns the index (in
+    `index`) of the first period after the change, or None when the series is too short or the best
+    single change point goes down.
     """
     import ruptures
 
     series = np.asarray(index, dtype=float)
-    if len(series) < 2 * min_size or np.allclose(series, series[0]):
+    positions = np.flatnonzero(np.isfinite(series))
+    values = series[positions]
+    if len(values) < 2 * min_size or np.allclose(values, values[0]):
         return None
-    change = ruptures.Binseg(model="l2", min_size=min_size, jump=1).fit(series.reshape(-1, 1)).predict(n_bkps=1)[0]
-    if change >= len(series) or series[change:].mean() <= series[:change].mean():
+    change = ruptures.Binseg(model="l2", min_size=min_size, jump=1).fit(values.reshape(-1, 1)).predict(n_bkps=1)[0]
+    if change >= len(values) or values[change:].mean() <= values[:change].mean():
         return None
-    return int(change)
+    return int(positions[change])

@@ -1,37 +1,41 @@
-"""Backtest: replay the nightly job at past cutoffs and score its flags against a truth file.
+"""Backtest: replay the nightly job at past cutoffs and score its flags, and the baselines', against a truth file.
 
 No look-ahead: a scratch in-memory store receives, cutoff by cutoff, only the documents dated on or
 before that cutoff (with their organisations and cached embeddings, which are per document). At each
 cutoff the topic model is refitted on that store with the configured topic settings (or, with
 `refit_every` > 1, refitted every k cutoffs and only assigned in between, as the nightly job does),
-then the detector and the naive raw-growth baseline run at the cutoff on the same topics. Every flag
-is recorded with its cutoff in `backtest_flags` of the real store.
+then the detector runs at the cutoff, and each baseline (`nlp.baselines`) flags as many items as the
+detector did on the same topics and terms. A cutoff with too little data for a topic model or a
+detection is reported and skipped. Every flag is recorded with its cutoff in `backtest_flags` of the
+real store; the scorer (`nlp.backtest`) judges each against the truth file and against the year after.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from nlp.backtest import raw_growth_flags, read_truth, score_flags, theme_fractions
+from nlp.backtest import Confirmer, read_truth, repeated, score_flags, term_pattern, theme_fractions
+from nlp.baselines import top_k, topic_share_growth, topics_over_time_growth
+from nlp.bursts import verdict as burst_verdict
 from pipelines.errors import TrendscoutError
 from pipelines.logs import Bars
 from pipelines.settings import Settings
-from pipelines.steps.detect import score_cells
+from pipelines.steps.detect import emergent_terms, score_cells
 from pipelines.steps.topics import topics_step
 from pipelines.store import Store
 
 logger = logging.getLogger(__name__)
 
 STEPS = {"week": "W-SUN", "month": "ME", "quarter": "QE", "year": "YE"}
-METHODS = ("detector", "baseline")
+METHODS = ("detector", "topic_share", "topics_over_time", "term_share", "esc")
 
 
 def cutoffs(first, last, step: str) -> list[pd.Timestamp]:
@@ -42,14 +46,17 @@ def cutoffs(first, last, step: str) -> list[pd.Timestamp]:
 
 
 def _copy_until(scratch: Store, model: str, after, until) -> None:
-    """Copy documents dated in (after, until] and everything keyed on them from the attached source store."""
-    window = "d.published_on > ? AND d.published_on <= ?"
-    args = [after, until]
+    """Copy documents dated in (after, until] and everything keyed on them from the attached source store.
+
+    Dates come from the temp table `_dates` (the source's, or a permutation of them for the control).
+    """
     con = scratch.con
     with scratch.transaction():
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _new AS SELECT d.doc_id FROM src.documents d WHERE {window}", args)
-        con.execute("INSERT INTO documents SELECT * FROM src.documents JOIN _new USING (doc_id)")
-        con.execute("INSERT INTO document_organisations SELECT * FROM src.document_organisations JOIN _new "
+        con.execute("CREATE OR REPLACE TEMP TABLE _new AS SELECT doc_id, published_on FROM _dates "
+                    "WHERE published_on > ? AND published_on <= ?", [after, until])
+        con.execute("INSERT INTO documents SELECT d.* REPLACE (n.published_on AS published_on) "
+                    "FROM src.documents d JOIN _new n USING (doc_id)")
+        con.execute("INSERT INTO document_organisations SELECT o.* FROM src.document_organisations o JOIN _new "
                     "USING (doc_id)")
         con.execute("INSERT INTO doc_embeddings SELECT e.* FROM src.doc_embeddings e JOIN _new USING (doc_id) "
                     "WHERE e.model = ?", [model])
@@ -58,7 +65,18 @@ def _copy_until(scratch: Store, model: str, after, until) -> None:
                     "AND NOT EXISTS (SELECT 1 FROM embeddings k WHERE k.model = v.model AND k.input_hash = "
                     "v.input_hash)", [model])
         for table in ("doc_regions", "doc_sectors"):
-            con.execute(f"INSERT INTO {table} SELECT * FROM src.{table} JOIN _new USING (doc_id)")
+            con.execute(f"INSERT INTO {table} SELECT t.* FROM src.{table} t JOIN _new USING (doc_id)")
+
+
+def _replay_dates(scratch: Store, shuffle_seed: int | None) -> pd.DataFrame:
+    """doc_id, published_on, t (title and text) of the source; with a seed, the dates permuted over documents."""
+    frame = scratch.df("SELECT doc_id, published_on, coalesce(title, '') || '. ' || coalesce(text, '') AS t "
+                       "FROM src.documents WHERE published_on IS NOT NULL ORDER BY doc_id")
+    if shuffle_seed is not None:
+        frame["published_on"] = np.random.default_rng(shuffle_seed).permutation(frame["published_on"].to_numpy())
+    with scratch.registered("_frame", frame[["doc_id", "published_on"]]):
+        scratch.con.execute("CREATE OR REPLACE TEMP TABLE _dates AS SELECT * FROM _frame")
+    return frame
 
 
 def _warm_up(first, period: str, n: int) -> pd.Timestamp:
@@ -68,45 +86,89 @@ def _warm_up(first, period: str, n: int) -> pd.Timestamp:
     return pd.Timestamp(first) + offset
 
 
-def _flag_rows(scratch: Store, flags: pd.DataFrame, method: str, cutoff, detector, truth) -> list[dict]:
-    """Describe each flag: its top terms (a term flag: the term) and the share of its recent documents
-    matching each theme (a topic's documents; for a term, the documents containing it)."""
+def _recent_docs(scratch: Store, detector) -> pd.DataFrame:
+    """The documents of the detection's recent window (`detector.window_`): doc_id, topic_id, t (title and
+    text), period, group (the corpus's call / topic code or venue where given, else the source) and org (one
+    row per organisation)."""
+    window = detector.window_.loc[detector.window_["recent"], ["doc_id", "topic_id", "period"]]
+    with scratch.registered("_window", window):
+        docs = scratch.df("SELECT w.doc_id, w.topic_id, w.period, coalesce(d.title, '') || '. ' || "
+                          "coalesce(d.text, '') AS t, coalesce(json_extract_string(d.codes, '$.group'), d.source) "
+                          "AS \"group\" FROM _window w JOIN documents d USING (doc_id)")
+    orgs = scratch.df("SELECT DISTINCT doc_id, coalesce(nullif(org_id, ''), nullif(name, '')) AS org "
+                      "FROM document_organisations WHERE coalesce(nullif(org_id, ''), nullif(name, '')) IS NOT NULL")
+    return docs.merge(orgs, on="doc_id", how="left")
+
+
+def _flag_rows(scratch: Store, flags: pd.DataFrame, method: str, cutoff, recent: pd.DataFrame, truth,
+               bursts: dict | None = None) -> list[dict]:
+    """Describe each flag: its label and top terms (a term flag: the term), the share of its recent
+    documents matching each theme (a topic's documents; for a term, the documents containing it) and,
+    with `bursts` (the thresholds of `nlp.bursts.verdict`), whether it is emerging or a burst."""
     if flags.empty:
         return []
     topics = scratch.df("SELECT topic_id, label, terms FROM topics").set_index("topic_id")
-    docs = scratch.df("SELECT a.doc_id, a.topic_id, coalesce(d.title, '') || '. ' || coalesce(d.text, '') AS t "
-                      "FROM topic_assignments a JOIN documents d USING (doc_id) WHERE d.published_on <= ?", [cutoff])
-    docs = docs[docs["doc_id"].isin(detector.window_.loc[detector.window_["recent"], "doc_id"])]
+    texts_of = recent.drop_duplicates("doc_id")
     rows = []
     for row in flags.itertuples():
         scope = getattr(row, "scope", "topic")
         if scope == "term":
-            texts = docs.loc[docs["t"].str.contains(term_pattern(row.cell)), "t"].tolist()
+            ids = texts_of.loc[texts_of["t"].str.contains(term_pattern(row.cell)), "doc_id"]
             terms, label = [row.cell], row.cell
         else:
-            texts = docs.loc[docs["topic_id"] == row.topic_id, "t"].tolist()
+            ids = texts_of.loc[texts_of["topic_id"] == row.topic_id, "doc_id"]
             terms = json.loads(topics["terms"].get(row.topic_id, "[]") or "[]")
             label = topics["label"].get(row.topic_id)
+        verdict, reason = None, None
+        if bursts is not None:
+            verdict, reason = burst_verdict(recent[recent["doc_id"].isin(ids)].rename(columns={"t": "text"}),
+                                            recent.rename(columns={"t": "text"}), **bursts)
+        q_value = getattr(row, "q_value", None)
         rows.append({"method": method, "cutoff": cutoff.date(), "scope": scope,
                      "cell": row.cell if scope == "term" else "", "topic_id": int(row.topic_id),
-                     "rank": int(row.rank), "score": float(getattr(row, "score", row.growth)),
-                     "growth": float(row.growth), "q_value": getattr(row, "q_value", None),
+                     "rank": int(row.rank), "score": float(row.score), "growth": float(getattr(row, "growth", np.nan)),
+                     "q_value": None if q_value is None or pd.isna(q_value) else float(q_value),
                      "n_recent": int(row.n_recent), "label": label, "terms": terms,
-                     "theme_fractions": theme_fractions(texts, truth)})
+                     "theme_fractions": theme_fractions(texts_of.loc[texts_of["doc_id"].isin(ids), "t"].tolist(),
+                                                        truth),
+                     "verdict": verdict, "verdict_reason": reason})
     return rows
 
 
-def term_pattern(term: str) -> re.Pattern:
-    """A term cell's words on word boundaries, any non-word characters between them, case-insensitive."""
-    return re.compile(r"\b" + r"\W+".join(re.escape(word) for word in term.split()) + r"\b", re.IGNORECASE)
+def baseline_flags(cells: pd.DataFrame, detector, esc: pd.DataFrame | None, k: int,
+                   min_docs: int) -> dict[str, pd.DataFrame]:
+    """Each baseline's top `k` (the detector's budget) on the same topics and terms, in the detector's window."""
+    counts = detector.window_.groupby(["topic_id", "period"]).size().rename("n_docs").reset_index()
+    recent, baseline = detector.recent_periods_, detector.baseline_periods_
+    out = {}
+    for name, ranking in (("topic_share", topic_share_growth), ("topics_over_time", topics_over_time_growth)):
+        frame = ranking(counts, recent, baseline).assign(scope="topic", cell="")
+        out[name] = top_k(frame.assign(score=frame["growth"]), "score", k, min_docs)
+    terms = cells[cells["scope"] == "term"].drop(columns=["score", "q_value", "rank"])
+    out["term_share"] = top_k(terms.assign(score=terms["growth"]), "score", k, min_docs)
+    if esc is not None:
+        esc = esc.rename(columns={"term": "cell", "n_active": "n_recent"}).assign(scope="term", score=esc["esc"])
+        out["esc"] = top_k(esc, "score", k, 0)
+    return out
 
 
 def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, step: str = "month",
-                 refit_every: int = 1, bars: Bars | None = None) -> dict:
-    """Replay detection at every cutoff, score detector and baseline, store the flags; return the metrics."""
+                 refit_every: int = 1, tolerance_days: int | None = None, shuffle_seed: int | None = None,
+                 bars: Bars | None = None) -> dict:
+    """Replay detection at every cutoff, score the detector and the baselines, store the flags; return the metrics.
+
+    Args:
+        tolerance_days: how early before a theme's expected_from a flag still counts as a hit
+            (default: `[backtest] early_tolerance_days`).
+        shuffle_seed: permute the documents' dates with this seed first (the shuffled-dates control).
+    """
     bars = bars or Bars(enabled=False)
+    tolerance_days = settings.backtest.early_tolerance_days if tolerance_days is None else tolerance_days
     truth = read_truth(truth_path)
-    trends, model = settings.trends.model_copy(update={"terms": False}), settings.nlp.embedder  # no ESc: not scored
+    trends, model = settings.trends, settings.nlp.embedder
+    bursts = {"max_group_share": trends.burst_max_group_share, "min_group_lift": trends.burst_min_group_lift,
+              "max_period_share": trends.burst_max_period_share,
+              "max_template_share": trends.burst_max_template_share}
     with Store.open(settings.store_path) as store:  # migrates the file before it is attached read-only
         first, last = store.df("SELECT min(published_on) AS a, max(published_on) AS b FROM documents").iloc[0]
     if pd.isna(first):
@@ -116,31 +178,55 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
                      end or last, step)
     backtest_id = "bt-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     rows: list[dict] = []
+    skipped: list[dict] = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="trendscout-backtest-") as tmp, Store.open(":memory:") as scratch:
         scratch.con.execute(f"ATTACH '{settings.store_path}' AS src (READ_ONLY)")
+        corpus = _replay_dates(scratch, shuffle_seed)
         bt_settings = settings.model_copy(update={"models_dir": Path(tmp)})
-        previous = pd.Timestamp("1000-01-01")
+        previous, refit_due = pd.Timestamp("1000-01-01"), True
         for i, cutoff in enumerate(bars.track(points, description="backtest")):
             _copy_until(scratch, model, previous.date(), cutoff.date())
             previous = cutoff
-            topics_step(scratch, bt_settings, Bars(enabled=False), force_fit=i % refit_every == 0)
-            detector, cells, docs, _ = score_cells(scratch, trends, as_of=cutoff)
-            if cells.empty:
+            try:
+                topics_step(scratch, bt_settings, Bars(enabled=False), force_fit=refit_due or i % refit_every == 0)
+                detector, cells, docs, counts = score_cells(scratch, trends, as_of=cutoff)
+                esc = emergent_terms(trends, docs, detector, counts) if trends.terms and not cells.empty else None
+            except ValueError as error:  # a topic model or vectorizer on a handful of documents
+                skipped.append({"cutoff": str(cutoff.date()), "reason": f"too little data: {error}"})
+                logger.warning("backtest %s: too little data (%s); next cutoff", cutoff.date(), error)
+                refit_due = True
                 continue
-            detector_flags = cells[cells["scope"].isin(["topic", "term"]) & cells["flagged"]]
-            counts = detector.window_.groupby(["topic_id", "period"]).size().rename("n_docs").reset_index()
-            baseline = raw_growth_flags(counts, detector.recent_periods_, detector.baseline_periods_,
-                                        trends.min_docs, trends.min_growth)
-            for method, flags in (("detector", detector_flags), ("baseline", baseline[baseline["flagged"]])):
-                rows += _flag_rows(scratch, flags, method, cutoff, detector, truth)
-            logger.info("backtest %s: %d docs, %d detector / %d baseline flags", cutoff.date(), len(docs),
-                        len(detector_flags), int(baseline["flagged"].sum()))
+            refit_due = False
+            if cells.empty:
+                skipped.append({"cutoff": str(cutoff.date()), "reason": "too little data: no topic counts"})
+                continue
+            recent = _recent_docs(scratch, detector)
+            flagged = cells[cells["scope"].isin(["topic", "term"]) & cells["flagged"]]
+            detected = _flag_rows(scratch, flagged, "detector", cutoff, recent, truth, bursts)
+            k = sum(r["verdict"] == "emerging" for r in detected)  # the flags the digest presents as emerging
+            rows += detected
+            for method, flags in baseline_flags(cells, detector, esc, k, trends.min_docs).items():
+                rows += _flag_rows(scratch, flags, method, cutoff, recent, truth)
+            logger.info("backtest %s: %d docs, %d detector flags", cutoff.date(), len(docs),
+                        int((cells["flagged"] & cells["scope"].isin(["topic", "term"])).sum()))
     flags = pd.DataFrame(rows, columns=["method", "cutoff", "scope", "cell", "topic_id", "rank", "score", "growth",
-                                        "q_value", "n_recent", "label", "terms", "theme_fractions"])
-    metrics = {m: score_flags(flags[flags["method"] == m], truth, points) for m in METHODS}
+                                        "q_value", "n_recent", "label", "terms", "theme_fractions", "verdict",
+                                        "verdict_reason"])
+    confirmer = Confirmer(corpus["t"], corpus["published_on"])
+    flags["confirmed"] = pd.Series([confirmer.confirmed(f.cutoff, f.scope, f.cell, f.terms)
+                                    for f in flags.itertuples()], index=flags.index, dtype=object)
+    scored = {m: flags[flags["method"] == m] for m in METHODS if m != "esc" or trends.terms}
+    all_flags = scored["detector"]
+    scored["detector"] = all_flags[all_flags["verdict"] == "emerging"]
+    looks = settings.backtest.consecutive_looks
+    scored |= {"detector_repeated": repeated(scored["detector"], points, looks), "detector_all": all_flags,
+               "detector_bursts": all_flags[all_flags["verdict"] == "burst"]}
+    metrics = {m: score_flags(f, truth, points, tolerance_days=tolerance_days) for m, f in scored.items()}
+    detector_cutoffs = scored["detector"]["cutoff"].nunique()
     params = {"from": str(points[0].date()) if points else None, "to": str(points[-1].date()) if points else None,
-              "step": step, "refit_every": refit_every, "trends": trends.model_dump(),
+              "step": step, "refit_every": refit_every, "early_tolerance_days": tolerance_days,
+              "shuffle_seed": shuffle_seed, "consecutive_looks": looks, "trends": trends.model_dump(),
               "topics": settings.topics.model_dump(), "embedder": model,
               "seconds": round(time.monotonic() - started, 1)}
     with Store.open(settings.store_path) as store, store.transaction():
@@ -149,4 +235,7 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
         stored = flags.assign(backtest_id=backtest_id, terms=flags["terms"].map(json.dumps),
                               theme_fractions=flags["theme_fractions"].map(json.dumps))
         store.insert_frame("backtest_flags", stored)
-    return {"backtest_id": backtest_id, **metrics["detector"], "baseline": metrics["baseline"], "params": params}
+    detector = metrics.pop("detector")
+    return {"backtest_id": backtest_id, **detector, "cutoffs_with_flags": detector_cutoffs,
+            "share_of_cutoffs_flagged": detector_cutoffs / max(len(points) - len(skipped), 1),
+            "skipped_cutoffs": skipped, "baselines": metrics, "params": params}

@@ -236,4 +236,10 @@ MIGRATIONS: dict[int, str] = {
     8: """
     DROP TABLE topic_period_counts;
     """,
+    # backtests scored strictly (issue 13): each flag judged against the year after its cutoff
+    9: """
+    ALTER TABLE backtest_flags ADD COLUMN confirmed BOOLEAN;  -- marker's share rose 1.5x next year; NULL: not judged
+    ALTER TABLE backtest_flags ADD COLUMN verdict VARCHAR;    -- emerging | burst (detector flags; NULL: baselines)
+    ALTER TABLE backtest_flags ADD COLUMN verdict_reason VARCHAR;
+    """,
 }

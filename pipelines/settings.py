@@ -116,12 +116,16 @@ class TrendSettings(Section):
     term_cells: bool = True  # test topic-specific words and phrases like topics (scope "term")
     max_term_df: float = 0.15  # terms in more of the window's documents are not tested
     min_term_specificity: float = 1.0  # excess chi-square per document of a term's topic mix; ~0 = style word
-    max_term_flags: int = 10  # flagged terms kept per detection, the most topic-specific first
+    max_term_flags: int = 10  # flagged terms kept per detection, the most significant (lowest q) first
     terms: bool = True  # Porter emergence scores for terms
     esc_period: str = "auto"  # ESc periods ("auto" = the detection's); base + active periods end at its as-of date
     esc_base_periods: int = 3
     esc_active_periods: int = 7
     esc_min_records: int = 7
+    burst_max_group_share: float = 0.5  # a flag with more of its recent documents in one call / venue / organisation
+    burst_min_group_lift: float = 3.0  # ... and this many times that group's share of all recent documents is a burst
+    burst_max_period_share: float = 0.8  # more of its recent documents in one recent period: a one-period spike
+    burst_max_template_share: float = 0.5  # more of them with near-identical wording: one call text
 
     def detector_options(self) -> dict:
         """The keyword arguments of `nlp.emergence.EmergenceDetector`."""
@@ -134,6 +138,11 @@ class TrendSettings(Section):
         """The keyword arguments of `nlp.terms.EmergentTermScorer` (Porter ESc)."""
         return {"base_periods": self.esc_base_periods, "active_periods": self.esc_active_periods,
                 "min_records": self.esc_min_records}
+
+
+class BacktestSettings(Section):
+    early_tolerance_days: int = 180  # a matching flag this long before a theme's expected_from is still a hit
+    consecutive_looks: int = 2  # "detector_repeated": a flag counts when raised at this many cutoffs in a row
 
 
 class DigestSettings(Section):
@@ -228,6 +237,7 @@ class Settings(BaseSettings):
     nlp: NlpSettings = NlpSettings()
     topics: TopicSettings = TopicSettings()
     trends: TrendSettings = TrendSettings()
+    backtest: BacktestSettings = BacktestSettings()
     digest: DigestSettings = DigestSettings()
     dashboard: DashboardSettings = DashboardSettings()
     geography: GeographySettings = GeographySettings()

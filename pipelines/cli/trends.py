@@ -56,6 +56,9 @@ def backtest(ctx: typer.Context, truth: Path = typer.Option(..., exists=True, di
              end: str = typer.Option(None, "--to", help="Last cutoff month, YYYY-MM."),
              step: str = typer.Option("month", help="Cutoff step: week, month, quarter or year."),
              refit_every: int = typer.Option(1, min=1, help="Refit topics every N cutoffs; assign in between."),
+             early_tolerance_days: int = typer.Option(None, min=0, help="A matching flag this many days before "
+                                                      "a theme's expected_from still hits it (default: settings)."),
+             shuffle_dates: int = typer.Option(None, help="Control: permute the documents' dates with this seed."),
              corpus: Path = typer.Option(None, exists=True, help="Load this corpus (JSONL/CSV/Parquet) first."),
              source: str = typer.Option(None, help="Source name for --corpus documents (default: file name)."),
              kind: str = typer.Option("news", help="Kind of the --corpus documents."),
@@ -77,7 +80,8 @@ def backtest(ctx: typer.Context, truth: Path = typer.Option(..., exists=True, di
                 embed(store, settings.nlp, bars_of(ctx))
         result = run_backtest(settings, truth, start=start and pd.Timestamp(start),
                               end=end and pd.Timestamp(end) + pd.offsets.MonthEnd(0), step=step,
-                              refit_every=refit_every, bars=bars_of(ctx))
+                              refit_every=refit_every, tolerance_days=early_tolerance_days,
+                              shuffle_seed=shuffle_dates, bars=bars_of(ctx))
     typer.echo(json.dumps(result, indent=2, default=str) if as_json else render_backtest(result))
 
 
@@ -111,15 +115,22 @@ def render_flags(frame) -> str:
 
 
 def render_backtest(result: dict) -> str:
-    """Detector and baseline side by side, then one line per theme."""
-    lines = [f"backtest {result['backtest_id']}: {result['params']['from']} .. {result['params']['to']} "
-             f"({result['params']['step']})", f"{'method':<10}{'recall':>8}{'false alarms':>14}{'median delay':>14}"
-             f"{'flags/cutoff':>14}"]
-    for name, metrics in (("detector", result), ("baseline", result["baseline"])):
-        recall = "-" if metrics["recall"] is None else f"{metrics['recall']:.2f}"
-        delay = "-" if metrics["median_delay_days"] is None else f"{metrics['median_delay_days']:.0f} d"
-        lines.append(f"{name:<10}{recall:>8}{metrics['false_alarms']:>14}{delay:>14}{metrics['flags_per_cutoff']:>14.2f}")
+    """The detector and every baseline side by side (strict scores), then one line per theme."""
+    p = result["params"]
+    lines = [f"backtest {result['backtest_id']}: {p['from']} .. {p['to']} ({p['step']}), "
+             f"{result['share_of_cutoffs_flagged']:.0%} of cutoffs flagged, {len(result['skipped_cutoffs'])} skipped",
+             f"{'method':<18}{'recall':>7}{'threat':>7}{'confirmed':>10}{'false':>6}{'premature':>10}"
+             f"{'unmatched':>10}{'delay':>8}{'flags/cut':>10}"]
+    for name, m in (("detector", result), *result["baselines"].items()):
+        def num(value, fmt="{:.2f}"):
+            return "-" if value is None else fmt.format(value)
+        lines.append(f"{name:<18}{num(m['recall']):>7}{num(m['threat_score']):>7}{num(m['confirmed_share']):>10}"
+                     f"{m['false_alarms']:>6}{m['premature_flags']:>10}{m['unmatched_flags']:>10}"
+                     f"{num(m['median_delay_days'], '{:.0f} d'):>8}{m['flags_per_cutoff']:>10.2f}")
     for theme in result["themes"]:
         lines.append(f"  {theme['theme']:<24} {theme['label']:<13} detected={theme['detected']!s:<5} "
-                     f"first={theme['first_cutoff']} delay={theme['delay_days']} flags={theme['n_matching_flags']}")
+                     f"first={theme['first_cutoff']} delay={theme['delay_days']} flags={theme['n_matching_flags']} "
+                     f"premature={theme['premature_flags']}")
+    for skip in result["skipped_cutoffs"]:
+        lines.append(f"  {skip['cutoff']}: {skip['reason']}")
     return "\n".join(lines)

@@ -223,19 +223,23 @@ def _split(value: Any) -> list[str]:
 
 
 def corpus_records(frame: pd.DataFrame, source: str, kind: str) -> Iterator[dict[str, Any]]:
-    """Turn corpus rows into item dicts; optional columns url, regions (NUTS codes), sectors."""
+    """Turn corpus rows into item dicts; optional columns url, regions (NUTS codes), sectors, group (a call /
+    topic code or venue: what a burst concentrates in) and organisations (names, ';'-separated)."""
     if kind not in KINDS:
         raise TrendscoutError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
     frame = frame.astype(object).where(frame.notna(), None)
     for row in frame.to_dict("records"):
         regions = _split(row.get("regions"))
         sectors = _split(row.get("sectors"))
+        group = str(row.get("group") or "").strip()
+        codes = ({"sector": sectors} if sectors else {}) | ({"group": group} if group else {})
         yield {
             "source": source, "kind": kind, "external_id": str(row.get("id") or "").strip(),
             "url": row.get("url") or None, "title": row.get("title") or "", "text": row.get("text") or "",
             "published_on": row.get("date"), "updated_on": row.get("updated") or row.get("date"),
-            "organisations": [{"name": "", "nuts_code": code, "role": "given"} for code in regions],
-            "codes": {"sector": sectors} if sectors else {}, "meta": {}, "places": [],
+            "organisations": [{"name": "", "nuts_code": code, "role": "given"} for code in regions]
+            + [{"name": name, "role": "given"} for name in _split(row.get("organisations"))],
+            "codes": codes, "meta": {}, "places": [],
         }
 
 

@@ -47,11 +47,34 @@ def test_backtest_cli_detects_planted_theme_without_false_alarms(tmp_path):
     proc = run_cli("--config", config, "backtest", "--truth", tmp_path / "truth.csv", "--corpus", path,
                    "--from", "2024-06", "--to", "2024-12", "--step", "month", "--json", timeout=120)
     result = json.loads(proc.stdout)
-    assert set(result) >= {"recall", "false_alarms", "median_delay_days", "flags_per_cutoff", "themes"}
+    assert set(result) >= {"recall", "false_alarms", "median_delay_days", "flags_per_cutoff", "themes", "threat_score",
+                           "confirmed_share", "premature_flags", "unmatched_flags"}
+    assert set(result["baselines"]) >= {"topic_share", "topics_over_time", "term_share", "detector_repeated"}
     themes = {t["theme"]: t for t in result["themes"]}
     assert result["recall"] == 1.0 and themes["batteries"]["detected"]
     assert -60 <= themes["batteries"]["delay_days"] <= 120 and result["false_alarms"] == 0
     with Store.open(tmp_path / "data" / "trendscout.duckdb", read_only=True) as store:
         flags = store.df("SELECT method, cutoff FROM backtest_flags")
-    assert {"detector", "baseline"} >= set(flags["method"]) and len(flags) >= 1
+    assert "detector" in set(flags["method"]) and len(flags) >= 1
+    per_cutoff = flags.groupby(["cutoff", "method"]).size().unstack(fill_value=0)
+    assert (per_cutoff.drop(columns="detector").le(per_cutoff["detector"], axis=0)).all().all()  # same budget
     assert flags["cutoff"].max() <= pd.Timestamp("2024-12-31")
+
+
+@pytest.mark.integration
+def test_backtest_from_the_first_thin_months_reports_too_little_data_and_goes_on(tmp_path):
+    frame = corpus()
+    early = pd.to_datetime(frame["date"]) < pd.Timestamp("2023-04-01")
+    frame = pd.concat([frame[~early], frame[early].head(30)])  # a handful of documents in the first quarter
+    path = tmp_path / "news.jsonl"
+    frame.to_json(path, orient="records", lines=True)
+    (tmp_path / "truth.csv").write_text(TRUTH)
+    topics = {"reducer": "pca", "clusterer": "hdbscan", "min_topic_size": 10, "n_components": 5}  # one cluster
+    config = write_config(tmp_path, nlp={"embedder": "hashing"}, topics=topics,
+                          trends={"period": "month", "recent_periods": 3, "baseline_periods": 9})
+    proc = run_cli("--config", config, "backtest", "--truth", tmp_path / "truth.csv", "--corpus", path,
+                   "--from", "2023-01", "--to", "2023-03", "--step", "month", "--json", timeout=120)
+    result = json.loads(proc.stdout)
+    assert [s["cutoff"] for s in result["skipped_cutoffs"]] == ["2023-01-31", "2023-02-28", "2023-03-31"]
+    assert all(s["reason"].startswith("too little data: topic model on 30 documents")
+               for s in result["skipped_cutoffs"])

@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from nlp.emergence import EmergenceDetector
+from nlp.trends import complete_periods
 from pipelines.settings import TrendSettings
 
 MONTHS = pd.date_range("2023-01-01", periods=24, freq="MS")
@@ -39,6 +40,15 @@ def test_emergence_detector_flags_planted_rise_not_flat_topic():
     assert cells.loc[1, "flagged"] and not cells.loc[0, "flagged"]
     assert cells.loc[1, "q_value"] < 0.01 and cells.loc[1, "growth"] > 2
     assert cells.loc[1, "persistence"] == 1.0 and cells.loc[1, "rank"] == 1
+    assert pd.Timestamp("2024-05-01") <= cells.loc[1, "onset"] <= pd.Timestamp("2024-10-01")
+
+
+def test_onset_is_the_rise_not_the_corpus_start_when_leading_periods_are_empty():
+    empty = [0.0] * 12  # the window starts in 2023-10; the corpus in 2024-01
+    rates = {-1: empty + [200.0] * 12, 1: empty + [4.0] * 6 + [8, 10, 12, 16, 20, 24]}
+    docs = synthetic_docs(rates)
+    cells = detector().fit(docs, as_of=AS_OF).transform(docs).set_index("topic_id")
+    assert cells.loc[1, "flagged"] and np.isnan(cells.loc[1, "index_series"][:3]).all()
     assert pd.Timestamp("2024-05-01") <= cells.loc[1, "onset"] <= pd.Timestamp("2024-10-01")
 
 
@@ -138,3 +148,32 @@ def test_fit_exposes_the_window_documents_with_their_period_and_part():
     assert set(window.loc[window["recent"], "period"]) == set(fitted.recent_periods_)
     in_window = pd.to_datetime(docs["published_on"]) >= fitted.baseline_periods_[0]
     assert set(window["doc_id"]) == set(docs.loc[in_window, "doc_id"])
+
+
+def test_a_year_of_nightly_looks_at_flat_topics_flags_at_most_the_fdr_share_of_nights():
+    """Null: flat topics, documents every day; the detector looks every night for a year (2024). The share
+    of nights with any (false) flag stays at or below the FDR, with one look and with two in a row."""
+    from nlp.backtest import repeated
+
+    fdr, nights, rows, with_flag = 0.1, pd.date_range("2024-01-01", "2024-12-31", freq="D"), [], []
+    for seed in range(4):
+        rng = np.random.default_rng(200 + seed)
+        days = pd.date_range("2022-01-01", "2024-12-31", freq="D")
+        rates = {-1: 8.0} | {t: float(rng.uniform(0.1, 0.5)) for t in range(20)}
+        docs = pd.DataFrame([{"topic_id": t, "published_on": day} for day in days for t, rate in rates.items()
+                             for _ in range(rng.poisson(rate))]).assign(source="news")
+        docs["doc_id"] = [f"d{i}" for i in range(len(docs))]
+        cached: dict[tuple, list[int]] = {}
+        for night in nights:
+            key = tuple(complete_periods(night, 15, "month"))  # the same complete periods: the same answer
+            if key not in cached:
+                seen = docs[docs["published_on"] <= night]
+                cells = detector(fdr=fdr, min_growth=1.0, min_active_periods=1).fit(seen, as_of=night).transform(seen)
+                cached[key] = cells.loc[cells["flagged"], "topic_id"].tolist()
+            with_flag.append(bool(cached[key]))
+            rows += [{"cutoff": night, "scope": "term", "cell": f"{seed}-{t}", "terms": []} for t in cached[key]]
+    flags = pd.DataFrame(rows, columns=["cutoff", "scope", "cell", "terms"])
+    twice = repeated(flags, list(nights), looks=2)
+    nights_flagged_twice = twice.assign(seed=twice["cell"].str.split("-").str[0])[["seed", "cutoff"]].drop_duplicates()
+    assert np.mean(with_flag) <= fdr
+    assert len(nights_flagged_twice) / len(with_flag) <= np.mean(with_flag)

@@ -102,3 +102,14 @@ def test_choose_period_lengthens_periods_for_thin_data():
     assert choose_period(docs(20), AS_OF, 15, 3, 5) == "quarter"  # 2 a month, 6 a quarter
     thin = docs(2)
     assert choose_period(thin, AS_OF, 15, 3, 5) == "quarter"  # years: a one-year baseline is too short
+
+
+def test_the_term_cap_keeps_the_most_significant_terms_not_the_most_specific():
+    docs, texts = corpus(rising="broadterm", rising_topics=range(4))
+    rng = np.random.default_rng(5)
+    late = (docs["published_on"] >= MONTHS[21]) & (docs["topic_id"] == 0) & (rng.random(len(docs)) < 0.6)
+    texts = texts.where(~late.to_numpy(), texts + " narrowterm")
+    terms = term_rows(docs, texts, max_term_flags=1)
+    assert terms.loc["narrowterm", "specificity"] > terms.loc["broadterm", "specificity"]
+    assert terms.loc["broadterm", "q_value"] < terms.loc["narrowterm", "q_value"] <= 0.05
+    assert terms.loc["broadterm", "flagged"] and not terms.loc["narrowterm", "flagged"]

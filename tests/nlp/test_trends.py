@@ -31,6 +31,32 @@ def test_pooled_dispersion_is_one_for_poisson_and_large_for_bursts():
     assert pooled_dispersion(bursty, expected) > 5
 
 
+def overdispersed(phi: float, expected: np.ndarray, rng) -> np.ndarray:
+    """Negative binomial counts with mean `expected` and variance phi x mean (0 where nothing is expected)."""
+    n = np.maximum(expected / (phi - 1), 1e-9)
+    return np.where(expected > 0, rng.negative_binomial(n, n / (n + np.maximum(expected, 1e-9))), 0)
+
+
+def scaled(counts: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Expectations scaled to the observed row sums, as the detector passes them."""
+    return expected * counts.sum(axis=1, keepdims=True) / np.maximum(expected.sum(axis=1, keepdims=True), 1e-12)
+
+
+@pytest.mark.parametrize("empty", [0, 5])
+def test_pooled_dispersion_recovers_phi_3_with_empty_baseline_periods(empty):
+    rng = np.random.default_rng(7)
+    volume = np.r_[np.zeros(empty), np.full(12 - empty, 200.0)]  # the corpus starts `empty` periods late
+    expected = rng.uniform(0.02, 0.1, size=(300, 1)) * volume
+    counts = overdispersed(3.0, expected, rng)
+    assert pooled_dispersion(counts, scaled(counts, expected)) == pytest.approx(3.0, rel=0.12)
+
+
+def test_pooled_dispersion_needs_three_periods_with_volume_per_cell():
+    expected = np.array([[0, 0, 0, 0, 50.0, 50.0]] * 10)
+    counts = np.array([[0, 0, 0, 0, 90, 10]] * 10)  # wildly dispersed, but one degree of freedom
+    assert pooled_dispersion(counts, expected) == 1.0
+
+
 @pytest.mark.parametrize("period, expected", [("month", "2024-05-01"), ("quarter", "2024-04-01"),
                                               ("year", "2024-01-01"), ("week", "2024-05-13")])
 def test_period_start(period, expected):
@@ -45,3 +71,9 @@ def test_complete_periods_skip_the_partial_one():
 def test_onset_finds_the_upward_break_only():
     assert onset(np.array([1.0] * 8 + [3.0] * 4)) == 8
     assert onset(np.array([3.0] * 8 + [1.0] * 4)) is None
+
+
+def test_onset_skips_periods_where_nothing_was_expected():
+    """Leading periods before the corpus starts are missing, not zero: the onset is the real rise."""
+    assert onset(np.array([np.nan] * 5 + [1.0, 1.1, 0.9, 1.0, 1.0] + [3.0] * 4)) == 10
+    assert onset(np.array([np.nan] * 10 + [1.0, 3.0])) is None

@@ -109,3 +109,14 @@ def test_ingest_cli_names_a_non_utf8_corpus_in_one_line(tmp_path):
     assert result.exit_code == 1 and "Traceback" not in result.stderr
     line = result.stderr.strip().splitlines()[-1]
     assert line.startswith("error: ") and "is not UTF-8 text (it holds the byte 0xe9)" in line and "iconv" in line
+
+
+def test_ingest_corpus_keeps_an_optional_group_and_organisations(store, tmp_path):
+    corpus = tmp_path / "corpus.csv"
+    corpus.write_text("id,title,text,date,group,organisations\n"
+                      "a,Green steel,Hydrogen reduction,2021-03-01,HORIZON-CL5-2021-D2-01,Acme Steel;Uni Graz\n"
+                      "b,Batteries,Solid-state cells,2021-04-01,,\n")
+    ingest_corpus(store, corpus, "mine", "project", Bars(enabled=False))
+    codes = store.df("SELECT external_id, codes FROM documents ORDER BY external_id")["codes"].map(json.loads)
+    assert codes.tolist() == [{"group": "HORIZON-CL5-2021-D2-01"}, {}]
+    assert sorted(store.df("SELECT name FROM document_organisations")["name"]) == ["Acme Steel", "Uni Graz"]

@@ -1,0 +1,83 @@
+"""Emergence or burst: is a flag carried by many groups over several periods, or by one call, one venue,
+one organisation, one period or one text template?
+
+The commonest false alarms are bursts: a single funding call or call topic, a conference shared task,
+one organisation's press campaign, a one-off event. For a flag's recent documents (those of the
+detection's recent window) `verdict` measures
+
+- *group concentration*: the largest share of them under one call / topic code, venue or source,
+  against that group's share of all recent documents (lift), and the same for organisations;
+- *period concentration*: the share in the busiest recent period (a one-period spike);
+- *template concentration*: the share of documents whose wording nearly repeats another's
+  (Jaccard similarity of their 5-word shingles at least `TEMPLATE_JACCARD`: near-identical call text);
+
+and labels the flag `burst` with the reason when one of them passes its threshold, else `emerging`.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+
+TEMPLATE_JACCARD = 0.6
+SHINGLE = 5
+WORD = re.compile(r"\w+")
+
+
+def top_share(values: pd.Series) -> tuple[object, float]:
+    """The most frequent value among the non-missing ones and its share (None, 0 when there are none)."""
+    values = values.dropna()
+    values = values[values.astype(str) != ""]
+    if values.empty:
+        return None, 0.0
+    counts = values.value_counts()
+    return counts.index[0], float(counts.iloc[0] / len(values))
+
+
+def template_share(texts: list[str], max_docs: int = 200) -> float:
+    """Share of texts whose 5-word shingles overlap another text's by Jaccard >= TEMPLATE_JACCARD."""
+    texts = texts[:max_docs]
+    shingles = []
+    for text in texts:
+        words = WORD.findall((text or "").lower())
+        shingles.append({" ".join(words[i:i + SHINGLE]) for i in range(max(len(words) - SHINGLE + 1, 1))})
+    repeated = np.zeros(len(texts), dtype=bool)
+    for i, j in combinations(range(len(texts)), 2):
+        a, b = shingles[i], shingles[j]
+        if a and b and len(a & b) / len(a | b) >= TEMPLATE_JACCARD:
+            repeated[i] = repeated[j] = True
+    return float(repeated.mean()) if len(texts) else 0.0
+
+
+def verdict(flag_docs: pd.DataFrame, recent_docs: pd.DataFrame, *, max_group_share: float, min_group_lift: float,
+            max_period_share: float, max_template_share: float) -> tuple[str, str]:
+    """`("emerging" | "burst", reason)` for a flag from its recent documents.
+
+    Args:
+        flag_docs, recent_docs: the flag's recent documents and all recent documents, with columns
+            period, text and optionally group (call / topic code, venue, source) and org (one
+            organisation per row; documents with several appear once per organisation).
+        max_group_share: a group (or organisation) holding more than this share of the flag's documents ...
+        min_group_lift: ... and at least this many times its share of all recent documents is a burst.
+        max_period_share: more than this share in one recent period is a spike.
+        max_template_share: more than this share of near-identical texts is one template.
+    """
+    for column, what in (("group", "group"), ("org", "organisation")):
+        if column not in flag_docs or flag_docs[column].isna().all():
+            continue
+        value, share = top_share(flag_docs[column])
+        base = float((recent_docs[column] == value).mean()) if column in recent_docs else 0.0
+        if value is not None and share > max_group_share and share >= min_group_lift * max(base, 1e-9):
+            return "burst", f"{share:.0%} of its recent documents in {what} {value} ({base:.0%} of all)"
+    texts = flag_docs.drop_duplicates("doc_id") if "doc_id" in flag_docs else flag_docs
+    period, share = top_share(texts["period"])
+    n_periods = recent_docs["period"].nunique()
+    if n_periods > 1 and share > max_period_share:
+        return "burst", f"{share:.0%} of its recent documents in one period ({pd.Timestamp(period).date()})"
+    template = template_share(texts["text"].tolist())
+    if template > max_template_share:
+        return "burst", f"{template:.0%} of its recent documents share near-identical wording"
+    return "emerging", "spread over groups, periods and wordings"

@@ -1,0 +1,45 @@
+import numpy as np
+import pandas as pd
+
+from nlp.bursts import template_share, verdict
+
+PERIODS = list(pd.date_range("2024-01-01", periods=3, freq="MS"))
+THRESHOLDS = {"max_group_share": 0.5, "min_group_lift": 3.0, "max_period_share": 0.8, "max_template_share": 0.5}
+
+
+def recent(seed: int = 0, n: int = 600, calls: int = 20) -> pd.DataFrame:
+    """All recent documents: spread over 20 calls and three months, each with its own wording."""
+    rng = np.random.default_rng(seed)
+    words = [f"w{k}" for k in range(2000)]
+    return pd.DataFrame({"doc_id": [f"d{i}" for i in range(n)],
+                         "group": rng.choice([f"CALL-{c}" for c in range(calls)], n), "period": rng.choice(PERIODS, n),
+                         "text": [" ".join(rng.choice(words, 40)) for _ in range(n)]})
+
+
+def test_one_calls_burst_is_a_burst_and_a_theme_across_many_calls_is_emerging():
+    docs = recent()
+    across = docs.sample(60, random_state=1)  # a theme in documents of every call
+    assert verdict(across, docs, **THRESHOLDS) == ("emerging", "spread over groups, periods and wordings")
+    one_call = across.assign(group=["CALL-7"] * 50 + list(across["group"][50:]))
+    label, reason = verdict(one_call, docs, **THRESHOLDS)
+    assert label == "burst" and "group CALL-7" in reason
+
+
+def test_an_organisations_campaign_and_a_one_period_spike_are_bursts():
+    docs = recent().assign(org=lambda f: [f"org-{i % 50}" for i in range(len(f))])
+    flag = docs.sample(40, random_state=2)
+    assert verdict(flag, docs, **THRESHOLDS)[0] == "emerging"
+    label, reason = verdict(flag.assign(org="org-3"), docs, **THRESHOLDS)
+    assert label == "burst" and "organisation org-3" in reason
+    label, reason = verdict(flag.assign(period=PERIODS[2]), docs, **THRESHOLDS)
+    assert label == "burst" and "one period" in reason
+
+
+def test_near_identical_call_wording_is_a_template_burst():
+    docs = recent()
+    flag = docs.sample(30, random_state=3).copy()
+    call_text = " ".join(f"c{k}" for k in range(60))
+    flag["text"] = [call_text + f" project {i}" for i in range(20)] + flag["text"].tolist()[20:]
+    assert template_share(flag["text"].tolist()) == 20 / 30
+    label, reason = verdict(flag, docs, **THRESHOLDS)
+    assert label == "burst" and "near-identical" in reason
