@@ -21,6 +21,8 @@ from pathlib import Path
 import pandas as pd
 
 from nlp.backtest import raw_growth_flags, read_truth, score_flags, theme_fractions
+from nlp.forecast import ForecastBacktest, topic_series
+from nlp.trends import period_start
 from pipelines.errors import TrendscoutError
 from pipelines.logs import Bars
 from pipelines.settings import Settings
@@ -116,6 +118,8 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
                      end or last, step)
     backtest_id = "bt-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     rows: list[dict] = []
+    forecasts = ForecastBacktest(horizon=settings.forecast.horizon, growth_factor=settings.forecast.growth_factor,
+                                 forecaster=settings.forecast.forecaster_options())
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="trendscout-backtest-") as tmp, Store.open(":memory:") as scratch:
         scratch.con.execute(f"ATTACH '{settings.store_path}' AS src (READ_ONLY)")
@@ -129,6 +133,7 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
             if cells.empty:
                 continue
             detector_flags = cells[cells["scope"].isin(["topic", "term"]) & cells["flagged"]]
+            forecasts.add_window(detector.window_, detector.period_, len(detector.baseline_periods_))
             counts = detector.window_.groupby(["topic_id", "period"]).size().rename("n_docs").reset_index()
             baseline = raw_growth_flags(counts, detector.recent_periods_, detector.baseline_periods_,
                                         trends.min_docs, trends.min_growth)
@@ -139,6 +144,10 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
     flags = pd.DataFrame(rows, columns=["method", "cutoff", "scope", "cell", "topic_id", "rank", "score", "growth",
                                         "q_value", "n_recent", "label", "terms", "theme_fractions"])
     metrics = {m: score_flags(flags[flags["method"] == m], truth, points) for m in METHODS}
+    if forecasts.rows:  # outcomes: the topics' shares of the complete periods up to the last cutoff, as then assigned
+        outcome = docs.assign(period=period_start(docs["published_on"], detector.period_))
+        counts, volumes = topic_series(outcome[outcome["period"] <= detector.recent_periods_[-1]], detector.period_)
+        metrics["detector"]["forecast"] = forecasts.score(counts / volumes.clip(lower=1), detector.period_)
     params = {"from": str(points[0].date()) if points else None, "to": str(points[-1].date()) if points else None,
               "step": step, "refit_every": refit_every, "trends": trends.model_dump(),
               "topics": settings.topics.model_dump(), "embedder": model,

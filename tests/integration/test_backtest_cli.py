@@ -55,3 +55,7 @@ def test_backtest_cli_detects_planted_theme_without_false_alarms(tmp_path):
         flags = store.df("SELECT method, cutoff FROM backtest_flags")
     assert {"detector", "baseline"} >= set(flags["method"]) and len(flags) >= 1
     assert flags["cutoff"].max() <= pd.Timestamp("2024-12-31")
+    forecast = result["forecast"]  # topic shares 4 months ahead, scored where the outcome is inside the data
+    assert forecast["horizon"] == 4 and forecast["n_forecasts"] > 0 and 0 <= forecast["coverage_80"] <= 1
+    assert set(forecast) >= {"coverage_50", "crps", "crps_naive", "crps_ets", "rel_rmse", "rel_rmse_naive",
+                             "rel_rmse_ets", "brier", "brier_base_rate"}
