@@ -11,7 +11,7 @@ period as offset and predicts the share h periods ahead as a distribution (sampl
   (**trend**, damped by `damping` per period ahead) when it is significant at `trend_alpha` with the
   dispersion-scaled standard error, else the slope is dropped (**level**). On top of the parameter
   uncertainty the level drifts as a random walk whose variance per period is estimated from the
-  period-to-period changes of the log share (median absolute deviation) minus their counting noise
+  changes of the log share over `drift_lag` periods (median absolute deviation) minus their counting noise
   (at least `min_level_sd`², at most `MAX_LEVEL_SD`²); counts are drawn negative-binomial with the
   fitted dispersion.
 
@@ -56,9 +56,10 @@ class ThemeForecaster:
     """Share of documents h periods ahead, as a distribution; `fit(counts, volumes)`, then `predict`."""
 
     def __init__(self, *, window: int, min_history: int, discount: float, trend_alpha: float, damping: float,
-                 min_level_sd: float, fallback_sd: float, n_samples: int, random_state: int = 0):
+                 drift_lag: int, min_level_sd: float, fallback_sd: float, n_samples: int, random_state: int = 0):
         self.window, self.min_history, self.discount, self.trend_alpha = window, min_history, discount, trend_alpha
-        self.damping, self.min_level_sd, self.fallback_sd = damping, min_level_sd, fallback_sd
+        self.damping, self.drift_lag = damping, drift_lag
+        self.min_level_sd, self.fallback_sd = min_level_sd, fallback_sd
         self.n_samples, self.random_state = n_samples, random_state
 
     def fit(self, counts, volumes) -> ThemeForecaster:
@@ -93,15 +94,16 @@ class ThemeForecaster:
             level, level_cov = _glm(y, offset, x[:, :1], weights)
             self.model_, self.coef_ = "level", np.array([level[0], 0.0])
             self.cov_ = np.diag([self.dispersion_ * level_cov[0, 0], 0.0])
-        # drift: changes between periods with MIN_DRIFT_COUNT documents or more (log shares of near-empty periods
-        # are counting noise), spread by the median absolute deviation, minus the counting noise
-        log_share, noise = np.log(y / v), self.dispersion_ / y
-        pairs = (raw[1:] >= MIN_DRIFT_COUNT) & (raw[:-1] >= MIN_DRIFT_COUNT)
+        # drift: changes over `drift_lag` periods (a share that swings and returns does not drift) between periods
+        # with MIN_DRIFT_COUNT documents or more (log shares of near-empty periods are counting noise), spread by
+        # the median absolute deviation, minus the counting noise, per period
+        log_share, noise, lag = np.log(y / v), self.dispersion_ / y, min(self.drift_lag, len(y) - 3)
+        pairs = (raw[lag:] >= MIN_DRIFT_COUNT) & (raw[:-lag] >= MIN_DRIFT_COUNT) if lag >= 1 else np.array([])
         drift = 0.0
         if pairs.sum() >= 3:
-            changes = np.diff(log_share)[pairs]
+            changes = (log_share[lag:] - log_share[:-lag])[pairs]
             spread = 1.4826 * np.median(np.abs(changes - np.median(changes)))
-            drift = spread ** 2 - np.median((noise[1:] + noise[:-1])[pairs])
+            drift = (spread ** 2 - np.median((noise[lag:] + noise[:-lag])[pairs])) / lag
         self.level_sd_ = float(np.sqrt(min(max(self.min_level_sd ** 2, drift), MAX_LEVEL_SD ** 2)))
         return self
 

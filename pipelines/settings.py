@@ -144,9 +144,9 @@ class ForecastSettings(Section):
     n_samples: int = 2000
 
     def forecaster_options(self) -> dict:
-        """The keyword arguments of `nlp.forecast.ThemeForecaster`."""
+        """The keyword arguments of `nlp.forecast.ThemeForecaster` (the drift is measured over the horizon)."""
         return self.model_dump(include={"window", "min_history", "discount", "trend_alpha", "damping", "min_level_sd",
-                                        "fallback_sd", "n_samples"})
+                                        "fallback_sd", "n_samples"}) | {"drift_lag": self.horizon}
 
 
 class DigestSettings(Section):
