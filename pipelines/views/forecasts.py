@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from pipelines.store import Store
 
 
@@ -10,7 +12,8 @@ def theme_forecasts(store: Store, detect_id: str) -> dict[int, dict]:
     rows = store.df("SELECT * FROM theme_forecasts WHERE detect_id = ? ORDER BY topic_id, step", [detect_id])
     out: dict[int, dict] = {}
     for row in rows.itertuples():
-        topic = out.setdefault(int(row.topic_id), {"model": row.model, "p_lasting": row.p_lasting, "steps": []})
-        topic["steps"].append({"step": int(row.step), "period": str(row.period), "mean": row.mean,
-                               "interval_50": [row.q25, row.q75], "interval_80": [row.q10, row.q90]})
+        p_lasting = None if pd.isna(row.p_lasting) else float(row.p_lasting)  # NaN is not JSON
+        topic = out.setdefault(int(row.topic_id), {"model": row.model, "p_lasting": p_lasting, "steps": []})
+        topic["steps"].append({"step": int(row.step), "period": pd.Timestamp(row.period).date().isoformat(),
+                               "mean": row.mean, "interval_50": [row.q25, row.q75], "interval_80": [row.q10, row.q90]})
     return out
