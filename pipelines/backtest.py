@@ -25,6 +25,8 @@ import pandas as pd
 from nlp.backtest import Confirmer, read_truth, repeated, score_flags, term_pattern, theme_fractions
 from nlp.baselines import top_k, topic_share_growth, topics_over_time_growth
 from nlp.bursts import verdict as burst_verdict
+from nlp.forecast import ForecastBacktest, topic_series
+from nlp.trends import period_start
 from pipelines.errors import TrendscoutError
 from pipelines.logs import Bars
 from pipelines.settings import Settings
@@ -179,6 +181,8 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
     backtest_id = "bt-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     rows: list[dict] = []
     skipped: list[dict] = []
+    forecasts = ForecastBacktest(horizon=settings.forecast.horizon, growth_factor=settings.forecast.growth_factor,
+                                 forecaster=settings.forecast.forecaster_options())
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="trendscout-backtest-") as tmp, Store.open(":memory:") as scratch:
         scratch.con.execute(f"ATTACH '{settings.store_path}' AS src (READ_ONLY)")
@@ -201,6 +205,7 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
             if cells.empty:
                 skipped.append({"cutoff": str(cutoff.date()), "reason": "too little data: no topic counts"})
                 continue
+            forecasts.add_window(detector.window_, detector.period_, len(detector.baseline_periods_))
             recent = _recent_docs(scratch, detector)
             flagged = cells[cells["scope"].isin(["topic", "term"]) & cells["flagged"]]
             detected = _flag_rows(scratch, flagged, "detector", cutoff, recent, truth, bursts)
@@ -224,6 +229,10 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
                "detector_bursts": all_flags[all_flags["verdict"] == "burst"]}
     metrics = {m: score_flags(f, truth, points, tolerance_days=tolerance_days) for m, f in scored.items()}
     detector_cutoffs = scored["detector"]["cutoff"].nunique()
+    if forecasts.rows:  # outcomes: the topics' shares of the complete periods up to the last cutoff, as then assigned
+        outcome = docs.assign(period=period_start(docs["published_on"], detector.period_))
+        counts, volumes = topic_series(outcome[outcome["period"] <= detector.recent_periods_[-1]], detector.period_)
+        metrics["detector"]["forecast"] = forecasts.score(counts / volumes.clip(lower=1), detector.period_)
     params = {"from": str(points[0].date()) if points else None, "to": str(points[-1].date()) if points else None,
               "step": step, "refit_every": refit_every, "early_tolerance_days": tolerance_days,
               "shuffle_seed": shuffle_seed, "consecutive_looks": looks, "trends": trends.model_dump(),

@@ -1,4 +1,4 @@
-"""The nightly job: crawl -> ingest -> embed -> enrich -> topics -> detect (-> digest), recorded in `runs`.
+"""The nightly job: crawl -> ingest -> embed -> enrich -> topics -> detect -> forecast (-> digest), in `runs`.
 
 A failed step is logged and recorded; the steps that depend on it are skipped, the others run.
 Every step selects the work that is missing, so a killed run finishes its work when run again.
@@ -21,14 +21,15 @@ from pipelines.steps.detect import detect
 from pipelines.steps.digest import write_digest
 from pipelines.steps.embed import embed
 from pipelines.steps.enrich import enrich
+from pipelines.steps.forecast import forecast
 from pipelines.steps.ingest import ingest
 from pipelines.steps.topics import topics_step
 from pipelines.store import Store
 
 logger = logging.getLogger(__name__)
 
-STEPS = ("crawl", "ingest", "embed", "enrich", "topics", "detect", "digest", "retention")
-DEPENDS_ON = {"enrich": "embed", "topics": "embed", "detect": "topics", "digest": "detect"}
+STEPS = ("crawl", "ingest", "embed", "enrich", "topics", "detect", "forecast", "digest", "retention")
+DEPENDS_ON = {"enrich": "embed", "topics": "embed", "detect": "topics", "forecast": "detect", "digest": "detect"}
 
 
 @dataclass
@@ -59,6 +60,7 @@ def run_nightly(settings: Settings, *, sources: list[str] | None = None, until: 
         "enrich": lambda s: enrich(s, settings, bars),
         "topics": lambda s: topics_step(s, settings, bars),
         "detect": lambda s: detect(s, settings.trends, run_id),
+        "forecast": lambda s: forecast(s, settings.forecast),
         "digest": lambda s: write_digest(s, settings)[0],
         "retention": lambda s: retention(s, settings),  # raw files, old models and backups past their time
     }

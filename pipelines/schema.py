@@ -242,4 +242,16 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE backtest_flags ADD COLUMN verdict VARCHAR;    -- emerging | burst (detector flags; NULL: baselines)
     ALTER TABLE backtest_flags ADD COLUMN verdict_reason VARCHAR;
     """,
+    # foresight (issue 17): each topic's share forecast per period ahead, with intervals and lasting growth
+    10: """
+    CREATE TABLE theme_forecasts (
+        detect_id VARCHAR NOT NULL, topic_id INTEGER NOT NULL,
+        step INTEGER NOT NULL,               -- periods after the detection's last complete period
+        period DATE NOT NULL,                -- the start of that period (the detection's period length)
+        model VARCHAR NOT NULL,              -- naive | level | trend (nlp.forecast.ThemeForecaster)
+        mean DOUBLE, q10 DOUBLE, q25 DOUBLE, q50 DOUBLE, q75 DOUBLE, q90 DOUBLE,  -- share of documents
+        p_lasting DOUBLE,                    -- P(share one year ahead >= growth_factor x baseline share)
+        PRIMARY KEY (detect_id, topic_id, step)
+    );
+    """,
 }

@@ -145,6 +145,26 @@ class BacktestSettings(Section):
     consecutive_looks: int = 2  # "detector_repeated": a flag counts when raised at this many cutoffs in a row
 
 
+class ForecastSettings(Section):
+    """Forecasts of every topic's share (`nlp.forecast.ThemeForecaster`) and the probability of lasting growth."""
+
+    horizon: int = 4  # periods ahead (the detection's period)
+    growth_factor: float = 1.5  # lasting growth: share one year ahead >= this x the baseline share
+    window: int = 12  # the last periods the model is fitted on
+    min_history: int = 6  # periods with documents below which the forecast is naive
+    discount: float = 0.8  # weight of a period one step older in the fit (a local level and trend)
+    trend_alpha: float = 0.05  # the slope is kept when significant at this level (quasi-Poisson z test)
+    damping: float = 0.8  # the kept slope's weight per period ahead (1 = straight line)
+    min_level_sd: float = 0.05  # least random-walk drift of the log share per period
+    fallback_sd: float = 0.3  # the naive forecast's drift of the log share per period
+    n_samples: int = 2000
+
+    def forecaster_options(self) -> dict:
+        """The keyword arguments of `nlp.forecast.ThemeForecaster` (the drift is measured over the horizon)."""
+        return self.model_dump(include={"window", "min_history", "discount", "trend_alpha", "damping", "min_level_sd",
+                                        "fallback_sd", "n_samples"}) | {"drift_lag": self.horizon}
+
+
 class DigestSettings(Section):
     weekday: int = 0  # ISO weekday 1..7 on which nightly writes the digest; 0 = never
     top_n: int = 10
@@ -238,6 +258,7 @@ class Settings(BaseSettings):
     topics: TopicSettings = TopicSettings()
     trends: TrendSettings = TrendSettings()
     backtest: BacktestSettings = BacktestSettings()
+    forecast: ForecastSettings = ForecastSettings()
     digest: DigestSettings = DigestSettings()
     dashboard: DashboardSettings = DashboardSettings()
     geography: GeographySettings = GeographySettings()

@@ -38,13 +38,17 @@ def trends(ctx: typer.Context, region: str = typer.Option(None, help="Only theme
     """
     from pipelines.errors import NotFound
     from pipelines.views.detections import ranked_flags
+    from pipelines.views.forecasts import theme_forecasts
 
     with reported_errors(), open_store(ctx) as store:
         frame, detect_id = ranked_flags(store, region=region, sector=sector, kind=kind, terms=terms, top=top)
         if detect_id is None:
             raise NotFound("no trend scores yet; run 'trendscout nightly' or 'trendscout detect' first")
+        forecasts = theme_forecasts(store, detect_id)
     if as_json:
         records = frame.astype(object).where(frame.notna(), None).to_dict("records")  # NaN is not JSON
+        for record in records:  # the share ahead with intervals and P(lasting growth), from the forecast step
+            record["forecast"] = forecasts.get(record["topic_id"])
         typer.echo(json.dumps({"detect_id": detect_id, "themes": records}, default=str))
     else:
         typer.echo(render_flags(frame))

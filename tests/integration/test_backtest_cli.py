@@ -59,6 +59,10 @@ def test_backtest_cli_detects_planted_theme_without_false_alarms(tmp_path):
     per_cutoff = flags.groupby(["cutoff", "method"]).size().unstack(fill_value=0)
     assert (per_cutoff.drop(columns="detector").le(per_cutoff["detector"], axis=0)).all().all()  # same budget
     assert flags["cutoff"].max() <= pd.Timestamp("2024-12-31")
+    forecast = result["forecast"]  # topic shares 4 months ahead, scored where the outcome is inside the data
+    assert forecast["horizon"] == 4 and forecast["n_forecasts"] > 0 and 0 <= forecast["coverage_80"] <= 1
+    assert set(forecast) >= {"coverage_50", "crps", "crps_naive", "crps_ets", "rel_rmse", "rel_rmse_naive",
+                             "rel_rmse_ets", "brier", "brier_base_rate"}
 
 
 @pytest.mark.integration

@@ -1,0 +1,64 @@
+"""Forecast step: the latest detection's topics -> their share `horizon` periods ahead -> `theme_forecasts`.
+
+Each topic's documents per period (canonical documents with a topic, the detection's period, the
+`[forecast] window` complete periods up to its as-of date) are fitted with `nlp.forecast.ThemeForecaster`
+against all documents with a topic per period; stored per step ahead: the model, the mean share, the
+10/25/50/75/90 % quantiles and the probability that the share one year ahead is at least
+`growth_factor` x the topic's baseline share of the detection.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from nlp.forecast import PERIODS_PER_YEAR, ThemeForecaster, following_periods, topic_series
+from nlp.trends import complete_periods, period_start
+from pipelines.runs import StepResult
+from pipelines.settings import ForecastSettings
+from pipelines.store import Store
+from pipelines.views.detections import latest_detection
+
+logger = logging.getLogger(__name__)
+
+
+def forecast(store: Store, settings: ForecastSettings) -> StepResult:
+    """Forecast every topic of the latest detection and write them under its detect_id."""
+    result = StepResult("forecast")
+    detect_id = latest_detection(store)
+    if detect_id is None:
+        result.skip("no_detection")
+        return result
+    as_of, period = store.df("SELECT as_of, period FROM detections WHERE detect_id = ?", [detect_id]).iloc[0]
+    periods = complete_periods(pd.Timestamp(as_of), settings.window, period)
+    docs = store.df("SELECT a.topic_id, d.published_on FROM topic_assignments a JOIN canonical_documents d "
+                    "USING (doc_id) WHERE d.published_on >= ? AND d.published_on <= ?", [periods[0].date(), as_of])
+    docs = docs.assign(period=period_start(docs["published_on"], period))
+    docs = docs[docs["period"].isin(periods)]
+    if docs.empty:
+        result.skip("no_documents")
+        return result
+    counts, volumes = topic_series(docs, period)
+    counts, volumes = (counts.reindex(columns=periods, fill_value=0), volumes.reindex(periods, fill_value=0))
+    baseline = store.df("SELECT topic_id, share_baseline FROM trend_scores WHERE detect_id = ?",
+                        [detect_id]).set_index("topic_id")["share_baseline"]
+    counts = counts[counts.index.isin(baseline.index)]  # the scored topics (not the outlier pool)
+    lasting = PERIODS_PER_YEAR[period]
+    ahead = following_periods(periods[-1], settings.horizon, period)
+    rows = []
+    for topic_id, row in counts.iterrows():
+        model = ThemeForecaster(**settings.forecaster_options()).fit(row.to_numpy(float), volumes.to_numpy(float))
+        share = baseline[topic_id]
+        p_lasting = model.prob_at_least(settings.growth_factor * share, lasting) if share > 0 else None
+        fan = model.predict(settings.horizon).assign(detect_id=detect_id, topic_id=int(topic_id), model=model.model_,
+                                                     p_lasting=p_lasting)
+        rows.append(fan.assign(period=[p.date() for p in ahead]))
+    frame = pd.concat(rows, ignore_index=True)[["detect_id", "topic_id", "step", "period", "model", "mean", "q10",
+                                                "q25", "q50", "q75", "q90", "p_lasting"]]
+    with store.transaction() as con:
+        con.execute("DELETE FROM theme_forecasts WHERE detect_id = ?", [detect_id])
+        store.insert_frame("theme_forecasts", frame)
+    models = frame.drop_duplicates("topic_id")["model"].value_counts()
+    result.count(topics=int(counts.shape[0]), **{f"model_{k}": int(n) for k, n in models.items()})
+    return result

@@ -1,0 +1,41 @@
+from pipelines.settings import ForecastSettings, TrendSettings
+from pipelines.steps.detect import detect
+from pipelines.steps.forecast import forecast
+from pipelines.views.forecasts import theme_forecasts
+from tests.pipelines.test_detect import store  # noqa: F401  (fixture)
+
+
+def test_forecast_writes_every_topic_of_the_latest_detection_with_ordered_intervals(store):  # noqa: F811
+    assert forecast(store, ForecastSettings()).skipped == {"no_detection": 1}
+    detect(store, TrendSettings(terms=False), "run1", as_of="2024-12-31")
+    result = forecast(store, ForecastSettings(horizon=3, n_samples=500))
+    rows = store.df("SELECT * FROM theme_forecasts WHERE detect_id = 'run1'")
+    topics = set(store.df("SELECT topic_id FROM trend_scores WHERE detect_id = 'run1'")["topic_id"])
+    assert set(rows["topic_id"]) == topics and result.counts["topics"] == len(topics)
+    assert sorted(rows["step"].unique()) == [1, 2, 3]
+    assert ((rows["q10"] <= rows["q25"]) & (rows["q25"] <= rows["q50"]) & (rows["q75"] <= rows["q90"])).all()
+    planted = theme_forecasts(store, "run1")[9]
+    assert 0 <= planted["p_lasting"] <= 1 and len(planted["steps"]) == 3
+    assert planted["steps"][0]["period"] >= "2025-01-01"
+
+
+def test_trends_json_carries_each_themes_forecast(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from tests.conftest import write_config
+    from tests.pipelines.test_detect import rising_phrase_store
+
+    config = write_config(tmp_path, trends={"period": "month", "terms": False})
+    with rising_phrase_store(tmp_path / "data" / "trendscout.duckdb") as s:
+        detect(s, TrendSettings(period="month", terms=False), "run1", as_of="2024-12-31")
+        forecast(s, ForecastSettings(n_samples=500))
+    result = CliRunner().invoke(app, ["--config", str(config), "trends", "--json"])
+    assert result.exit_code == 0, result.output
+    theme = json.loads(result.stdout)["themes"][0]["forecast"]
+    assert [s["period"] for s in theme["steps"]] == ["2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01"]
+    low, high = theme["steps"][0]["interval_80"]
+    assert low <= theme["steps"][0]["interval_50"][0] <= theme["steps"][0]["interval_50"][1] <= high
+    assert theme["model"] in {"naive", "level", "trend"} and 0 <= theme["p_lasting"] <= 1
