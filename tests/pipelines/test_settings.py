@@ -1,4 +1,5 @@
 import inspect
+import tomllib
 import typing
 from pathlib import Path
 
@@ -122,3 +123,22 @@ def test_invalid_settings_never_echo_the_value(tmp_path, monkeypatch, name, valu
 def test_the_environment_password_still_reaches_mail_settings(monkeypatch):
     monkeypatch.setenv("TRENDSCOUT_MAIL__PASSWORD", "hunter2-env")
     assert load_settings(None).mail.password.get_secret_value() == "hunter2-env"
+
+
+def test_the_checked_in_settings_file_repeats_no_default():
+    """A default lives once, in the settings models: trendscout.toml sets only values that differ from it."""
+    checked_in = tomllib.loads((Path(__file__).resolve().parents[2] / "trendscout.toml").read_text())
+    defaults = Settings().model_dump(mode="json")
+
+    def repeats(values: dict, default: dict, prefix: str = "") -> list[str]:
+        out = []
+        for key, value in values.items():
+            if isinstance(value, dict) and isinstance(default.get(key), dict):
+                out += repeats(value, default[key], f"{prefix}{key}.")
+            elif key in default and default[key] == value:
+                out.append(prefix + key)
+        return out
+
+    for contract in ("sources", "data_dir", "models_dir", "reports_dir"):  # the paths and sources other tools read
+        checked_in.pop(contract)
+    assert repeats(checked_in, defaults) == []
