@@ -197,7 +197,8 @@ def uninterrupted(cordis_gate, tmp_path_factory):
     url, _, records = cordis_gate
     workdir = tmp_path_factory.mktemp("uninterrupted")
     secret = f"ts-{uuid.uuid4().hex}"
-    stdout, stderr = run_to_end(config_for(workdir, url), workdir, env={"TRENDSCOUT_CRAWL__API_KEYS__EPO_OPS": secret})
+    stdout, stderr = run_to_end(config_for(workdir, url), workdir, env={"TRENDSCOUT_MAIL__PASSWORD": secret,
+                                                                               "EPO_OPS_SECRET": secret})
     return canonical(workdir / "data" / "trendscout.duckdb"), stdout, stderr, secret
 
 
