@@ -79,6 +79,7 @@ def test_detect_stores_a_rising_phrase_as_a_term_flag_shown_by_ranked_flags_and_
         frame, _ = ranked_flags(s, terms=True)
         assert frame.loc[0, "cell"] == "quantumsensing" and frame.loc[0, "flagged"]
         assert frame.loc[0, "topic_id"] in (0, 1, 2) and frame.loc[0, "q_value"] < 0.01
+        assert frame.loc[0, "verdict"] == "emerging"  # in many topics and three months: no burst
         assert early_terms(s, "run1", None)[0]["term"] == "quantumsensing"
         assert not detect(s, TrendSettings(period="month", terms=False, term_cells=False), "run2",
                           as_of="2024-12-31").counts["terms_flagged"]
