@@ -22,9 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nlp.backtest import Confirmer, read_truth, repeated, score_flags, term_pattern, theme_fractions
+from nlp.backtest import Confirmer, read_truth, repeated, score_flags, theme_fractions
 from nlp.baselines import top_k, topic_share_growth, topics_over_time_growth
-from nlp.bursts import verdict as burst_verdict
 from nlp.forecast import ForecastBacktest, topic_series
 from nlp.trends import period_start
 from pipelines.errors import TrendscoutError
@@ -33,6 +32,7 @@ from pipelines.settings import Settings
 from pipelines.steps.detect import emergent_terms, score_cells
 from pipelines.steps.topics import topics_step
 from pipelines.store import Store
+from pipelines.views.bursts import burst_thresholds, flag_documents, flag_verdict, recent_documents
 
 logger = logging.getLogger(__name__)
 
@@ -88,20 +88,6 @@ def _warm_up(first, period: str, n: int) -> pd.Timestamp:
     return pd.Timestamp(first) + offset
 
 
-def _recent_docs(scratch: Store, detector) -> pd.DataFrame:
-    """The documents of the detection's recent window (`detector.window_`): doc_id, topic_id, t (title and
-    text), period, group (the corpus's call / topic code or venue where given, else the source) and org (one
-    row per organisation)."""
-    window = detector.window_.loc[detector.window_["recent"], ["doc_id", "topic_id", "period"]]
-    with scratch.registered("_window", window):
-        docs = scratch.df("SELECT w.doc_id, w.topic_id, w.period, coalesce(d.title, '') || '. ' || "
-                          "coalesce(d.text, '') AS t, coalesce(json_extract_string(d.codes, '$.group'), d.source) "
-                          "AS \"group\" FROM _window w JOIN documents d USING (doc_id)")
-    orgs = scratch.df("SELECT DISTINCT doc_id, coalesce(nullif(org_id, ''), nullif(name, '')) AS org "
-                      "FROM document_organisations WHERE coalesce(nullif(org_id, ''), nullif(name, '')) IS NOT NULL")
-    return docs.merge(orgs, on="doc_id", how="left")
-
-
 def _flag_rows(scratch: Store, flags: pd.DataFrame, method: str, cutoff, recent: pd.DataFrame, truth,
                bursts: dict | None = None) -> list[dict]:
     """Describe each flag: its label and top terms (a term flag: the term), the share of its recent
@@ -114,17 +100,13 @@ def _flag_rows(scratch: Store, flags: pd.DataFrame, method: str, cutoff, recent:
     rows = []
     for row in flags.itertuples():
         scope = getattr(row, "scope", "topic")
+        ids = flag_documents(recent, scope, row.topic_id, row.cell)
         if scope == "term":
-            ids = texts_of.loc[texts_of["t"].str.contains(term_pattern(row.cell)), "doc_id"]
             terms, label = [row.cell], row.cell
         else:
-            ids = texts_of.loc[texts_of["topic_id"] == row.topic_id, "doc_id"]
             terms = json.loads(topics["terms"].get(row.topic_id, "[]") or "[]")
             label = topics["label"].get(row.topic_id)
-        verdict, reason = None, None
-        if bursts is not None:
-            verdict, reason = burst_verdict(recent[recent["doc_id"].isin(ids)].rename(columns={"t": "text"}),
-                                            recent.rename(columns={"t": "text"}), **bursts)
+        verdict, reason = flag_verdict(recent, ids, bursts) if bursts is not None else (None, None)
         q_value = getattr(row, "q_value", None)
         rows.append({"method": method, "cutoff": cutoff.date(), "scope": scope,
                      "cell": row.cell if scope == "term" else "", "topic_id": int(row.topic_id),
@@ -168,9 +150,7 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
     tolerance_days = settings.backtest.early_tolerance_days if tolerance_days is None else tolerance_days
     truth = read_truth(truth_path)
     trends, model = settings.trends, settings.nlp.embedder
-    bursts = {"max_group_share": trends.burst_max_group_share, "min_group_lift": trends.burst_min_group_lift,
-              "max_period_share": trends.burst_max_period_share,
-              "max_template_share": trends.burst_max_template_share}
+    bursts = burst_thresholds(trends)
     with Store.open(settings.store_path) as store:  # migrates the file before it is attached read-only
         first, last = store.df("SELECT min(published_on) AS a, max(published_on) AS b FROM documents").iloc[0]
     if pd.isna(first):
@@ -206,7 +186,7 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
                 skipped.append({"cutoff": str(cutoff.date()), "reason": "too little data: no topic counts"})
                 continue
             forecasts.add_window(detector.window_, detector.period_, len(detector.baseline_periods_))
-            recent = _recent_docs(scratch, detector)
+            recent = recent_documents(scratch, detector)
             flagged = cells[cells["scope"].isin(["topic", "term"]) & cells["flagged"]]
             detected = _flag_rows(scratch, flagged, "detector", cutoff, recent, truth, bursts)
             k = sum(r["verdict"] == "emerging" for r in detected)  # the flags the digest presents as emerging

@@ -254,4 +254,11 @@ MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (detect_id, topic_id, step)
     );
     """,
+    # bursts in production: each flagged topic and term is emerging or a burst (nlp.bursts), with the reason
+    11: """
+    ALTER TABLE trend_scores ADD COLUMN verdict VARCHAR;  -- emerging | burst (flagged topics; NULL: emerging)
+    ALTER TABLE trend_scores ADD COLUMN verdict_reason VARCHAR;
+    ALTER TABLE trend_cells ADD COLUMN verdict VARCHAR;   -- emerging | burst (flagged topic and term rows)
+    ALTER TABLE trend_cells ADD COLUMN verdict_reason VARCHAR;
+    """,
 }

@@ -22,6 +22,7 @@ from nlp.trends import complete_periods, period_start
 from pipelines.runs import StepResult
 from pipelines.settings import TrendSettings
 from pipelines.store import Store
+from pipelines.views.bursts import burst_thresholds, flag_documents, flag_verdict, recent_documents
 from pipelines.views.features import REGIONS_SQL, SECTORS_SQL
 from pipelines.views.feedback import apply_feedback, latest_feedback
 
@@ -144,6 +145,28 @@ def share_series(docs: pd.DataFrame, period: str) -> dict[int, list[tuple[str, f
             for t in wide.columns}
 
 
+def with_verdicts(store: Store, trends: TrendSettings, detector: EmergenceDetector, scores: pd.DataFrame,
+                  cells: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Copies of `scores` and `cells` with the verdict (emerging | burst) and its reason of every flagged topic
+    (in either) and flagged term, judged on the detection's recent documents; NULL for the others."""
+    topic_ids = set(scores.loc[scores["flagged"].astype(bool), "topic_id"]) | set(
+        cells.loc[(cells["scope"] == "topic") & cells["flagged"].astype(bool), "topic_id"])
+    terms = cells.loc[(cells["scope"] == "term") & cells["flagged"].astype(bool), "cell"]
+    judged: dict[tuple[str, object], tuple[str, str]] = {}
+    if topic_ids or not terms.empty:
+        recent, thresholds = recent_documents(store, detector), burst_thresholds(trends)
+        judged = {("topic", t): flag_verdict(recent, flag_documents(recent, "topic", t, ""), thresholds)
+                  for t in topic_ids}
+        judged |= {("term", c): flag_verdict(recent, flag_documents(recent, "term", -1, c), thresholds)
+                   for c in set(terms)}
+    none = (None, None)
+    by_topic = [judged.get(("topic", t), none) for t in scores["topic_id"]]
+    by_cell = [judged.get((s, t if s == "topic" else c), none) if f else none
+               for s, t, c, f in zip(cells["scope"], cells["topic_id"], cells["cell"], cells["flagged"], strict=True)]
+    return (scores.assign(verdict=[v for v, _ in by_topic], verdict_reason=[r for _, r in by_topic]),
+            cells.assign(verdict=[v for v, _ in by_cell], verdict_reason=[r for _, r in by_cell]))
+
+
 def detect(store: Store, trends: TrendSettings, run_id: str, as_of=None) -> StepResult:
     """Score every topic and cell at `as_of` (default: the newest document) and write them under `run_id`."""
     result = StepResult("detect")
@@ -169,9 +192,11 @@ def detect(store: Store, trends: TrendSettings, run_id: str, as_of=None) -> Step
     kept["components"] = [json.dumps(_components(r), default=_plain) for r in kept.itertuples()]
     kept = kept.assign(detect_id=run_id, is_cross_sectoral=kept["is_cross_sectoral"].fillna(False).astype(bool),
                        is_cross_border=kept["is_cross_border"].fillna(False).astype(bool))
+    scores, kept = with_verdicts(store, trends, detector, scores, kept)
     kept = kept[["detect_id", "topic_id", "scope", "cell", "country", "rank", "n_recent", "n_baseline",
                  "expected_recent", "growth", "p_value", "q_value", "score", "flagged", "location_quotient",
-                 "growth_vs_eu", "onset", "is_cross_sectoral", "is_cross_border", "components"]]
+                 "growth_vs_eu", "onset", "is_cross_sectoral", "is_cross_border", "components", "verdict",
+                 "verdict_reason"]]
     terms = emergent_terms(trends, docs, detector, counts).assign(detect_id=run_id) if trends.terms else pd.DataFrame()
     params = trends.model_dump() | {"period": detector.period_, "dispersion": detector.dispersion_,
                                     "kinds": sorted(docs["kind"].unique())}

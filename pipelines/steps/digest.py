@@ -39,6 +39,7 @@ from pipelines.store import Store
 from pipelines.views.charts import png_chart
 from pipelines.views.detections import latest_detection
 from pipelines.views.feedback import apply_feedback, feedback_status, latest_feedback
+from pipelines.views.forecasts import theme_forecasts
 from pipelines.views.names import nuts_names, region_label, sector_label
 from pipelines.views.regions import digest_geography
 from pipelines.views.themes import (
@@ -111,6 +112,14 @@ def detection_for_week(store: Store, week: str | None, sunday: date) -> str:
 def verdicts(scores: pd.DataFrame) -> pd.Series:
     """Each flag's verdict (emerging | burst | style); a detection that records none: all emerging."""
     return scores["verdict"].fillna("emerging") if "verdict" in scores else pd.Series("emerging", scores.index)
+
+
+def forecast_fan(forecast: dict | None) -> list[tuple[str, float, float, float]] | None:
+    """A theme's forecast (`views.forecasts`) as its chart's fan: (period, 80 % low, mean, 80 % high) shares per
+    period ahead; None without one."""
+    if not forecast:
+        return None
+    return [(s["period"], s["interval_80"][0], s["mean"], s["interval_80"][1]) for s in forecast["steps"]]
 
 
 def freshness(store: Store, sunday: date, period: str) -> dict:
@@ -186,9 +195,11 @@ def build_digest(store: Store, settings: Settings, week: str | None = None) -> d
     watch = shown[~flagged & shown["growth"].gt(1)].sort_values("score", ascending=False).head(5) \
         if passed.empty else shown.iloc[:0]
 
+    forecasts = theme_forecasts(store, detect_id)
+
     def themes_of(frame: pd.DataFrame) -> list[dict]:
         return [_theme(store, row, detect_id, params, feedback, min(settings.digest.docs_per_theme, 5), names)
-                for row in frame.to_dict("records")]
+                | {"forecast": forecast_fan(forecasts.get(int(row["topic_id"])))} for row in frame.to_dict("records")]
 
     themes, burst_themes, watch_list = themes_of(passed), themes_of(bursts), themes_of(watch)
     suppressed = [{"topic_id": int(r["topic_id"]), "label": json.loads(r["evidence"]).get("label"),

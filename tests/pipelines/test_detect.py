@@ -1,5 +1,6 @@
 import json
 
+import pandas as pd
 import pytest
 
 from pipelines.runs import StepResult
@@ -78,6 +79,7 @@ def test_detect_stores_a_rising_phrase_as_a_term_flag_shown_by_ranked_flags_and_
         frame, _ = ranked_flags(s, terms=True)
         assert frame.loc[0, "cell"] == "quantumsensing" and frame.loc[0, "flagged"]
         assert frame.loc[0, "topic_id"] in (0, 1, 2) and frame.loc[0, "q_value"] < 0.01
+        assert frame.loc[0, "verdict"] == "emerging"  # in many topics and three months: no burst
         assert early_terms(s, "run1", None)[0]["term"] == "quantumsensing"
         assert not detect(s, TrendSettings(period="month", terms=False, term_cells=False), "run2",
                           as_of="2024-12-31").counts["terms_flagged"]
@@ -101,3 +103,44 @@ def test_trends_terms_cli_lists_the_flagged_term(tmp_path):
     assert header.split() == ["rank", "flag", "growth", "recent", "q", "acceleration", "novelty", "persistence",
                               "spread", "cross", "theme"]
     assert '"quantumsensing"' in first_row and first_row.split()[1] == "emerging"
+
+
+def test_detect_labels_a_one_call_rise_a_burst_and_the_digest_lists_it_apart(tmp_path):
+    """Topic 9 rises across organisations and groups; topic 10, the same rise, has every recent document
+    under one call: trend_scores says burst for 10 (with the call as reason), emerging for 9, and the digest
+    puts 10 in its bursts section, not among the themes."""
+    from pipelines.settings import Settings
+    from pipelines.steps.digest import build_digest
+
+    docs, groups, orgs = _planted_corpus()
+    sector = groups[groups["scope"] == "sector"].set_index("doc_id")["cell"]
+    org = orgs.set_index("doc_id")
+    theme = docs[docs["topic_id"] == 9]
+    burst = theme.assign(doc_id="b" + theme["doc_id"], topic_id=10)
+    assigned = pd.concat([docs, burst])
+
+    def record(doc_id: str, day: pd.Timestamp) -> dict:
+        planted = doc_id.removeprefix("b")  # a copy keeps its original's sector and organisation
+        in_call = doc_id.startswith("b") and day >= pd.Timestamp("2024-10-01")  # the recent window
+        return {"source": "cordis", "kind": "project", "external_id": doc_id, "title": f"project {doc_id}",
+                "text": "x", "published_on": str(day.date()),
+                "codes": {"sector": [sector[planted]]} | ({"group": "CALL-1"} if in_call else {}),
+                "organisations": [{"name": org.loc[planted, "org"], "country": org.loc[planted, "country"],
+                                   "nuts_code": org.loc[planted, "region"] + "1", "role": "participant"}]}
+
+    records = [record(d, day) for d, day in zip(assigned["doc_id"], assigned["published_on"], strict=True)]
+    with Store.open(":memory:") as s:
+        upsert_documents(s, records, StepResult("ingest"))
+        s.con.register("_a", assigned.assign(doc_id="cordis:" + assigned["doc_id"])[["doc_id", "topic_id"]])
+        s.con.execute("INSERT INTO topic_assignments SELECT doc_id, topic_id, 'v', 1.0, now() FROM _a")
+        for topic_id, label in ((9, "planted"), (10, "one call")):
+            s.con.execute("INSERT INTO topics VALUES (?, ?, '[]', 1, NULL, 'v', 'active', NULL)", [topic_id, label])
+        detect(s, TrendSettings(terms=False), "run1", as_of="2024-12-31")
+        scores = s.df("SELECT * FROM trend_scores WHERE flagged").set_index("topic_id")
+        assert scores.loc[9, "verdict"] == "emerging" and scores.loc[10, "verdict"] == "burst"
+        assert "CALL-1" in scores.loc[10, "verdict_reason"]
+        cells = s.df("SELECT topic_id, verdict FROM trend_cells WHERE scope = 'topic' AND flagged")
+        assert dict(zip(cells["topic_id"], cells["verdict"], strict=True)) == {9: "emerging", 10: "burst"}
+        digest = build_digest(s, Settings(reports_dir=tmp_path))
+        assert [t["topic_id"] for t in digest["themes"]] == [9]
+        assert [t["topic_id"] for t in digest["bursts"]] == [10] and digest["summary"]["n_bursts"] == 1

@@ -72,7 +72,7 @@ def build_store(store: Store) -> Store:
     for topic, (rank, n_recent, n_base, growth, q, flagged) in scores.items():
         evidence = {"label": TOPICS[topic][0], "terms": TOPICS[topic][1], "series": _series(topic, docs),
                     "recent_periods": RECENT}
-        con.execute("INSERT INTO trend_scores VALUES ('d1', ?, ?, ?, ?, 0.1, 0.05, ?, ?, ?, ?, ?, ?)",
+        con.execute("INSERT INTO trend_scores VALUES ('d1', ?, ?, ?, ?, 0.1, 0.05, ?, ?, ?, ?, ?, ?, NULL, NULL)",
                     [topic, rank, n_recent, n_base, growth, q / 10, q, 5 - rank, flagged, json.dumps(evidence)])
     con.execute("INSERT INTO topic_lineage VALUES ('birth', 4, [], 'v0', 'v1', '2026-11-20', 0.4, ?)",
                 [datetime(2026, 11, 24, 3)])
@@ -179,7 +179,6 @@ def test_digest_for_a_past_week_uses_that_weeks_detection_or_refuses(store, tmp_
 
 
 def test_a_verdict_column_moves_bursts_out_of_the_top_list(store, tmp_path: Path):
-    store.con.execute("ALTER TABLE trend_scores ADD COLUMN verdict VARCHAR")
     store.con.execute("UPDATE trend_scores SET verdict = 'burst' WHERE topic_id = 4")  # others NULL: emerging
     d = build_digest(store, Settings(reports_dir=tmp_path), "2026-W48")
     assert [t["topic_id"] for t in d["themes"]] == [1] and [t["topic_id"] for t in d["bursts"]] == [4]

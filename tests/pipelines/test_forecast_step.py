@@ -39,3 +39,21 @@ def test_trends_json_carries_each_themes_forecast(tmp_path):
     low, high = theme["steps"][0]["interval_80"]
     assert low <= theme["steps"][0]["interval_50"][0] <= theme["steps"][0]["interval_50"][1] <= high
     assert theme["model"] in {"naive", "level", "trend"} and 0 <= theme["p_lasting"] <= 1
+
+
+def test_digest_card_chart_draws_the_themes_forecast(store, tmp_path, monkeypatch):  # noqa: F811
+    from pipelines.settings import Settings
+    from pipelines.steps import digest
+
+    detect(store, TrendSettings(terms=False), "run1", as_of="2024-12-31")
+    assert digest.build_digest(store, Settings(reports_dir=tmp_path))["themes"][0]["forecast"] is None
+    forecast(store, ForecastSettings(horizon=3, n_samples=500))
+    content = digest.build_digest(store, Settings(reports_dir=tmp_path))
+    card = content["themes"][0]
+    assert card["topic_id"] == 9 and [p for p, *_ in card["forecast"]] == [
+        s["period"] for s in theme_forecasts(store, "run1")[9]["steps"]]
+    assert all(low <= mid <= high for _, low, mid, high in card["forecast"])
+    drawn = {}
+    monkeypatch.setattr(digest, "png_chart", lambda *a, title, forecast, **k: drawn.setdefault(title, forecast))
+    digest.charts(content)
+    assert drawn[card["label"]] == card["forecast"]
