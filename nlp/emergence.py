@@ -49,8 +49,11 @@ class EmergenceDetector(BaseEstimator):
     def __init__(self, *, period: str, recent_periods: int, baseline_periods: int, min_docs: int, min_growth: float,
                  min_active_periods: int, fdr: float, count_model: str, weights: dict | None,
                  min_diversity_gain: float, min_period_docs: float, max_term_df: float, min_term_specificity: float,
-                 max_term_flags: int):
-        """Every argument is required: the defaults live in the caller's settings (trendscout: `[trends]`)."""
+                 max_term_flags: int, esc_period: str, esc_periods: int):
+        """Every argument is required: the defaults live in the caller's settings (trendscout: `[trends]`).
+
+        `esc_period` ("auto": the detection's) and `esc_periods` fix the window of Porter's ESc term scores.
+        """
         self.period = period
         self.recent_periods = recent_periods
         self.baseline_periods = baseline_periods
@@ -65,12 +68,16 @@ class EmergenceDetector(BaseEstimator):
         self.max_term_df = max_term_df
         self.min_term_specificity = min_term_specificity
         self.max_term_flags = max_term_flags
+        self.esc_period = esc_period
+        self.esc_periods = esc_periods
 
     def fit(self, docs: pd.DataFrame, y=None, *, as_of=None) -> EmergenceDetector:
         """Fix the windows at `as_of` (default: newest date) and learn the count dispersion.
 
         Fitted: `as_of_`, `period_` (chosen when "auto"), `periods_` = `baseline_periods_` + `recent_periods_`,
-        `window_` (doc_id, topic_id, period, recent: the documents in those periods) and `dispersion_`.
+        `window_` (doc_id, topic_id, period, recent: the documents in those periods), `esc_window_` (doc_id,
+        topic_id, t: the documents in ESc's `esc_periods` complete periods ending at `as_of_`, t their index)
+        and `dispersion_`.
 
         Args:
             docs: one row per document: doc_id, topic_id, published_on, source (outliers included, so
@@ -89,6 +96,11 @@ class EmergenceDetector(BaseEstimator):
         window = docs[["doc_id", "topic_id"]].assign(period=period_start(docs["published_on"], self.period_))
         window = window[window["period"].isin(periods)]
         self.window_ = window.assign(recent=window["period"].isin(self.recent_periods_)).reset_index(drop=True)
+        esc_period = self.period_ if self.esc_period == AUTO else self.esc_period
+        index = {p: i for i, p in enumerate(complete_periods(self.as_of_, self.esc_periods, esc_period))}
+        t = period_start(docs["published_on"], esc_period).map(index)
+        self.esc_window_ = docs.loc[t.notna().to_numpy(), ["doc_id", "topic_id"]].assign(
+            t=t.dropna().astype(int).to_numpy()).reset_index(drop=True)
         self.dispersion_ = 1.0
         if self.count_model == "quasipoisson":
             b = self.baseline_periods

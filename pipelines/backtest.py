@@ -175,7 +175,7 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
             try:
                 topics_step(scratch, bt_settings, Bars(enabled=False), force_fit=refit_due or i % refit_every == 0)
                 detector, cells, docs, counts = score_cells(scratch, trends, as_of=cutoff)
-                esc = emergent_terms(trends, docs, detector, counts) if trends.terms and not cells.empty else None
+                esc = emergent_terms(trends, detector, counts) if trends.terms and not cells.empty else None
             except ValueError as error:  # a topic model or vectorizer on a handful of documents
                 skipped.append({"cutoff": str(cutoff.date()), "reason": f"too little data: {error}"})
                 logger.warning("backtest %s: too little data (%s); next cutoff", cutoff.date(), error)

@@ -132,7 +132,8 @@ class TrendSettings(Section):
         return self.model_dump(include={"period", "min_period_docs", "recent_periods", "baseline_periods", "min_docs",
                                         "min_growth", "min_active_periods", "fdr", "count_model", "weights",
                                         "min_diversity_gain", "max_term_df", "min_term_specificity",
-                                        "max_term_flags"})
+                                        "max_term_flags"}) | {
+            "esc_period": self.esc_period, "esc_periods": self.esc_base_periods + self.esc_active_periods}
 
     def scorer_options(self) -> dict:
         """The keyword arguments of `nlp.terms.EmergentTermScorer` (Porter ESc)."""

@@ -18,7 +18,7 @@ import pandas as pd
 from nlp.emergence import EmergenceDetector
 from nlp.term_trends import TermCounts
 from nlp.terms import EmergentTermScorer
-from nlp.trends import complete_periods, period_start
+from nlp.trends import period_start
 from pipelines.runs import StepResult
 from pipelines.settings import TrendSettings
 from pipelines.store import Store
@@ -86,7 +86,7 @@ def score_cells(store: Store, trends: TrendSettings, as_of=None
         if trends.term_cells:
             wanted |= docs["doc_id"].isin(detector.window_["doc_id"])
         if trends.terms:
-            wanted |= docs["doc_id"].isin(esc_window(trends, docs, detector)["doc_id"])
+            wanted |= docs["doc_id"].isin(detector.esc_window_["doc_id"])
         ids = docs.loc[wanted, "doc_id"]
         min_docs = min(m for m, on in ((trends.min_docs, trends.term_cells), (trends.esc_min_records, trends.terms))
                        if on)
@@ -97,18 +97,9 @@ def score_cells(store: Store, trends: TrendSettings, as_of=None
     return detector, cells, docs, counts
 
 
-def esc_window(trends: TrendSettings, docs: pd.DataFrame, detector: EmergenceDetector) -> pd.DataFrame:
-    """The documents in ESc's base + active periods ending at the detection's as-of date, with their index t."""
-    period = detector.period_ if trends.esc_period == "auto" else trends.esc_period
-    n = trends.esc_base_periods + trends.esc_active_periods
-    index = {p: i for i, p in enumerate(complete_periods(detector.as_of_, n, period))}
-    return docs.assign(t=period_start(docs["published_on"], period).map(index)).dropna(subset=["t"])
-
-
-def emergent_terms(trends: TrendSettings, docs: pd.DataFrame, detector: EmergenceDetector,
-                   counts: TermCounts) -> pd.DataFrame:
+def emergent_terms(trends: TrendSettings, detector: EmergenceDetector, counts: TermCounts) -> pd.DataFrame:
     """Porter ESc over the base + active periods ending at the as-of date, linked to topics and the outlier pool."""
-    window = esc_window(trends, docs, detector)
+    window = detector.esc_window_
     scorer = EmergentTermScorer(**trends.scorer_options())
     matrix, names = counts.subset(window["doc_id"], trends.esc_min_records)
     return scorer.fit_matrix(matrix, names, window["t"].astype(int).to_numpy(), window["topic_id"].to_numpy()).terms_
@@ -197,7 +188,7 @@ def detect(store: Store, trends: TrendSettings, run_id: str, as_of=None) -> Step
                  "expected_recent", "growth", "p_value", "q_value", "score", "flagged", "location_quotient",
                  "growth_vs_eu", "onset", "is_cross_sectoral", "is_cross_border", "components", "verdict",
                  "verdict_reason"]]
-    terms = emergent_terms(trends, docs, detector, counts).assign(detect_id=run_id) if trends.terms else pd.DataFrame()
+    terms = emergent_terms(trends, detector, counts).assign(detect_id=run_id) if trends.terms else pd.DataFrame()
     params = trends.model_dump() | {"period": detector.period_, "dispersion": detector.dispersion_,
                                     "kinds": sorted(docs["kind"].unique())}
     with store.transaction() as con:

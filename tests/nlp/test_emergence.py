@@ -177,3 +177,14 @@ def test_a_year_of_nightly_looks_at_flat_topics_flags_at_most_the_fdr_share_of_n
     nights_flagged_twice = twice.assign(seed=twice["cell"].str.split("-").str[0])[["seed", "cutoff"]].drop_duplicates()
     assert np.mean(with_flag) <= fdr
     assert len(nights_flagged_twice) / len(with_flag) <= np.mean(with_flag)
+
+
+def test_fit_exposes_the_esc_term_window_ending_at_as_of():
+    docs = synthetic_docs({-1: [20.0] * 24, 0: [5.0] * 24})
+    fitted = detector(esc_period="quarter", esc_periods=4).fit(docs, as_of=AS_OF)
+    window = fitted.esc_window_
+    inside = pd.to_datetime(docs["published_on"]) >= pd.Timestamp("2024-01-01")  # the 4 quarters of 2024
+    assert set(window["doc_id"]) == set(docs.loc[inside, "doc_id"])
+    assert sorted(window["t"].unique()) == [0, 1, 2, 3]
+    first = window.merge(docs, on="doc_id")
+    assert (pd.to_datetime(first.loc[first["t"] == 0, "published_on"]) < pd.Timestamp("2024-04-01")).all()
