@@ -181,32 +181,32 @@ def test_bulk_skips_an_oversized_member_and_keeps_the_others(tmp_path):
     assert spider.member_maxsize("data/project.CSV") == 300_000 and spider.member_maxsize("x.txt") == 300_000
 
 
-def test_a_small_tar_xz_expanding_to_a_64mb_record_is_skipped_by_default(tmp_path):
+def tar_xz(records: list[tuple[str, bytes]]) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:xz") as archive:
-        for name, data in [*RECORDS, ("bomb.xml", b" " * 64_000_000)]:
+        for name, data in records:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
-    assert len(buffer.getvalue()) < 100_000
+    return buffer.getvalue()
+
+
+def test_a_small_tar_xz_expanding_to_a_64mb_record_is_skipped_by_default(tmp_path):
+    archive = tar_xz([*RECORDS, ("bomb.xml", b" " * 64_000_000)])
+    assert len(archive) < 100_000
     from crawlers import settings as project
 
     spider = make_spider(CordisSpider, ["https://cordis.test/data/he.zip"], tmp_path,
                          TRENDSCOUT_ARCHIVE_MEMBER_MAXSIZE=project.TRENDSCOUT_ARCHIVE_MEMBER_MAXSIZE)  # the default
-    assert len(bulk(spider, buffer.getvalue())) == 2 and stat(spider, "dropped/member_too_large") == 1
+    assert len(bulk(spider, archive)) == 2 and stat(spider, "dropped/member_too_large") == 1
 
 
 def test_bulk_stops_a_tar_xz_that_expands_past_the_total_cap(tmp_path):
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:xz") as archive:
-        for name, data in [*RECORDS, ("padding.xml", b" " * 64_000_000)]:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    assert len(buffer.getvalue()) < 100_000  # 64 MB of record files in a small download
+    archive = tar_xz([*RECORDS, ("padding.xml", b" " * 64_000_000)])
+    assert len(archive) < 100_000  # 64 MB of record files in a small download
     spider = make_spider(CordisSpider, ["https://cordis.test/data/he.zip"], tmp_path,
                          TRENDSCOUT_ARCHIVE_TOTAL_MAXSIZE=1_000_000)
-    items = bulk(spider, buffer.getvalue())
+    items = bulk(spider, archive)
     assert len(items) == 2 and stat(spider, "errors/archive_too_large") == 1
     assert not spider.new_state  # not remembered: tried again once the limit is raised
 
