@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-FREQ = {"week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}
+from nlp.trends import period_freq
+
 PERIODS_PER_YEAR = {"week": 52, "month": 12, "quarter": 4, "year": 1}
 MIN_DRIFT_COUNT = 3  # documents in both periods for a change of the log share to count towards the drift
 MAX_LEVEL_SD = 1.0  # the drift is capped: a share that may multiply by e every period says nothing
@@ -262,14 +263,15 @@ class ForecastBacktest:
 
 def following_periods(last: pd.Timestamp, n: int, period: str) -> list[pd.Timestamp]:
     """The starts of the `n` periods after the one starting at `last`."""
-    current = pd.Timestamp(last).to_period(FREQ[period])
+    current = pd.Timestamp(last).to_period(period_freq(period))
     return [(current + i).start_time for i in range(1, n + 1)]
 
 
 def topic_series(docs: pd.DataFrame, period: str) -> tuple[pd.DataFrame, pd.Series]:
     """Documents per topic (rows) and period start (consecutive columns), and all documents per period,
     from one row per document with its topic_id and period (start)."""
-    span = pd.period_range(docs["period"].min().to_period(FREQ[period]), docs["period"].max().to_period(FREQ[period]))
+    freq = period_freq(period)
+    span = pd.period_range(docs["period"].min().to_period(freq), docs["period"].max().to_period(freq))
     counts = docs.groupby(["topic_id", "period"]).size().unstack("period", fill_value=0)
     counts = counts.reindex(columns=list(span.start_time), fill_value=0)
     return counts, counts.sum(axis=0)

@@ -18,7 +18,8 @@ AUTO = "auto"
 MIN_DISPERSION_PERIODS = 3  # periods with volume a cell needs to count towards the dispersion
 
 
-def _freq(period: str) -> str:
+def period_freq(period: str) -> str:
+    """The pandas frequency of a period name (week, month, quarter, year)."""
     if period not in PERIODS:
         raise ValueError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
     return PERIODS[period]
@@ -26,7 +27,7 @@ def _freq(period: str) -> str:
 
 def period_start(dates: pd.Series, period: str = "month") -> pd.Series:
     """The first day of each date's week (ISO, Monday), month, quarter or year."""
-    return pd.to_datetime(dates).dt.to_period(_freq(period)).dt.start_time
+    return pd.to_datetime(dates).dt.to_period(period_freq(period)).dt.start_time
 
 
 def data_edge(dates: pd.Series, tail: float = 0.005) -> pd.Timestamp:
@@ -43,7 +44,7 @@ def data_edge(dates: pd.Series, tail: float = 0.005) -> pd.Timestamp:
 
 def complete_periods(as_of: pd.Timestamp, n: int, period: str = "month") -> list[pd.Timestamp]:
     """The `n` last periods that ended on or before `as_of`, oldest first."""
-    current = pd.Timestamp(as_of).to_period(_freq(period))
+    current = pd.Timestamp(as_of).to_period(period_freq(period))
     last = current if pd.Timestamp(as_of).normalize() == current.end_time.normalize() else current - 1
     return [(last - i).start_time for i in range(n - 1, -1, -1)]
 

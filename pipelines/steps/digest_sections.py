@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pandas as pd
 from sklearn.feature_extraction.text import CountVectorizer
 
+from nlp.trends import period_freq
 from pipelines.store import Store
 from pipelines.views.features import REGIONS_SQL
 from pipelines.views.names import region_label, sector_label
@@ -60,12 +61,7 @@ def why_flagged(score: dict, params: dict, cell: dict | None) -> list[dict]:
 
 def period_end(start: str, period: str) -> date:
     """The last day of the period beginning on `start`."""
-    first = date.fromisoformat(start)
-    if period == "week":
-        return first + timedelta(days=6)
-    months = {"month": 1, "quarter": 3, "year": 12}.get(period, 1)
-    year, month = divmod(first.month - 1 + months, 12)
-    return date(first.year + year, month + 1, 1) - timedelta(days=1)
+    return pd.Timestamp(start).to_period(period_freq(period)).end_time.date()
 
 
 def windows(series: list, recent: list[str], period: str, baseline_periods: int) -> dict:
