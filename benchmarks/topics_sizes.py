@@ -41,7 +41,7 @@ def main(embedder: str, sizes: list[int], show: int | None) -> None:
         docs = (corpus["title"] + ". " + corpus["text"]).tolist()[:n]
         scorer = CoherenceScorer().fit(docs)
         start = time.perf_counter()
-        model = build_topic_model(**cfg.model_dump(), embedder=words)
+        model = build_topic_model(**cfg.model_options(), embedder=words)
         labels = fit_topics(model, docs, vectors[:n])
         before = quality(model, labels, scorer)
         old = topic_table(model, labels, vectors[:n])
