@@ -19,6 +19,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import PurePosixPath
 
 from crawlers.base import SourceSpider
@@ -57,12 +58,17 @@ class BulkFileSpider(SourceSpider):
         self.new_state: dict[str, dict] = {}
         self.damaged = False
 
+    @cached_property
+    def _member_limits(self) -> dict[str, int]:
+        """`TRENDSCOUT_ARCHIVE_MEMBER_MAXSIZE` by lower-case suffix, read once (settings are frozen by then)."""
+        return {k.lower(): int(v) for k, v in self.settings.getdict("TRENDSCOUT_ARCHIVE_MEMBER_MAXSIZE").items()}
+
     def member_maxsize(self, name: str) -> int:
         """The size limit for a member, by its suffix (`TRENDSCOUT_ARCHIVE_MEMBER_MAXSIZE`; the largest if unlisted)."""
-        limits = {k.lower(): int(v) for k, v in self.settings.getdict("TRENDSCOUT_ARCHIVE_MEMBER_MAXSIZE").items()}
+        limits = self._member_limits
         return limits.get(PurePosixPath(name).suffix.lower(), max(limits.values(), default=256 * 1024 * 1024))
 
-    @property
+    @cached_property
     def total_maxsize(self) -> int:
         return self.settings.getint("TRENDSCOUT_ARCHIVE_TOTAL_MAXSIZE", 4 * 1024 * 1024 * 1024)
 
