@@ -27,6 +27,11 @@ def date_problem(day: date, kind: str) -> str | None:
     return None
 
 
+def plausible_updated(day: date | None) -> date | None:
+    """A source's update date as a watermark may use it: none before EARLIEST_DATE, never past today."""
+    return None if day is None or day < EARLIEST_DATE else min(day, today())
+
+
 @dataclass
 class Organisation:
     """An organisation named by a source record (participant, applicant, publisher)."""

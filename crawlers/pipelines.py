@@ -12,7 +12,7 @@ from pathlib import Path
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
-from crawlers.items import EARLIEST_DATE, KINDS, DocumentItem, date_problem, today
+from crawlers.items import KINDS, DocumentItem, date_problem, plausible_updated
 
 logger = logging.getLogger(__name__)
 
@@ -90,11 +90,9 @@ class PlausibleDatesPipeline:
         if problem:
             _drop(self.stats, problem, item.source, f"{item.source}:{item.external_id} dated {published}")
         item.published_on = published.isoformat() if published else None
-        updated = _iso_date(item.updated_on)
-        if updated is not None and updated < EARLIEST_DATE:
-            updated = None
-        elif updated is not None and updated > today():
-            updated = today()
+        given = _iso_date(item.updated_on)
+        updated = plausible_updated(given)
+        if updated is not None and updated < given:
             self.stats.inc_value(f"trendscout/clamped/updated_on_future/{item.source}")
         item.updated_on = updated.isoformat() if updated else None
         return item

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from crawlers.items import EARLIEST_DATE, KINDS, date_problem, today
+from crawlers.items import KINDS, date_problem, plausible_updated
 from pipelines.errors import TrendscoutError
 from pipelines.logs import Bars
 from pipelines.runs import StepResult
@@ -89,8 +89,7 @@ def upsert_documents(store: Store, records: list[dict[str, Any]], result: StepRe
         if reason:
             result.skip(reason)
             continue
-        updated = _parse_date(record.get("updated_on"))  # the source's watermark: never past today
-        updated = None if updated is None or updated < EARLIEST_DATE else min(updated, today())
+        updated = plausible_updated(_parse_date(record.get("updated_on")))  # the source's watermark
         key = doc_id(source, external_id)
         meta = dict(record.get("meta") or {})
         nuts_names.update(meta.pop("nuts_names", None) or {})
