@@ -145,13 +145,15 @@ class KeepEuSpider(SourceSpider):
         yield project_item(data, base=base, source=self.name)
 
     def callback_failed(self, response, exc: BaseException) -> None:
-        keep_id = response.request.cb_kwargs.get("keep_id") if response.request else None
-        if keep_id is not None:
-            self.failed_ids.add(keep_id)  # retried next run; the id watermark may pass it
+        self._retry_later(response.request)
 
     def failed(self, failure):
         super().failed(failure)
-        keep_id = failure.request.cb_kwargs.get("keep_id")
+        self._retry_later(failure.request)
+
+    def _retry_later(self, request) -> None:
+        """Remember a lost project's id: retried next run (the id watermark may pass it)."""
+        keep_id = request.cb_kwargs.get("keep_id") if request else None
         if keep_id is not None:
             self.failed_ids.add(keep_id)
 
