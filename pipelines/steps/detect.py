@@ -23,7 +23,7 @@ from pipelines.runs import StepResult
 from pipelines.settings import TrendSettings
 from pipelines.store import Store
 from pipelines.views.bursts import burst_thresholds, flag_documents, flag_verdict, recent_documents
-from pipelines.views.features import REGIONS_SQL, SECTORS_SQL
+from pipelines.views.features import ORGANISATIONS_SQL, REGIONS_SQL, SECTORS_SQL
 from pipelines.views.feedback import apply_feedback, latest_feedback
 
 logger = logging.getLogger(__name__)
@@ -52,9 +52,7 @@ def doc_sectors(store: Store) -> pd.DataFrame:
 
 def doc_orgs(store: Store) -> pd.DataFrame:
     """doc_id, org (id or name), region (NUTS-2), country of the organisations behind documents."""
-    return store.df("SELECT DISTINCT doc_id, coalesce(nullif(org_id, ''), nullif(name, '')) AS org, "
-                    "left(nuts_code, 4) AS region, country FROM document_organisations "
-                    "WHERE coalesce(nullif(org_id, ''), nullif(name, '')) IS NOT NULL")
+    return store.df(ORGANISATIONS_SQL)
 
 
 def doc_groups(docs: pd.DataFrame, regions: pd.DataFrame, sectors: pd.DataFrame) -> pd.DataFrame:

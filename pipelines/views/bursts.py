@@ -9,6 +9,7 @@ from nlp.backtest import term_pattern
 from nlp.bursts import verdict
 from pipelines.settings import TrendSettings
 from pipelines.store import Store
+from pipelines.views.features import ORGANISATIONS_SQL
 
 
 def burst_thresholds(trends: TrendSettings) -> dict[str, float]:
@@ -27,8 +28,7 @@ def recent_documents(store: Store, detector) -> pd.DataFrame:
         docs = store.df("SELECT w.doc_id, w.topic_id, w.period, coalesce(d.title, '') || '. ' || "
                         "coalesce(d.text, '') AS t, coalesce(json_extract_string(d.codes, '$.group'), d.source) "
                         "AS \"group\" FROM _window w JOIN documents d USING (doc_id)")
-    orgs = store.df("SELECT DISTINCT doc_id, coalesce(nullif(org_id, ''), nullif(name, '')) AS org "
-                    "FROM document_organisations WHERE coalesce(nullif(org_id, ''), nullif(name, '')) IS NOT NULL")
+    orgs = store.df(f"SELECT DISTINCT doc_id, org FROM ({ORGANISATIONS_SQL})")
     return docs.merge(orgs, on="doc_id", how="left")
 
 

@@ -14,6 +14,11 @@ REGION_CODES_SQL = ("SELECT doc_id, code FROM doc_regions UNION SELECT doc_id, n
 REGIONS_SQL = ("SELECT DISTINCT doc_id, left(code, 4) AS nuts2, left(code, 2) AS country "
                f"FROM ({REGION_CODES_SQL}) WHERE length(code) >= 4")
 
+# The organisations behind documents: doc_id, org (id, else name), region (NUTS-2), country
+ORGANISATIONS_SQL = ("SELECT DISTINCT doc_id, coalesce(nullif(org_id, ''), nullif(name, '')) AS org, "
+                     "left(nuts_code, 4) AS region, country FROM document_organisations "
+                     "WHERE coalesce(nullif(org_id, ''), nullif(name, '')) IS NOT NULL")
+
 # doc_id, sector
 SECTORS_SQL = ("SELECT DISTINCT doc_id, sector FROM doc_sectors UNION "
                "SELECT DISTINCT doc_id, unnest(CASE json_type(codes, '$.sector') "
