@@ -88,14 +88,13 @@ def _warm_up(first, period: str, n: int) -> pd.Timestamp:
     return pd.Timestamp(first) + offset
 
 
-def _flag_rows(scratch: Store, flags: pd.DataFrame, method: str, cutoff, recent: pd.DataFrame, truth,
+def _flag_rows(topics: pd.DataFrame, flags: pd.DataFrame, method: str, cutoff, recent: pd.DataFrame, truth,
                bursts: dict | None = None) -> list[dict]:
-    """Describe each flag: its label and top terms (a term flag: the term), the share of its recent
+    """Describe each flag: its label and top terms from `topics` (a term flag: the term), the share of its recent
     documents matching each theme (a topic's documents; for a term, the documents containing it) and,
     with `bursts` (the thresholds of `nlp.bursts.verdict`), whether it is emerging or a burst."""
     if flags.empty:
         return []
-    topics = scratch.df("SELECT topic_id, label, terms FROM topics").set_index("topic_id")
     texts_of = recent.drop_duplicates("doc_id")
     rows = []
     for row in flags.itertuples():
@@ -188,11 +187,12 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
             forecasts.add_window(detector.window_, detector.period_, len(detector.baseline_periods_))
             recent = recent_documents(scratch, detector)
             flagged = cells[cells["scope"].isin(["topic", "term"]) & cells["flagged"]]
-            detected = _flag_rows(scratch, flagged, "detector", cutoff, recent, truth, bursts)
+            topics = scratch.df("SELECT topic_id, label, terms FROM topics").set_index("topic_id")
+            detected = _flag_rows(topics, flagged, "detector", cutoff, recent, truth, bursts)
             k = sum(r["verdict"] == "emerging" for r in detected)  # the flags the digest presents as emerging
             rows += detected
             for method, flags in baseline_flags(cells, detector, esc, k, trends.min_docs).items():
-                rows += _flag_rows(scratch, flags, method, cutoff, recent, truth)
+                rows += _flag_rows(topics, flags, method, cutoff, recent, truth)
             logger.info("backtest %s: %d docs, %d detector flags", cutoff.date(), len(docs),
                         int((cells["flagged"] & cells["scope"].isin(["topic", "term"])).sum()))
     flags = pd.DataFrame(rows, columns=["method", "cutoff", "scope", "cell", "topic_id", "rank", "score", "growth",
