@@ -153,6 +153,14 @@ class Confirmer:
         self.dates = pd.to_datetime(pd.Series(dates)).reset_index(drop=True)
         self.last = self.dates.max()
         self._masks: dict[str, np.ndarray] = {}
+        self._years: dict[pd.Timestamp, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _years_around(self, c: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+        """The documents dated in (c, c + 1 year] and in (c - 2 years, c - 1 year], once per cutoff."""
+        if c not in self._years:
+            self._years[c] = (((self.dates > c) & (self.dates <= c + YEAR)).to_numpy(),
+                              ((self.dates > c - 2 * YEAR) & (self.dates <= c - YEAR)).to_numpy())
+        return self._years[c]
 
     def _mask(self, term: str) -> np.ndarray:
         if term not in self._masks:
@@ -173,8 +181,7 @@ class Confirmer:
         c = pd.Timestamp(cutoff)
         if c + YEAR > self.last:
             return None
-        after = ((self.dates > c) & (self.dates <= c + YEAR)).to_numpy()
-        before = ((self.dates > c - 2 * YEAR) & (self.dates <= c - YEAR)).to_numpy()
+        after, before = self._years_around(c)
         if not before.any() or not after.any():
             return None
         present = self.presence(scope, cell, terms)
