@@ -13,6 +13,7 @@ from scrapy.http import HtmlResponse
 
 from crawlers.base import SourceSpider
 from crawlers.items import DocumentItem, Organisation
+from crawlers.middlewares import DEFAULT_PORTS
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def without_tracking(url: str) -> str:
 
 
 def _port(parts) -> str:
-    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    default = DEFAULT_PORTS.get(parts.scheme.lower())
     return f":{parts.port}" if parts.port and parts.port != default else ""
 
 

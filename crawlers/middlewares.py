@@ -22,7 +22,7 @@ from w3lib.url import file_uri_to_path
 logger = logging.getLogger(__name__)
 
 WEB_SCHEMES = frozenset({"http", "https"})
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class RefusedUrl(IgnoreRequest):
@@ -33,7 +33,7 @@ def origin(url: str) -> tuple[str, str, int | None]:
     """(scheme, host, port) with the default port filled in: two ports of one host are two origins."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme)
+    return scheme, (parts.hostname or "").lower(), parts.port or DEFAULT_PORTS.get(scheme)
 
 
 def _spider_name(spider) -> str:
@@ -99,10 +99,18 @@ class CredentialsMiddleware:
 
     def __init__(self, crawler):
         self.crawler, self.stats = crawler, crawler.stats
+        self.allowed: dict[str, set[tuple[str, str, int | None]]] = {}
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
+
+    def _allowed(self, spider) -> set[tuple[str, str, int | None]]:
+        name = _spider_name(spider)
+        if name not in self.allowed:
+            self.allowed[name] = {origin(url) for url in getattr(spider, "start_urls", [])
+                                  if urlparse(url).scheme in WEB_SCHEMES}
+        return self.allowed[name]
 
     def process_request(self, request, spider=None):
         spider = spider or self.crawler.spider
@@ -111,8 +119,7 @@ class CredentialsMiddleware:
             return None
         for name in names:
             request.headers.pop(name, None)
-        allowed = {origin(url) for url in getattr(spider, "start_urls", []) if urlparse(url).scheme in WEB_SCHEMES}
-        if origin(request.url) in allowed:
+        if origin(request.url) in self._allowed(spider):
             request.headers.update(spider.credentials(request))
         else:
             self.stats.inc_value(f"trendscout/auth/withheld_other_origin/{_spider_name(spider)}")
