@@ -13,6 +13,11 @@ def latest_detection(store: Store) -> str | None:
     return store.scalar("SELECT detect_id FROM detections ORDER BY created_at DESC LIMIT 1")
 
 
+def detection_params(store: Store, detect_id: str | None) -> dict:
+    """The settings a detection ran with, and its resolved period and kinds ({} when unknown)."""
+    return json.loads(store.scalar("SELECT params FROM detections WHERE detect_id = ?", [detect_id]) or "{}")
+
+
 def ranked_flags(store: Store, *, region: str | None = None, sector: str | None = None, kind: str | None = None,
                  terms: bool = False, top: int = 20) -> tuple[pd.DataFrame, str | None]:
     """The latest detection's cells, flagged first: topics, the cells of a region / sector / kind, or terms.
@@ -23,7 +28,7 @@ def ranked_flags(store: Store, *, region: str | None = None, sector: str | None 
     detect_id = latest_detection(store)
     if detect_id is None:
         return pd.DataFrame(), None
-    kinds = json.loads(store.scalar("SELECT params FROM detections WHERE detect_id = ?", [detect_id]) or "{}")
+    kinds = detection_params(store, detect_id)
     has_kind_cells = store.count("trend_cells", "detect_id = ? AND scope = 'kind'", [detect_id]) > 0
     filters = [("region", "starts_with(c.cell, upper(?))", region), ("sector", "lower(c.cell) = lower(?)", sector),
                ("kind", "c.cell = ?", kind)]
