@@ -186,12 +186,14 @@ def test_dashboard_sorts_filters_by_region_name_searches_and_pages(browser, cord
     assert page.locator("#home-plot .scatterlayer .trace").count() == 6 and page.dialogs == []
     top_layer = page.locator("#home-plot .main-svg").last  # transparent, or it hides the lines beneath
     assert top_layer.evaluate("e => getComputedStyle(e).backgroundColor") == "rgba(0, 0, 0, 0)"
-    page.click("a.sort[data-sort=growth]")
+    with page.expect_navigation():
+        page.click("a.sort[data-sort=growth]")
     growth = [float(t.split()[-1]) for t in page.locator("td.growth").all_inner_texts()]
     assert len(growth) == 7 and growth == sorted(growth, reverse=True)
     page.wait_for_selector("#home-plot .main-svg")
     page.screenshot(path=str(SHOTS / "dashboard-sorted.png"), full_page=True)
-    page.click("a.sort[data-sort=growth]")  # again: ascending
+    with page.expect_navigation():
+        page.click("a.sort[data-sort=growth]")  # again: ascending
     assert [float(t.split()[-1]) for t in page.locator("td.growth").all_inner_texts()] == sorted(growth)
     label = page.locator("#filter-region option").nth(1).inner_text()
     name, code = label.split(" (")[0], label.split("(")[-1].split(")")[0]

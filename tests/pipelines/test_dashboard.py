@@ -296,3 +296,11 @@ def test_theme_page_charts_regions_and_the_sector_mix_before_and_recent(tmp_path
     energy = recent["y"].index("energy")  # a source's own sector name, as it is, without a confidence
     assert before["x"][energy] == 100.0 and recent["customdata"][energy] == [15, "–"]
     assert page.count('src="/static/plotly.min.js"') == 1
+
+
+def test_nuts_table_names_regions_in_their_national_language_with_the_code():
+    from pipelines.views.names import packaged_nuts_names, region_label
+
+    names = packaged_nuts_names()
+    assert region_label("DE21", names) == "Oberbayern (DE21)" and region_label("BG31", names) == "Северозападен (BG31)"
+    assert names["EL"] == "Greece" and region_label("XX99", names) == "XX99"  # countries in English; unknown: code
