@@ -29,7 +29,8 @@ def detect(ctx: typer.Context) -> None:
 def trends(ctx: typer.Context, region: str = typer.Option(None, help="Only themes emerging in this NUTS-2 region."),
            sector: str = typer.Option(None, help="Only themes emerging in this sector."),
            kind: str = typer.Option(None, help="Only themes emerging in this kind: news, project, patent or paper."),
-           terms: bool = typer.Option(False, "--terms", help="Rising words and phrases instead of topics."),
+           terms: bool = typer.Option(False, "--terms", help="Rising words and phrases instead of topics: flagged "
+                                      "first, then by q-value; runners-up with a corpus-generic word left out."),
            as_json: bool = typer.Option(False, "--json"),
            top: int = typer.Option(20, help="How many themes to show.")) -> None:
     """Show the latest ranked themes with their components, p/q-values, regions and sectors.

@@ -79,13 +79,16 @@ def create_app(settings: Settings) -> Starlette:
 
     def home(request: Request) -> Response:
         with access.read() as store:
-            where = doc_filter(request, queries.kinds(store))
+            kinds = queries.kinds(store)
+            where = doc_filter(request, kinds)
             order = request.query_params.get("order")
             listing = queries.list_themes(store, where, options.page_size, request.query_params.get("sort", "rank"),
                                           None if order not in ("asc", "desc") else order == "desc")
-            choices = queries.filter_options(store)
-            plot = queries.plot_series(queries.home_series(store, [t["topic_id"] for t in listing["themes"]]))
-        return render(request, "home.html.j2", listing=listing, choices=choices, where=where, plot=plot)
+            choices = queries.filter_options(store, kinds)
+            regions_plot = queries.flagged_regions(store, listing) if listing["detect_id"] else None
+        plot = queries.plot_series(queries.listed_series(listing["themes"]))
+        return render(request, "home.html.j2", listing=listing, choices=choices, where=where, plot=plot,
+                      regions_plot=regions_plot)
 
     def plotly_js(request: Request) -> Response:
         """Plotly's own bundle from the installed package: the dashboard loads nothing from elsewhere."""

@@ -10,11 +10,11 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.store import Store
-from pipelines.views.charts import svg_bars
-from pipelines.views.detections import latest_detection
+from pipelines.views.detections import detection_params, latest_detection
 from pipelines.views.features import REGIONS_SQL, SECTORS_SQL
 from pipelines.views.feedback import feedback_history, feedback_status, latest_feedback
 from pipelines.views.names import nuts_names, region_label, sector_label
+from pipelines.views.plots import region_figure, sector_figure, sector_mix
 from pipelines.views.themes import (
     DocFilter,
     lineage,
@@ -35,15 +35,15 @@ SORTS = {"rank": "rank", "growth": "growth", "q": "q_value", "recent": "n_recent
 _QUERY = re.compile(r'"([^"]+)"|(\S+)')
 
 
-def filter_options(store: Store) -> dict:
-    """Choices for the filter form: NUTS-2 regions with names, sectors and kinds that occur."""
+def filter_options(store: Store, kind_choices: list[str]) -> dict:
+    """Choices for the filter form: NUTS-2 regions with names, sectors, and the kinds `kind_choices`."""
     regions = store.df(f"SELECT r.nuts2 AS code, any_value(n.name) AS name, count(DISTINCT r.doc_id) AS n "
                        f"FROM ({REGIONS_SQL}) r LEFT JOIN nuts_regions n ON n.code = r.nuts2 "
                        "GROUP BY 1 ORDER BY n DESC, code LIMIT 300")
     sectors = store.df(f"SELECT sector, count(*) AS n FROM ({SECTORS_SQL}) GROUP BY 1 ORDER BY n DESC, 1 LIMIT 100")
     names = nuts_names(store)
     regions["label"] = [region_label(code, names) for code in regions["code"]]
-    return {"regions": regions.to_dict("records"), "kinds": kinds(store),
+    return {"regions": regions.to_dict("records"), "kinds": kind_choices,
             "sectors": [{"slug": s, "name": sector_label(s)} for s in sectors["sector"]]}
 
 
@@ -86,7 +86,8 @@ def list_themes(store: Store, where: DocFilter, limit: int, sort: str = "rank", 
         onset = str(pd.Timestamp(onset).date()) if onset is not None and not pd.isna(onset) else \
             onset_period(evidence.get("series", []), evidence.get("recent_periods", []))
         themes.append({**row, "topic_id": int(row["topic_id"]), "label": evidence.get("label"), "onset": onset,
-                       "terms": evidence.get("terms", [])[:6], "feedback": statuses.get(int(row["topic_id"]))})
+                       "terms": evidence.get("terms", [])[:6], "feedback": statuses.get(int(row["topic_id"])),
+                       "series": evidence.get("series", []), "recent_periods": evidence.get("recent_periods", [])})
     sort = sort if sort in SORTS else "rank"
     descending = sort in ("growth", "recent", "documents") if descending is None else descending
     key = SORTS[sort]
@@ -118,13 +119,16 @@ def theme_page(store: Store, topic_id: int, where: DocFilter, limit: int, page: 
                                f"WHERE a.topic_id = ? AND {condition}", [topic_id, *params])
     top_orgs, new_orgs = theme_organisations(store, topic_id, since)
     stats = score.drop(columns=["evidence"]).to_dict("records")[0] if not score.empty else None
+    page_label = evidence.get("label") or (topic["label"].iloc[0] if not topic.empty else f"topic {topic_id}")
+    params = detection_params(store, detect_id)
     return {
-        "topic_id": topic_id, "detect_id": detect_id, "stats": stats,
-        "label": evidence.get("label") or (topic["label"].iloc[0] if not topic.empty else f"topic {topic_id}"),
+        "topic_id": topic_id, "detect_id": detect_id, "stats": stats, "label": page_label,
         "terms": evidence.get("terms") or (json.loads(topic["terms"].iloc[0] or "[]") if not topic.empty else []),
         "onset": onset,
-        "regions": regions, "region_bars": svg_bars(regions, "lq", "label"),
-        "sectors": sectors,
+        "regions": regions, "sectors": sectors,
+        "region_plot": region_figure([(page_label, regions)], names),
+        "sector_plot": sector_figure(sector_mix(store, topic_id, series, recent, params.get("period", "month"),
+                                                int(params.get("baseline_periods", 0)))),
         "top_organisations": top_orgs, "new_organisations": new_orgs, "lineage": lineage(store, topic_id),
         "documents": theme_documents(store, topic_id, since, limit, where, offset=(max(page, 1) - 1) * limit,
                                      by_date=True),
@@ -200,18 +204,30 @@ def digest_file(reports_dir: Path, week: str, fmt: str) -> Path | None:
     return path if path.is_relative_to(root) and path.is_file() else None
 
 
-def home_series(store: Store, topic_ids: list[int] | None = None, k: int = 6) -> dict[str, list]:
-    """Label -> share series of the latest detection's flagged themes, then its top-ranked ones, at most k
-    (only `topic_ids` when given: the themes a filtered page lists)."""
-    detect_id = latest_detection(store)
-    frame = store.df("SELECT evidence FROM trend_scores WHERE detect_id = ? AND (? OR list_contains(?, topic_id)) "
-                     "ORDER BY flagged DESC, rank LIMIT ?", [detect_id, topic_ids is None, topic_ids or [], k])
-    out = {}
-    for raw in frame["evidence"]:
-        evidence = json.loads(raw)
-        if evidence.get("series"):
-            out[str(evidence.get("label"))[:40]] = evidence["series"]
-    return out
+def home_series(store: Store, k: int = 6) -> dict[str, list]:
+    """Label -> share series of the latest detection's flagged themes, then its top-ranked ones, at most k."""
+    frame = store.df("SELECT evidence FROM trend_scores WHERE detect_id = ? ORDER BY flagged DESC, rank LIMIT ?",
+                     [latest_detection(store), k])
+    return series_of([json.loads(raw) for raw in frame["evidence"]])
+
+
+def listed_series(themes: list[dict], k: int = 6) -> dict[str, list]:
+    """As `home_series`, over the themes a (filtered) page lists, from their evidence `list_themes` read."""
+    return series_of(sorted(themes, key=lambda t: (not t["flagged"], t["rank"]))[:k])
+
+
+def series_of(themes: list[dict]) -> dict[str, list]:
+    """Label (cut to 40 characters) -> share series of the themes that have one."""
+    return {str(t.get("label"))[:40]: t["series"] for t in themes if t.get("series")}
+
+
+def flagged_regions(store: Store, listing: dict, k: int = 6) -> dict:
+    """The regions figure of the home page: recent documents per NUTS-2 region of the listed flagged themes."""
+    flagged = [t for t in listing["themes"] if t["flagged"] and t["recent_periods"]][:k]
+    names = nuts_names(store)
+    return region_figure([(str(t["label"])[:40], theme_regions(store, t["topic_id"],
+                                                                date.fromisoformat(t["recent_periods"][0]),
+                                                                listing["detect_id"])) for t in flagged], names)
 
 
 def plot_series(lines: dict[str, list]) -> list[dict]:

@@ -1,23 +1,10 @@
-"""Charts: PNG files that travel (digest files, inline mail images, dashboard) and inline SVG bars."""
+"""Charts: PNG files that travel (digest files, inline mail images, dashboard)."""
 
 from __future__ import annotations
 
 import io
 import statistics
 from datetime import date
-
-
-def svg_bars(rows: list[dict], value: str, label: str, width: int = 360, bar: int = 16,
-             reference: float | None = 1.0) -> dict:
-    """Horizontal bars of `rows[value]` labelled by `rows[label]`; a reference line (LQ = 1) when given."""
-    values = [float(r.get(value) or 0) for r in rows]
-    top = max([*values, reference or 0]) or 1.0
-    left, usable = 120, width - 170
-    bars = [{"y": i * (bar + 4), "w": round(v / top * usable, 1), "label": str(r.get(label) or "")[:18],
-             "value": f"{v:.2f}", "x_text": left + round(v / top * usable, 1) + 4}
-            for i, (r, v) in enumerate(zip(rows, values, strict=True))]
-    return {"bars": bars, "width": width, "height": max(len(rows), 1) * (bar + 4), "bar": bar, "left": left,
-            "ref_x": None if reference is None else left + round(reference / top * usable, 1)}
 
 
 def baseline_band(series: list, recent: list[str]) -> tuple[float, float, float] | None:

@@ -3,6 +3,8 @@
 NUTS names come from the store's `nuts_regions` (the names CORDIS gives its organisations' regions) over a
 NUTS 2021 table shipped in `views/data/nuts_names.csv`, built by `benchmarks/build_nuts_names.py` from the
 CORDIS Horizon Europe XML distribution (CC BY 4.0, "CORDIS, European Commission / Publications Office").
+CORDIS carries one name per region, Eurostat's national-language one ("Северозападен", BG31; countries in
+English); no Latin-script (`NAME_LATN`) or English region names are available offline, so none are shown.
 Sector names come from the taxonomy in `nlp/data/sectors.csv`.
 """
 

@@ -186,11 +186,12 @@ def _round(x) -> float | None:
 
 
 def region_brief(store: Store, code: str, options: GeographySettings, a: Atlas | None = None,
-                 start: date | None = None, end: date | None = None) -> dict | None:
+                 start: date | None = None, end: date | None = None, links: pd.Series | None = None) -> dict | None:
     """A region's specialisations, rising themes, adjacent possible, cross-border partners and non-EU partners.
 
     None when the code is not a NUTS-2/3 code or no document of the region has a stable topic. `start`, `end`:
-    the measures of the documents published then (the non-EU shares always read the whole history).
+    the measures of the documents published then (the non-EU shares always read the whole history). `a` and
+    `links` (`consortia` at NUTS-2), when given, serve NUTS-2 codes: several briefs load them once.
     """
     code = code.strip().upper()
     if not NUTS.match(code) or len(code) < 4:
@@ -218,7 +219,7 @@ def region_brief(store: Store, code: str, options: GeographySettings, a: Atlas |
                          "rca": round(float(rca[t]), 3), "via": via,
                          "organisations": a.organisations_in(code, int(t)) or
                          (a.organisations_in(code, via["topic_id"]) if via else [])})
-    links = consortia(store, _level(code))
+    links = links if links is not None and _level(code) == 2 else consortia(store, _level(code))
     themes = list(dict.fromkeys([*rising_here, *specialised.index]))
     pairs = [p for t in themes for p in _pairs_for(a, int(t), links, code)]
     pairs.sort(key=lambda p: (["rising and specialised", "rising", "specialised"].index(p["basis"]),
@@ -277,8 +278,8 @@ def digest_geography(store: Store, codes: list[str], topic_ids: list[int], optio
     a = atlas(store, options)
     if a is None:
         return {"briefs": [], "collaboration": [], "non_eu_rising": []}
-    briefs = [b for code in codes if (b := region_brief(store, code, options, a)) is not None]
     links = consortia(store)
+    briefs = [b for code in codes if (b := region_brief(store, code, options, a, links=links)) is not None]
     areas = [{"topic_id": t, "label": a.labels.get(t), "pairs": _pairs_for(a, t, links)[:k_pairs]}
              for t in topic_ids if t in a.geo.rca.columns]
     non_eu = [{**row, "label": a.labels.get(row["topic_id"])} for row in international(store, topic_ids, options)

@@ -186,12 +186,14 @@ def test_dashboard_sorts_filters_by_region_name_searches_and_pages(browser, cord
     assert page.locator("#home-plot .scatterlayer .trace").count() == 6 and page.dialogs == []
     top_layer = page.locator("#home-plot .main-svg").last  # transparent, or it hides the lines beneath
     assert top_layer.evaluate("e => getComputedStyle(e).backgroundColor") == "rgba(0, 0, 0, 0)"
-    page.click("a.sort[data-sort=growth]")
+    with page.expect_navigation():
+        page.click("a.sort[data-sort=growth]")
     growth = [float(t.split()[-1]) for t in page.locator("td.growth").all_inner_texts()]
     assert len(growth) == 7 and growth == sorted(growth, reverse=True)
     page.wait_for_selector("#home-plot .main-svg")
     page.screenshot(path=str(SHOTS / "dashboard-sorted.png"), full_page=True)
-    page.click("a.sort[data-sort=growth]")  # again: ascending
+    with page.expect_navigation():
+        page.click("a.sort[data-sort=growth]")  # again: ascending
     assert [float(t.split()[-1]) for t in page.locator("td.growth").all_inner_texts()] == sorted(growth)
     label = page.locator("#filter-region option").nth(1).inner_text()
     name, code = label.split(" (")[0], label.split("(")[-1].split(")")[0]
@@ -213,4 +215,27 @@ def test_dashboard_sorts_filters_by_region_name_searches_and_pages(browser, cord
         page.click("#next-page")
     assert "page=2" in page.url and f"page 2 of {-(-total // 50)}" in page.locator("#result-count").inner_text()
     assert errors == []  # no script or CSP error on any page
+    page.close()
+
+
+def test_dashboard_charts_regions_and_the_sector_mix(browser, cordis_server):
+    page = browser.new_page()
+    errors = []
+    page.on("console", lambda m: m.type == "error" and "Failed to load resource" not in m.text
+            and errors.append(m.text))
+    page.on("response", lambda r: r.status >= 400 and not r.url.endswith("/favicon.ico") and errors.append(r.url))
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(cordis_server + "/")
+    page.wait_for_selector("#regions-plot .main-svg")
+    flagged = page.locator("tr.theme-row .badge.flag").count()
+    assert flagged >= 1 and page.locator("#regions-plot .barlayer .trace").count() == flagged
+    assert " (" in page.locator("#regions-plot .ytick").first.text_content()  # "Name (CODE)"
+    with page.expect_navigation():
+        page.locator("tr.theme-row:has(.badge.flag) a.theme-link").first.click()
+    page.wait_for_selector("#sectors-plot .main-svg")
+    assert page.locator("#regions-plot .barlayer .trace").count() == 1
+    assert page.locator("#sectors-plot .barlayer .trace").count() == 2  # before, recent
+    assert page.locator("#sectors-plot .legendtext").first.text_content().startswith("before: ")
+    page.locator("#theme-plots").screenshot(path=str(SHOTS / "dashboard-theme-charts.png"))
+    assert errors == [] and page.evaluate("typeof window.__xss") == "undefined"
     page.close()

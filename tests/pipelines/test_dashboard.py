@@ -54,8 +54,11 @@ def test_home_lists_themes_and_filters_by_region(client):
 def test_pages_show_hostile_text_as_text(client, path):
     page = client.get(path)
     assert page.status_code == 200
-    assert "<script>window" not in page.text and "<img src=x" not in page.text
-    assert 'href="javascript' not in page.text and "onerror=" not in page.text.replace("onerror=&#34;", "")
+    data = re.findall(r'<script type="application/json" id="[\w-]+">(.*?)</script>', page.text, re.S)
+    assert not any(c in block for block in data for c in "<>'")  # chart data: JSON that cannot close its tag
+    text = re.sub(r'<script type="application/json".*?</script>', "", page.text, flags=re.S)
+    assert "<script>window" not in text and "<img src=x" not in text
+    assert 'href="javascript' not in text and "onerror=" not in text.replace("onerror=&#34;", "")
     assert "script-src" in page.headers["content-security-policy"]
 
 
@@ -251,3 +254,53 @@ def test_charts_are_png(client):
         assert response.status_code == 200 and response.content[:8] == b"\x89PNG\r\n\x1a\n", path
     assert client.get("/themes/999/chart.png").status_code == 404
     assert client.get("/digests/2026-W48/chart-topic-x.png").status_code == 404
+
+
+def figure_of(page: str, figure_id: str) -> dict:
+    return json.loads(re.search(rf'<script type="application/json" id="{figure_id}-data">(.*?)</script>', page,
+                                re.S).group(1))
+
+
+def test_home_regions_chart_counts_the_flagged_themes_recent_documents_by_region_name(client):
+    home = client.get("/").text
+    regions = figure_of(home, "regions-plot")
+    assert [t["name"] for t in regions["data"]] == ["hydrogen valleys", "solid-state batteries"]  # flagged only
+    hydrogen, batteries = regions["data"]
+    assert hydrogen["y"] == batteries["y"] and hydrogen["y"][0] == "Region DE71 (DE71)"
+    totals = [h + b for h, b in zip(hydrogen["x"], batteries["x"], strict=True)]
+    assert totals == sorted(totals, reverse=True) and "Region DE92 (DE92)" in hydrogen["y"]
+    assert regions["layout"]["barmode"] == "stack" and 'class="plot" id="regions-plot"' in home
+    steel = client.get("/", params={"sector": "steel"}).text  # no flagged theme listed: no chart, a sentence
+    assert 'id="regions-plot-empty"' in steel and 'id="regions-plot-data"' not in steel
+
+
+def test_theme_page_charts_regions_and_the_sector_mix_before_and_recent(tmp_path: Path):
+    settings = Settings(data_dir=tmp_path / "data", reports_dir=tmp_path / "reports")
+    with Store.open(settings.store_path) as store:
+        build_store(store)
+        store.con.execute("INSERT INTO doc_sectors SELECT a.doc_id, 'biopharmaceuticals', 0.42, 'zero-shot' "
+                          "FROM topic_assignments a JOIN documents d USING (doc_id) WHERE a.topic_id = 1 "
+                          "AND d.published_on >= '2026-09-01' AND d.title NOT LIKE '%<script>%'")
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as c:
+        page = c.get("/themes/1").text
+    regions = figure_of(page, "regions-plot")
+    assert len(regions["data"]) == 1 and regions["data"][0]["y"][0] == "Region DE71 (DE71)"
+    in_table = int(re.search(r'>Region DE71 \(DE71\)</a></td><td>(\d+)</td>', page).group(1))
+    assert regions["data"][0]["x"][0] == in_table > 0 and float(regions["data"][0]["customdata"][0]) > 1  # LQ
+    sectors = figure_of(page, "sectors-plot")
+    before, recent = sectors["data"]
+    assert before["name"] == "before: 2025-01-01 to 2026-08-31" and recent["name"] == "recent: 2026-09-01 to 2026-11-30"
+    assert recent["y"][:3] == ["chemicals", "energy", "Biopharmaceuticals"]  # most recent documents first
+    pharma = recent["y"].index("Biopharmaceuticals")  # the taxonomy's name
+    assert recent["x"][pharma] == 93.75 and before["x"][pharma] == 0.0 and recent["customdata"][pharma][1] == "0.42"
+    energy = recent["y"].index("energy")  # a source's own sector name, as it is, without a confidence
+    assert before["x"][energy] == 100.0 and recent["customdata"][energy] == [15, "–"]
+    assert page.count('src="/static/plotly.min.js"') == 1
+
+
+def test_nuts_table_names_regions_in_their_national_language_with_the_code():
+    from pipelines.views.names import packaged_nuts_names, region_label
+
+    names = packaged_nuts_names()
+    assert region_label("DE21", names) == "Oberbayern (DE21)" and region_label("BG31", names) == "Северозападен (BG31)"
+    assert names["EL"] == "Greece" and region_label("XX99", names) == "XX99"  # countries in English; unknown: code

@@ -105,6 +105,42 @@ def test_trends_terms_cli_lists_the_flagged_term(tmp_path):
     assert '"quantumsensing"' in first_row and first_row.split()[1] == "emerging"
 
 
+def planted_terms_store(path) -> Store:
+    """A detection's term rows: one flagged term, runners-up that score high on a handful of documents (two of
+    them holding corpus-generic words) and one close to significance; the topic model's generic words."""
+    store = Store.open(path)
+    store.con.execute("INSERT INTO detections VALUES ('d1', 'r1', '2026-11-20', 'month', now(), '{}')")
+    store.con.execute("INSERT INTO topics VALUES (1, 'quantum sensing', '[]', 1, NULL, 'v', 'active', NULL)")
+    rows = [("quantumsensing", True, 1e-3, 1e-5, 2.0), ("kinds", False, 1.0, 0.4, 5.9),
+            ("government", False, 0.9, 0.2, 5.5), ("project aims", False, 1.0, 0.3, 5.4),
+            ("photonic chips", False, 0.08, 0.004, 1.0)]
+    store.insert_frame("trend_cells", pd.DataFrame(
+        [{"detect_id": "d1", "topic_id": 1, "scope": "term", "cell": cell, "rank": rank, "n_recent": 6, "n_baseline": 0,
+          "growth": 20.0, "p_value": p, "q_value": q, "score": score, "flagged": flagged, "components": "{}",
+          "is_cross_sectoral": False, "is_cross_border": False, "verdict": "emerging" if flagged else None}
+         for rank, (cell, flagged, q, p, score) in enumerate(sorted(rows, key=lambda r: (not r[1], -r[4])), 1)]))
+    store.con.execute("INSERT INTO topic_models (version, is_current, metrics) VALUES ('v', true, ?)",
+                      [json.dumps({"generic_words": ["project", "government", "research"]})])
+    return store
+
+
+def test_trends_terms_rank_by_the_test_and_leave_corpus_generic_words_out(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from tests.conftest import write_config
+
+    with planted_terms_store(tmp_path / "data" / "trendscout.duckdb") as s:
+        frame, _ = ranked_flags(s, terms=True)
+        assert frame["cell"].tolist() == ["quantumsensing", "photonic chips", "kinds"]
+        assert frame["rank"].tolist() == [1, 2, 3]
+        s.con.execute("UPDATE trend_cells SET flagged = true WHERE cell = 'government'")  # the detector's flag
+        assert ranked_flags(s, terms=True)[0]["cell"].tolist()[:2] == ["quantumsensing", "government"]
+        s.con.execute("UPDATE trend_cells SET flagged = false WHERE cell = 'government'")
+    text = CliRunner().invoke(app, ["--config", str(write_config(tmp_path)), "trends", "--terms"]).stdout
+    assert [line.split('"')[1] for line in text.splitlines()[1:]] == ["quantumsensing", "photonic chips", "kinds"]
+
+
 def test_detect_labels_a_one_call_rise_a_burst_and_the_digest_lists_it_apart(tmp_path):
     """Topic 9 rises across organisations and groups; topic 10, the same rise, has every recent document
     under one call: trend_scores says burst for 10 (with the call as reason), emerging for 9, and the digest

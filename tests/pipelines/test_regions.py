@@ -157,3 +157,14 @@ def test_interreg_partners_placed_by_coordinates_count_as_a_shared_consortium(st
     store.con.execute("INSERT INTO doc_regions VALUES ('keep_eu:rhine', 'ES213', 3, NULL, 'coordinates', 0.5), "
                       "('keep_eu:rhine', 'SE224', 3, NULL, 'coordinates', 0.5)")
     assert consortia(store).to_dict() == {("DE71", "FRK2"): 1, ("ES21", "SE22"): 1}
+
+
+def test_digest_geography_reads_the_consortia_once_for_all_followed_regions(store, monkeypatch):
+    from pipelines.views import regions
+
+    options = Settings().geography
+    alone = [regions.region_brief(store, code, options) for code in ("DE71", "FRK2", "ES21")]
+    calls = []
+    monkeypatch.setattr(regions, "consortia", lambda *args: calls.append(args) or consortia(*args))
+    section = regions.digest_geography(store, ["DE71", "FRK2", "ES21"], [1, 4], options)
+    assert len(calls) == 1 and section["briefs"] == alone
