@@ -21,10 +21,12 @@ refitted at every origin inside the window with at least `MIN_HINDCAST_FIT` peri
 the one of `POINTS` (the fitted model, the last period's share, their mean on the log scale) with the least
 mean squared log error over these hindcasts, so a rise the last periods already show is not lagged; the
 variance of the log share at that lag is the hindcasts' mean squared error minus the outcomes' counting
-noise, pooled with the drift model's as `prior_hindcasts` hindcasts, growing in proportion to the steps
-ahead; the log share is drawn Student-t with hindcasts + prior_hindcasts degrees of freedom (the variance
-is estimated from few errors), the counts negative-binomial as above. The lasting-growth probability is
-read from the same draws. Everything comes from the window up to the forecast's origin: no look-ahead.
+noise, pooled with the drift model's as `prior_hindcasts` hindcasts, in proportion to the steps ahead up
+to that lag and growing by the drift's variance per step beyond it (a swing the hindcasts measured is not
+extrapolated as a random walk); the log share is drawn Student-t with hindcasts + prior_hindcasts degrees
+of freedom (the variance is estimated from few errors), the counts negative-binomial as above. The
+lasting-growth probability is read from the same draws. Everything comes from the window up to the
+forecast's origin: no look-ahead.
 
 The baselines are the naive last value and Holt's linear exponential smoothing (Holt-Winters without
 season, ETS(A,A,N)), both with normal intervals. Scores: CRPS (closed form for a normal forecast, the
@@ -182,8 +184,9 @@ class ThemeForecaster:
         return hind
 
     def _log_share(self, step: int, rng: np.random.Generator) -> np.ndarray:
-        if self.error_var_ is not None:  # calibrated on the hindcasts: the error variance grows with the steps
-            scale = np.sqrt(self.error_var_ * step / self.error_lag_)
+        if self.error_var_ is not None:  # calibrated on the hindcasts up to their lag, beyond it the drift adds
+            lag = self.error_lag_
+            scale = np.sqrt(self.error_var_ * min(step, lag) / lag + max(step - lag, 0) * self.level_sd_ ** 2)
             return self._point(step) + scale * rng.standard_t(self.dof_, self.n_samples)
         ahead = float(sum(self.damping ** i for i in range(1, step + 1)))
         x = np.array([1.0, ahead])

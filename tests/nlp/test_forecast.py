@@ -65,6 +65,16 @@ def test_the_spread_comes_from_the_series_own_hindcast_errors():
     assert width[1]["q90"] - width[1]["q10"] > 1.5 * (width[0]["q90"] - width[0]["q10"])
 
 
+def test_beyond_the_hindcast_lag_the_spread_grows_by_the_drift_only():
+    swinging = np.array([21, 19, 28, 21, 15, 24, 38, 32, 14, 11, 15, 20.0])
+    model = ThemeForecaster(**OPTIONS | {"n_samples": 200_000}).fit(swinging, np.full(12, 1000.0))
+    t_var = model.dof_ / (model.dof_ - 2)  # the variance of a unit Student-t
+    beyond = model.error_var_ + 8 * model.level_sd_ ** 2  # 8 steps past the hindcasts' lag of 4
+    for step, var in ((2, model.error_var_ / 2), (4, model.error_var_), (12, beyond)):
+        sd = model._log_share(step, np.random.default_rng(step)).std()
+        assert sd == pytest.approx(np.sqrt(var * t_var), rel=0.03)
+
+
 def test_a_jump_the_last_periods_show_is_not_lagged():
     volumes = np.full(12, 1000.0)
     counts = np.array([20, 22, 19, 21, 20, 18, 22, 20, 60, 58, 62, 61.0])
