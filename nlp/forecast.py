@@ -102,7 +102,6 @@ class ThemeForecaster:
             self.model_, self.dispersion_, self.level_sd_ = "naive", 1.0, self.fallback_sd
             self.coef_ = np.array([np.log(self.mean_share_), 0.0])
             self.cov_ = np.diag([1.0 / (y.sum() + 0.5), 0.0])
-            self.last_ = self.coef_[0]
             return self
         t = np.arange(len(y), dtype=float) - (len(y) - 1)  # 0 at the last period: the intercept is the level now
         weights = self.discount ** -t  # a local level and trend: older periods count less
@@ -163,8 +162,8 @@ class ThemeForecaster:
         mse = {p: float(np.mean(np.square(e))) for p, e in errors.items()}
         self.point_ = min(mse, key=mse.get)
         k, m = self.prior_hindcasts, len(origins)
-        prior = float(np.array([1.0, sum(self.damping ** i for i in range(1, lag + 1))]) @ self.cov_
-                      @ np.array([1.0, sum(self.damping ** i for i in range(1, lag + 1))])) + lag * self.level_sd_ ** 2
+        x = np.array([1.0, sum(self.damping ** i for i in range(1, lag + 1))])
+        prior = float(x @ self.cov_ @ x) + lag * self.level_sd_ ** 2  # the drift model's variance at the lag
         measured = max(mse[self.point_] - float(np.mean(noise)), lag * self.min_level_sd ** 2)
         self.hindcasts_, self.error_lag_, self.dof_ = m, lag, m + k
         self.error_var_ = (m * measured + k * prior) / (m + k)
