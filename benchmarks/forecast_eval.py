@@ -9,6 +9,8 @@ ahead >= 1.5 x the share of the window's baseline periods) is scored with Brier.
 benchmarks/out/forecast-eval.json and one fan chart per corpus into docs/img/.
 
     .venv/bin/python benchmarks/forecast_eval.py [--series N] [--every K] [cordis] [patents] [arxiv] [acl]
+
+(from a worktree whose package is installed elsewhere: PYTHONPATH=. so that its nlp/ is the one scored)
 """
 
 from __future__ import annotations
@@ -160,4 +162,5 @@ if __name__ == "__main__":
     (OUT / "forecast-eval.json").write_text(json.dumps(results, indent=2, default=str))
     print(table(results))
     for name, r in results.items():
-        print(name, r.get("models"), "lasting base rate", r.get("lasting_base_rate"), "seconds", r["seconds"])
+        print(name, r.get("models"), r.get("points"), "lasting base rate", r.get("lasting_base_rate"),
+              "seconds", r["seconds"])

@@ -15,6 +15,19 @@ period as offset and predicts the share h periods ahead as a distribution (sampl
   (at least `min_level_sd`², at most `MAX_LEVEL_SD`²); counts are drawn negative-binomial with the
   fitted dispersion.
 
+**Calibrated on the series' own hindcasts** (`calibrate`, after Farmer & Lafond 2016): the chosen model is
+refitted at every origin inside the window with at least `MIN_HINDCAST_FIT` periods up to it and forecasts
+`drift_lag` periods ahead (fewer when the window is short, so that 3 origins remain). The point forecast is
+the one of `POINTS` (the fitted model, the last period's share, their mean on the log scale) with the least
+mean squared log error over these hindcasts, so a rise the last periods already show is not lagged; the
+variance of the log share at that lag is the hindcasts' mean squared error minus the outcomes' counting
+noise, pooled with the drift model's as `prior_hindcasts` hindcasts, in proportion to the steps ahead up
+to that lag and growing by the drift's variance per step beyond it (a swing the hindcasts measured is not
+extrapolated as a random walk); the log share is drawn Student-t with hindcasts + prior_hindcasts degrees
+of freedom (the variance is estimated from few errors), the counts negative-binomial as above. The
+lasting-growth probability is read from the same draws. Everything comes from the window up to the
+forecast's origin: no look-ahead.
+
 The baselines are the naive last value and Holt's linear exponential smoothing (Holt-Winters without
 season, ETS(A,A,N)), both with normal intervals. Scores: CRPS (closed form for a normal forecast, the
 sample form for ours), coverage of the 50 % / 80 % intervals, relative RMSE (our point forecast is the
@@ -33,8 +46,15 @@ from nlp.trends import period_freq
 
 PERIODS_PER_YEAR = {"week": 52, "month": 12, "quarter": 4, "year": 1}
 MIN_DRIFT_COUNT = 3  # documents in both periods for a change of the log share to count towards the drift
+MIN_HINDCAST_FIT = 3  # periods a hindcast is fitted on at least
 MAX_LEVEL_SD = 1.0  # the drift is capped: a share that may multiply by e every period says nothing
+POINTS = ("local", "last", "mixed")  # the fitted model, the last period's share, their mean (log scale)
 QUANTILES = {"q10": 0.1, "q25": 0.25, "q50": 0.5, "q75": 0.75, "q90": 0.9}
+
+
+def _pad(counts: np.ndarray, volumes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Counts plus half a (weighted) document: an absent theme has a finite log share."""
+    return counts + 0.5 * weights * volumes / (weights * volumes).sum()
 
 
 def _glm(y: np.ndarray, offset: np.ndarray, x: np.ndarray, weights: np.ndarray, iters: int = 50
@@ -57,22 +77,27 @@ class ThemeForecaster:
     """Share of documents h periods ahead, as a distribution; `fit(counts, volumes)`, then `predict`."""
 
     def __init__(self, *, window: int, min_history: int, discount: float, trend_alpha: float, damping: float,
-                 drift_lag: int, min_level_sd: float, fallback_sd: float, n_samples: int, random_state: int = 0):
+                 drift_lag: int, min_level_sd: float, fallback_sd: float, n_samples: int, calibrate: bool,
+                 prior_hindcasts: float, random_state: int = 0):
         self.window, self.min_history, self.discount, self.trend_alpha = window, min_history, discount, trend_alpha
         self.damping, self.drift_lag = damping, drift_lag
+        self.calibrate, self.prior_hindcasts = calibrate, prior_hindcasts
         self.min_level_sd, self.fallback_sd = min_level_sd, fallback_sd
         self.n_samples, self.random_state = n_samples, random_state
 
     def fit(self, counts, volumes) -> ThemeForecaster:
         """Fit on documents per period `counts` and all documents per period `volumes` (oldest first).
 
-        Sets `model_` (naive | level | trend), `coef_` (log share at the last period, slope per period),
-        `cov_` (their covariance), `dispersion_`, `level_sd_` and `volume_` (the volume assumed ahead)."""
+        Sets `model_` (naive | level | trend), `point_` (local | last | mixed), `coef_` (log share at the last
+        period, slope per period), `cov_` (their covariance), `dispersion_`, `level_sd_`, `hindcasts_`,
+        `error_var_` and `dof_` (the calibrated log-share error at the hindcast horizon `error_lag_`) and
+        `volume_` (the volume assumed ahead)."""
         y, v = np.asarray(counts, float), np.asarray(volumes, float)
         keep = v > 0
         y, v = y[keep][-self.window:], v[keep][-self.window:]
         self.volume_ = float(v[-min(4, len(v)):].mean()) if len(v) else 1.0
         self.mean_share_ = float((y.sum() + 0.5) / (v.sum() + 1.0))
+        self.point_, self.hindcasts_, self.error_var_, self.error_lag_, self.dof_ = "local", 0, None, 1, None
         if len(v) < self.min_history:
             self.model_, self.dispersion_, self.level_sd_ = "naive", 1.0, self.fallback_sd
             self.coef_ = np.array([np.log(self.mean_share_), 0.0])
@@ -81,7 +106,7 @@ class ThemeForecaster:
         t = np.arange(len(y), dtype=float) - (len(y) - 1)  # 0 at the last period: the intercept is the level now
         weights = self.discount ** -t  # a local level and trend: older periods count less
         raw = y
-        y = y + 0.5 * weights * v / (weights * v).sum()  # half a (weighted) document: an absent theme has a finite log
+        y = _pad(y, v, weights)  # half a (weighted) document: an absent theme has a finite log
         x = np.column_stack([np.ones_like(t), t])
         offset = np.log(v)
         beta, cov = _glm(y, offset, x, weights)
@@ -95,6 +120,7 @@ class ThemeForecaster:
             level, level_cov = _glm(y, offset, x[:, :1], weights)
             self.model_, self.coef_ = "level", np.array([level[0], 0.0])
             self.cov_ = np.diag([self.dispersion_ * level_cov[0, 0], 0.0])
+        self.last_ = float(np.log((raw[-1] + 0.5) / v[-1]))
         # drift: changes over `drift_lag` periods (a share that swings and returns does not drift) between periods
         # with MIN_DRIFT_COUNT documents or more (log shares of near-empty periods are counting noise), spread by
         # the median absolute deviation, minus the counting noise, per period
@@ -106,9 +132,61 @@ class ThemeForecaster:
             spread = 1.4826 * np.median(np.abs(changes - np.median(changes)))
             drift = (spread ** 2 - np.median((noise[lag:] + noise[:-lag])[pairs])) / lag
         self.level_sd_ = float(np.sqrt(min(max(self.min_level_sd ** 2, drift), MAX_LEVEL_SD ** 2)))
+        if self.calibrate:
+            self._calibrate(raw, v)
         return self
 
+    def _point(self, step: int, point: str | None = None) -> float:
+        """The log share `step` periods ahead of the point forecast `point` (default: the chosen one)."""
+        local = float(self.coef_[0] + self.coef_[1] * sum(self.damping ** i for i in range(1, step + 1)))
+        return {"local": local, "last": self.last_, "mixed": (local + self.last_) / 2}[point or self.point_]
+
+    def _calibrate(self, raw: np.ndarray, v: np.ndarray) -> None:
+        """Rolling-origin hindcasts inside the window (each fitted only on the periods up to its origin): the
+        point forecast with the least mean squared log error `error_lag_` periods ahead, and that error's
+        variance (minus the outcomes' counting noise), pooled with the drift model's as `prior_hindcasts`
+        hindcasts' worth; draws are then Student-t with hindcasts + prior_hindcasts degrees of freedom."""
+        n = len(v)
+        lag = min(self.drift_lag, n - MIN_HINDCAST_FIT - 2)  # at least 3 origins
+        if lag < 1:
+            return
+        origins = range(MIN_HINDCAST_FIT - 1, n - lag)
+        errors = {p: [] for p in POINTS}
+        noise = []
+        for o in origins:
+            hind = self._refit(raw[: o + 1], v[: o + 1])
+            truth = np.log((raw[o + lag] + 0.5) / v[o + lag])
+            for p in errors:
+                errors[p].append(truth - hind._point(lag, p))
+            noise.append(self.dispersion_ / (raw[o + lag] + 0.5))
+        mse = {p: float(np.mean(np.square(e))) for p, e in errors.items()}
+        self.point_ = min(mse, key=mse.get)
+        k, m = self.prior_hindcasts, len(origins)
+        x = np.array([1.0, sum(self.damping ** i for i in range(1, lag + 1))])
+        prior = float(x @ self.cov_ @ x) + lag * self.level_sd_ ** 2  # the drift model's variance at the lag
+        measured = max(mse[self.point_] - float(np.mean(noise)), lag * self.min_level_sd ** 2)
+        self.hindcasts_, self.error_lag_, self.dof_ = m, lag, m + k
+        self.error_var_ = (m * measured + k * prior) / (m + k)
+
+    def _refit(self, counts: np.ndarray, volumes: np.ndarray) -> ThemeForecaster:
+        """The chosen model (level or trend) refitted on a prefix of the window, for a hindcast."""
+        hind = object.__new__(ThemeForecaster)
+        hind.damping, hind.point_ = self.damping, "local"
+        t = np.arange(len(counts), dtype=float) - (len(counts) - 1)
+        weights = self.discount ** -t
+        y = _pad(counts, volumes, weights)
+        if self.model_ == "trend":
+            hind.coef_ = _glm(y, np.log(volumes), np.column_stack([np.ones_like(t), t]), weights)[0]
+        else:
+            hind.coef_ = np.array([np.log((weights * y).sum() / (weights * volumes).sum()), 0.0])
+        hind.last_ = float(np.log((counts[-1] + 0.5) / volumes[-1]))
+        return hind
+
     def _log_share(self, step: int, rng: np.random.Generator) -> np.ndarray:
+        if self.error_var_ is not None:  # calibrated on the hindcasts up to their lag, beyond it the drift adds
+            lag = self.error_lag_
+            scale = np.sqrt(self.error_var_ * min(step, lag) / lag + max(step - lag, 0) * self.level_sd_ ** 2)
+            return self._point(step) + scale * rng.standard_t(self.dof_, self.n_samples)
         ahead = float(sum(self.damping ** i for i in range(1, step + 1)))
         x = np.array([1.0, ahead])
         mean, var = float(x @ self.coef_), float(x @ self.cov_ @ x) + step * self.level_sd_ ** 2
@@ -212,7 +290,8 @@ class ForecastBacktest:
             self.rows.append({
                 "series": key, "period": period, "target": future[self.horizon - 1],
                 "lasting_target": future[lasting_periods - 1],
-                "model": model.model_, "scale": model.mean_share_, "samples": model.sample(self.horizon),
+                "model": model.model_, "point": model.point_, "scale": model.mean_share_,
+                "samples": model.sample(self.horizon),
                 "naive": naive_forecast(shares, self.horizon), "ets": holt_forecast(shares, self.horizon),
                 "threshold": self.growth_factor * baseline,
                 "p_lasting": model.prob_at_least(self.growth_factor * baseline, lasting_periods)
@@ -250,8 +329,9 @@ class ForecastBacktest:
                         "reliability": reliability(p, event)}
         else:
             metrics |= {"brier": None, "brier_base_rate": None}
-        models = pd.Series([r["model"] for r in rows]).value_counts()
-        return metrics | {"n_forecasts": len(rows), "models": {k: int(n) for k, n in models.items()}}
+        models, points = (pd.Series([r[k] for r in rows]).value_counts() for k in ("model", "point"))
+        return metrics | {"n_forecasts": len(rows), "models": {k: int(n) for k, n in models.items()},
+                          "points": {k: int(n) for k, n in points.items()}}
 
     def add_window(self, window: pd.DataFrame, period: str, baseline_periods: int) -> None:
         """Forecast every topic of a detection window (doc_id, topic_id, period: its start) at its last period."""

@@ -158,12 +158,15 @@ class ForecastSettings(Section):
     damping: float = 0.8  # the kept slope's weight per period ahead (1 = straight line)
     min_level_sd: float = 0.05  # least random-walk drift of the log share per period
     fallback_sd: float = 0.3  # the naive forecast's drift of the log share per period
+    calibrate: bool = True  # point forecast and spread from the series' own hindcasts (else the drift model)
+    prior_hindcasts: float = 2.0  # the drift model's error counts as this many hindcasts in the calibration
     n_samples: int = 2000
 
     def forecaster_options(self) -> dict:
         """The keyword arguments of `nlp.forecast.ThemeForecaster` (the drift is measured over the horizon)."""
         return self.model_dump(include={"window", "min_history", "discount", "trend_alpha", "damping", "min_level_sd",
-                                        "fallback_sd", "n_samples"}) | {"drift_lag": self.horizon}
+                                        "fallback_sd", "calibrate", "prior_hindcasts", "n_samples"}
+                               ) | {"drift_lag": self.horizon}
 
 
 class DigestSettings(Section):

@@ -28,6 +28,7 @@ from pipelines.dashboard.settings import dashboard_of
 from pipelines.settings import Settings
 from pipelines.views.charts import png_chart, png_lines
 from pipelines.views.feedback import VERDICTS, record_feedback
+from pipelines.views.forecasts import fan_traces, theme_forecasts
 from pipelines.views.regions import list_regions, region_brief, theme_geography
 from pipelines.views.themes import NUTS, DocFilter
 
@@ -102,10 +103,13 @@ def create_app(settings: Settings) -> Starlette:
             page = queries.theme_page(store, request.path_params["topic_id"], where, options.page_size,
                                       _page(request))
             geo = theme_geography(store, request.path_params["topic_id"], settings.geography) if page else None
+            ahead = theme_forecasts(store, page["detect_id"], page["topic_id"]) if page and page["detect_id"] else {}
+            found = queries.theme_series(store, page["topic_id"]) if ahead else None
+            fan = fan_traces(found[0], ahead[page["topic_id"]]) if found and found[0] else None
         if page is None:
             raise HTTPException(404, "no such theme")
         return render(request, "theme.html.j2", t=page, geo=geo, verdicts=VERDICTS, default_user=options.user,
-                      saved=request.query_params.get("saved") == "1")
+                      saved=request.query_params.get("saved") == "1", fan=fan)
 
     def regions(request: Request) -> Response:
         with access.read() as store:

@@ -115,11 +115,11 @@ def verdicts(scores: pd.DataFrame) -> pd.Series:
 
 
 def forecast_fan(forecast: dict | None) -> list[tuple[str, float, float, float]] | None:
-    """A theme's forecast (`views.forecasts`) as its chart's fan: (period, 80 % low, mean, 80 % high) shares per
+    """A theme's forecast (`views.forecasts`) as its chart's fan: (period, 80 % low, median, 80 % high) shares per
     period ahead; None without one."""
     if not forecast:
         return None
-    return [(s["period"], s["interval_80"][0], s["mean"], s["interval_80"][1]) for s in forecast["steps"]]
+    return [(s["period"], s["interval_80"][0], s["median"], s["interval_80"][1]) for s in forecast["steps"]]
 
 
 def freshness(store: Store, sunday: date, period: str) -> dict:
