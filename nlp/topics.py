@@ -22,8 +22,14 @@ TOKEN_PATTERN = r"(?u)\b[a-zA-Z][a-zA-Z0-9\-]+\b"
 REPRESENTATIONS = ("ctfidf", "mmr", "keybert_mmr")
 
 
-def build_vectorizer(min_df: int = 2, extra_stop_words: list[str] = ()) -> CountVectorizer:
+def build_vectorizer(min_df: int = 2, extra_stop_words: list[str] = (), vocabulary: list[str] | None = None
+                     ) -> CountVectorizer:
+    """Words and two-word phrases in at least `min_df` topics; with a `vocabulary` (noun phrases of up to three
+    words, `nlp.phrases`), only those."""
     stop_words = sorted(ENGLISH_STOP_WORDS | set(extra_stop_words)) if extra_stop_words else "english"
+    if vocabulary:
+        return CountVectorizer(stop_words=stop_words, ngram_range=(1, 3), vocabulary=vocabulary,
+                               token_pattern=TOKEN_PATTERN)
     return CountVectorizer(stop_words=stop_words, ngram_range=(1, 2), min_df=min_df, token_pattern=TOKEN_PATTERN)
 
 
@@ -145,19 +151,27 @@ def topic_table(model, topics: np.ndarray, embeddings: np.ndarray, taken: set[st
     return table
 
 
-def drop_generic_terms(model, docs: list[str], topics: np.ndarray, *, min_df: float, max_lift: float
-                       ) -> list[str]:
+def drop_generic_terms(model, docs: list[str], topics: np.ndarray, *, min_df: float, max_lift: float,
+                       vocabulary: list[str] | None = None) -> list[str]:
     """Recompute the topics' terms without the corpus-generic words (`nlp.labels.generic_words`); return them.
 
-    When no term would be left (a few topics that share only generic words), the terms stay as they were.
+    With a `vocabulary` (the documents' noun phrases, `nlp.phrases`) the terms are those phrases but the ones
+    led by a generic word ("novel approach", "research activities"); a generic word inside a phrase stays
+    ("climate change"). When no term would be left (a few topics that share only generic words), the terms
+    stay as they were.
     """
     generic = generic_words(docs, topics, min_df=min_df, max_lift=max_lift, token_pattern=TOKEN_PATTERN)
-    if not generic:
+    if not generic and not vocabulary:
         return []
     original = model.vectorizer_model
     update = {"top_n_words": model.top_n_words, "representation_model": model.representation_model}
+    if vocabulary:
+        dropped = set(generic)
+        vectorizer = build_vectorizer(vocabulary=[p for p in vocabulary if p.split()[0] not in dropped])
+    else:
+        vectorizer = build_vectorizer(original.min_df, generic)
     try:
-        model.update_topics(docs, vectorizer_model=build_vectorizer(original.min_df, generic), **update)
+        model.update_topics(docs, vectorizer_model=vectorizer, **update)
     except ValueError:  # sklearn: no term left after pruning
         model.update_topics(docs, vectorizer_model=original, **update)
         generic = []
