@@ -180,6 +180,27 @@ def drop_generic_terms(model, docs: list[str], topics: np.ndarray, *, min_df: fl
     return generic
 
 
+def per_topic_sample(topics: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Indices of at most `n` documents, as evenly spread over the topics (outliers included) as their sizes
+    allow, in document order: a small topic gives all its documents, a large one a seeded random part."""
+    topics = np.asarray(topics)
+    if len(topics) <= n:
+        return np.arange(len(topics))
+    rng = np.random.default_rng(seed)
+    members = [rng.permutation(np.flatnonzero(topics == t)) for t in np.unique(topics)]
+    quota, left = 0, n
+    sizes = sorted(len(m) for m in members)
+    for i, size in enumerate(sizes):  # the largest quota q with sum(min(size, q)) <= n
+        share = left // (len(sizes) - i)
+        if size > share:
+            quota = share
+            break
+        left -= size
+    else:
+        quota = sizes[-1]
+    return np.sort(np.concatenate([m[:quota] for m in members]))
+
+
 def unit(vector: np.ndarray) -> np.ndarray:
     norm = np.linalg.norm(vector)
     return (vector / norm if norm else vector).astype(np.float32)

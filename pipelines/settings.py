@@ -93,6 +93,7 @@ class TopicSettings(Section):
     generic_max_lift: float = 2.0
     noun_phrases: bool = True  # terms and labels from the documents' noun phrases (spaCy), not all words and bigrams
     phrase_min_df: int = 2  # a noun phrase in fewer documents is no term
+    phrase_sample: int = 3000  # noun phrases from at most this many documents, spread over the topics (spaCy cost)
     seed: int = 42
     refit_days: int = 7  # refit the base model when it is older than this
     match_threshold: float = 0.75  # centred centroid cosine for a refit's topic to keep a stable id

@@ -68,10 +68,13 @@ def _build(settings: Settings, **overrides):
 
 
 def _drop_generic_terms(model, texts: list[str], local: np.ndarray, settings: Settings) -> list[str]:
-    """`nlp.topics.drop_generic_terms`, with the texts' noun phrases as the terms when `[topics] noun_phrases`."""
-    cfg = settings.topics
-    vocabulary = (PhraseExtractor(**settings.nlp.phrase_options()).vocabulary(texts, cfg.phrase_min_df)
-                  if cfg.noun_phrases else None)
+    """`nlp.topics.drop_generic_terms`, with noun phrases as the terms when `[topics] noun_phrases`: those of at
+    most `phrase_sample` of the texts, spread over the topics."""
+    cfg, vocabulary = settings.topics, None
+    if cfg.noun_phrases:
+        sample = tm.per_topic_sample(local, cfg.phrase_sample, cfg.seed)
+        vocabulary = PhraseExtractor(**settings.nlp.phrase_options()).vocabulary([texts[i] for i in sample],
+                                                                                 cfg.phrase_min_df)
     return tm.drop_generic_terms(model, texts, local, min_df=cfg.generic_min_df, max_lift=cfg.generic_max_lift,
                                  vocabulary=vocabulary)
 
