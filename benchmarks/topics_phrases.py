@@ -21,7 +21,15 @@ from topics_sizes import quality
 
 from nlp.coherence import CoherenceScorer
 from nlp.phrases import PhraseExtractor, load
-from nlp.topics import OUTLIER, TOKEN_PATTERN, build_topic_model, drop_generic_terms, fit_topics, topic_table
+from nlp.topics import (
+    OUTLIER,
+    TOKEN_PATTERN,
+    build_topic_model,
+    drop_generic_terms,
+    fit_topics,
+    single_words,
+    topic_table,
+)
 from pipelines.settings import NlpSettings, TopicSettings
 
 
@@ -54,21 +62,21 @@ def main(size: int, show: int) -> None:
     labels = fit_topics(model, docs, vectors)
     generic = drop_generic_terms(model, docs, labels, min_df=cfg.generic_min_df, max_lift=cfg.generic_max_lift)
     before, old = quality(model, labels, scorer), topic_table(model, labels, vectors)
-    drop_generic_terms(model, docs, labels, min_df=cfg.generic_min_df, max_lift=cfg.generic_max_lift,
-                       vocabulary=vocabulary)
-    after, new = quality(model, labels, scorer), topic_table(model, labels, vectors)
-    n_topics = int(labels.max() + 1)
-    print(f"{size} projects, {n_topics} topics, {(labels == OUTLIER).mean():.1%} outliers, {len(generic)} generic")
-    print(f"words and bigrams: NPMI {before[0]:.3f}, diversity {before[1]:.3f}")
-    print(f"noun phrases:      NPMI {after[0]:.3f}, diversity {after[1]:.3f}")
-    multi = [t for terms in new.loc[new["local_topic"] != OUTLIER, "terms"] for t in terms[:10]]
-    print(f"multi-word terms among the top 10: {np.mean([' ' in t for t in multi]):.0%} with noun phrases, "
-          f"{np.mean([' ' in t for terms in old.loc[old['local_topic'] != OUTLIER, 'terms'] for t in terms[:10]]):.0%} "
-          "before")
-    old = old.set_index("local_topic")
-    print("| size | label before | label after |\n|---|---|---|")
-    for row in new[new["local_topic"] != OUTLIER].sort_values("size", ascending=False).head(show).itertuples():
-        print(f"| {row.size} | {old.loc[row.local_topic, 'label']} | {row.label} |")
+    tables = {"words and bigrams": (before, old)}
+    for name, terms in (("noun phrases", vocabulary),
+                        ("noun phrases + words", sorted(set(vocabulary) | set(single_words(docs, cfg.phrase_min_df))))):
+        drop_generic_terms(model, docs, labels, min_df=cfg.generic_min_df, max_lift=cfg.generic_max_lift,
+                           vocabulary=terms)
+        tables[name] = quality(model, labels, scorer), topic_table(model, labels, vectors)
+    print(f"{size} projects, {int(labels.max() + 1)} topics, {(labels == OUTLIER).mean():.1%} outliers, "
+          f"{len(generic)} generic")
+    for name, ((npmi, diversity), table) in tables.items():
+        multi = [" " in t for terms in table.loc[table["local_topic"] != OUTLIER, "terms"] for t in terms[:10]]
+        print(f"{name:22} NPMI {npmi:.3f}, diversity {diversity:.3f}, multi-word top-10 terms {np.mean(multi):.0%}")
+    labelled = {name: table.set_index("local_topic")["label"] for name, (_, table) in tables.items()}
+    print("| size | " + " | ".join(labelled) + " |\n|---|" + "---|" * len(labelled))
+    for row in old[old["local_topic"] != OUTLIER].sort_values("size", ascending=False).head(show).itertuples():
+        print(f"| {row.size} | " + " | ".join(lbl[row.local_topic] for lbl in labelled.values()) + " |")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 from nlp.labels import generic_words, unique_labels
@@ -151,6 +152,29 @@ def topic_table(model, topics: np.ndarray, embeddings: np.ndarray, taken: set[st
     return table
 
 
+def single_words(docs: list[str], min_df: int) -> list[str]:
+    """The words (no stop words) in at least `min_df` of `docs`: added to a noun-phrase vocabulary, they keep
+    the topics' adjectives ("clinical", "photonic") and nouns outside any noun chunk."""
+    try:
+        vectorizer = CountVectorizer(stop_words="english", min_df=min_df, token_pattern=TOKEN_PATTERN).fit(docs)
+    except ValueError:  # no word that common
+        return []
+    return vectorizer.get_feature_names_out().tolist()
+
+
+def in_topics(vocabulary: list[str], docs: list[str], topics: np.ndarray, min_topics: int) -> list[str]:
+    """The terms of `vocabulary` found in the documents of at least `min_topics` topics (the outliers one of
+    them): the `min_df` of the c-TF-IDF vectorizer, whose documents are the topics, for a fixed vocabulary."""
+    if not vocabulary:
+        return []
+    matrix = build_vectorizer(vocabulary=vocabulary).transform(docs)
+    labels, inverse = np.unique(np.asarray(topics), return_inverse=True)
+    membership = sparse.csr_matrix((np.ones(len(docs)), (inverse, np.arange(len(docs)))),
+                                   shape=(len(labels), len(docs)))
+    spread = np.asarray(((membership @ matrix) > 0).sum(axis=0)).ravel()
+    return [term for term, n in zip(vocabulary, spread, strict=True) if n >= min_topics]
+
+
 def drop_generic_terms(model, docs: list[str], topics: np.ndarray, *, min_df: float, max_lift: float,
                        vocabulary: list[str] | None = None) -> list[str]:
     """Recompute the topics' terms without the corpus-generic words (`nlp.labels.generic_words`); return them.
@@ -167,7 +191,8 @@ def drop_generic_terms(model, docs: list[str], topics: np.ndarray, *, min_df: fl
     update = {"top_n_words": model.top_n_words, "representation_model": model.representation_model}
     if vocabulary:
         dropped = set(generic)
-        vectorizer = build_vectorizer(vocabulary=[p for p in vocabulary if p.split()[0] not in dropped])
+        vocabulary = [p for p in vocabulary if p.split()[0] not in dropped]
+        vectorizer = build_vectorizer(vocabulary=in_topics(vocabulary, docs, topics, original.min_df))
     else:
         vectorizer = build_vectorizer(original.min_df, generic)
     try:

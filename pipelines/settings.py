@@ -91,7 +91,7 @@ class TopicSettings(Section):
     # topic's documents more than generic_max_lift times as often as in the corpus (nlp.labels)
     generic_min_df: float = 0.05
     generic_max_lift: float = 2.0
-    noun_phrases: bool = True  # terms and labels from the documents' noun phrases (spaCy), not all words and bigrams
+    noun_phrases: bool = True  # terms: noun phrases (spaCy, up to 3 words) and single words, not any bigram
     phrase_min_df: int = 2  # a noun phrase in fewer documents is no term
     phrase_sample: int = 3000  # noun phrases from at most this many documents, spread over the topics (spaCy cost)
     seed: int = 42

@@ -68,13 +68,14 @@ def _build(settings: Settings, **overrides):
 
 
 def _drop_generic_terms(model, texts: list[str], local: np.ndarray, settings: Settings) -> list[str]:
-    """`nlp.topics.drop_generic_terms`, with noun phrases as the terms when `[topics] noun_phrases`: those of at
-    most `phrase_sample` of the texts, spread over the topics."""
+    """`nlp.topics.drop_generic_terms`; with `[topics] noun_phrases` the terms are the noun phrases of at most
+    `phrase_sample` of the texts (spread over the topics) and the texts' single words (models/README.md)."""
     cfg, vocabulary = settings.topics, None
     if cfg.noun_phrases:
         sample = tm.per_topic_sample(local, cfg.phrase_sample, cfg.seed)
-        vocabulary = PhraseExtractor(**settings.nlp.phrase_options()).vocabulary([texts[i] for i in sample],
-                                                                                 cfg.phrase_min_df)
+        phrases = PhraseExtractor(**settings.nlp.phrase_options()).vocabulary([texts[i] for i in sample],
+                                                                              cfg.phrase_min_df)
+        vocabulary = sorted(set(phrases) | set(tm.single_words(texts, cfg.phrase_min_df)))
     return tm.drop_generic_terms(model, texts, local, min_df=cfg.generic_min_df, max_lift=cfg.generic_max_lift,
                                  vocabulary=vocabulary)
 

@@ -1,4 +1,6 @@
-from nlp.topics import build_vectorizer
+import numpy as np
+
+from nlp.topics import build_vectorizer, in_topics, single_words
 
 TEXT = ("This project delves into valuable insights. We develop green hydrogen electrolysers and large "
         "language models for the EU.")
@@ -28,3 +30,10 @@ def test_a_vectorizer_with_a_vocabulary_counts_only_its_phrases():
     matrix = vectorizer.fit_transform([TEXT, "hydrogen hydrogen"])
     assert list(vectorizer.get_feature_names_out()) == ["green hydrogen", "hydrogen", "large language models"]
     assert matrix.toarray().tolist() == [[1, 1, 1], [0, 2, 0]]
+
+
+def test_a_fixed_vocabulary_keeps_the_terms_of_at_least_min_topics_topics():
+    docs = ["green hydrogen and salt", "green hydrogen", "salt caverns", "salt"]
+    topics = np.array([0, 1, 1, -1])
+    assert in_topics(["green hydrogen", "salt caverns", "salt"], docs, topics, 2) == ["green hydrogen", "salt"]
+    assert single_words(docs, 2) == ["green", "hydrogen", "salt"]
