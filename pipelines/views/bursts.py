@@ -53,11 +53,14 @@ class StyleJudge:
                                          max_lift=trends.style_max_lift, token_pattern=TOKEN_PATTERN))
         self.extractor = PhraseExtractor(model=trends.style_model, batch_size=64, max_words=3)
         self.n_terms = trends.style_terms
+        self.texts = texts["t"].tolist()
 
     def reason(self, marker: list[str], texts: list[str]) -> str | None:
-        """Why the marker (a term, or a topic's terms: the first `style_terms`) is style; None: a theme."""
+        """Why the marker (a term, or a topic's terms: the first `style_terms`) is style; None: a theme. Its
+        words are tagged where they occur in `texts` (the flag's documents), else in the other recent documents:
+        a term's words need not be adjacent in the text ("aligns eu" is counted from "aligns with EU")."""
         marker = [t for t in marker if t][: self.n_terms]
-        tags = self.extractor.word_tags([w for t in marker for w in t.split()], texts)
+        tags = self.extractor.word_tags([w for t in marker for w in t.split()], [*texts, *self.texts])
         return style_reason(marker, tags, self.generic)
 
 
