@@ -48,7 +48,7 @@ def phrase_vocabulary(docs: list[str], min_df: int) -> tuple[list[str], float]:
     return vocabulary, seconds
 
 
-def main(size: int, show: int) -> None:
+def main(size: int, show: int, terms_of: str | None = None) -> None:
     corpus = load_corpus()
     vectors, words = embeddings(corpus, "m2v")[:size], static_embedder()
     docs = (corpus["title"] + ". " + corpus["text"]).tolist()[:size]
@@ -77,11 +77,16 @@ def main(size: int, show: int) -> None:
     print("| size | " + " | ".join(labelled) + " |\n|---|" + "---|" * len(labelled))
     for row in old[old["local_topic"] != OUTLIER].sort_values("size", ascending=False).head(show).itertuples():
         print(f"| {row.size} | " + " | ".join(lbl[row.local_topic] for lbl in labelled.values()) + " |")
+    if terms_of:
+        last = tables[terms_of][1].set_index("local_topic")["terms"]
+        for row in old[old["local_topic"] != OUTLIER].sort_values("size", ascending=False).head(show).itertuples():
+            print(row.size, ", ".join(last[row.local_topic]))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=3000)
     parser.add_argument("--labels", type=int, default=20)
+    parser.add_argument("--terms-of", help="print these terms' top 10 of the --labels largest topics")
     args = parser.parse_args()
-    main(args.size, args.labels)
+    main(args.size, args.labels, args.terms_of)
