@@ -12,6 +12,15 @@ detection's recent window) `verdict` measures
   (Jaccard similarity of their 5-word shingles at least `TEMPLATE_JACCARD`: near-identical call text);
 
 and labels the flag `burst` with the reason when one of them passes its threshold, else `emerging`.
+
+Before that, `style_reason` asks whether the flag's marker (a term flag's term; a topic flag's top terms)
+names a thing at all. A shift in writing style also rises and persists ("delves", "valuable insights",
+"plays pivotal", "underscores", "aligns eu": the phrasing of machine-assisted proposals in CORDIS 2024-25),
+but a theme has content words. The rule, on each word's part of speech where it occurs in the flag's
+documents (spaCy, `nlp.phrases`): a term *names a thing* when its first word is not a verb (VERB, AUX: a
+verb-led term is a predicate, "aligns eu") and one of its words is a noun or proper noun that is not
+corpus-generic (common and spread evenly over the topics, `nlp.labels.generic_words`: "insights").
+A flag none of whose marker terms names a thing is `style`.
 """
 
 from __future__ import annotations
@@ -23,6 +32,8 @@ import numpy as np
 import pandas as pd
 
 TEMPLATE_JACCARD = 0.6
+VERBS = frozenset({"VERB", "AUX"})
+NOUNS = frozenset({"NOUN", "PROPN"})
 SHINGLE = 5
 WORD = re.compile(r"\w+")
 
@@ -50,6 +61,23 @@ def template_share(texts: list[str], max_docs: int = 200) -> float:
         if a and b and len(a & b) / len(a | b) >= TEMPLATE_JACCARD:
             repeated[i] = repeated[j] = True
     return float(repeated.mean()) if len(texts) else 0.0
+
+
+def names_a_thing(term: str, pos: dict[str, str], generic: set[str] | frozenset) -> bool:
+    """Whether `term` has a noun or proper noun that is not in `generic` and is not led by a verb (`pos`: each
+    word's coarse part of speech)."""
+    words = term.split()
+    return bool(words) and pos.get(words[0]) not in VERBS and any(
+        pos.get(w) in NOUNS and w not in generic for w in words)
+
+
+def style_reason(terms: list[str], pos: dict[str, str], generic: set[str] | frozenset) -> str | None:
+    """Why a flag whose marker is `terms` is writing style rather than a theme; None when a term names a thing."""
+    if not terms or any(names_a_thing(t, pos, generic) for t in terms):
+        return None
+    described = [" ".join(f"{w}/{pos.get(w, 'X')}{' generic' if w in generic and pos.get(w) in NOUNS else ''}"
+                          for w in t.split()) for t in terms]
+    return "writing style, no content word: " + "; ".join(described)
 
 
 def verdict(flag_docs: pd.DataFrame, recent_docs: pd.DataFrame, *, max_group_share: float, min_group_lift: float,

@@ -40,16 +40,21 @@ def generic_words(docs: list[str], topics: np.ndarray, *, min_df: float, max_lif
 def short_label(terms: list[str], n: int = 3, taken: set[str] | frozenset = frozenset()) -> str:
     """The top terms, skipping any that shares a word stem with an earlier one; never one of `taken`.
 
+    A multi-word term that repeats the stem of one single-word term among the first `n` takes its place: it
+    names it more precisely ("energy storage" for "energy", "plastic waste" for "plastics").
     A label that is taken gets the next usable term instead of its last one, then the one after, and
     so on; when the terms run out, the most specific term list wins: all usable terms joined.
     """
     usable: list[str] = []
-    stems: set[str] = set()
+    stems: list[set[str]] = []
     for term in terms:
         own = {_stem(word) for word in term.split()}
-        if not own & stems:
+        clash = [i for i, other in enumerate(stems) if own & other]
+        if not clash:
             usable.append(term)
-            stems |= own
+            stems.append(own)
+        elif len(clash) == 1 and clash[0] < n and " " in term and " " not in usable[clash[0]]:
+            usable[clash[0]], stems[clash[0]] = term, own
     label = " · ".join(usable[:n])
     for extra in usable[n:]:
         if label not in taken:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 from nlp.labels import generic_words, unique_labels
@@ -22,8 +23,14 @@ TOKEN_PATTERN = r"(?u)\b[a-zA-Z][a-zA-Z0-9\-]+\b"
 REPRESENTATIONS = ("ctfidf", "mmr", "keybert_mmr")
 
 
-def build_vectorizer(min_df: int = 2, extra_stop_words: list[str] = ()) -> CountVectorizer:
+def build_vectorizer(min_df: int = 2, extra_stop_words: list[str] = (), vocabulary: list[str] | None = None
+                     ) -> CountVectorizer:
+    """Words and two-word phrases in at least `min_df` topics; with a `vocabulary` (noun phrases of up to three
+    words, `nlp.phrases`), only those."""
     stop_words = sorted(ENGLISH_STOP_WORDS | set(extra_stop_words)) if extra_stop_words else "english"
+    if vocabulary:
+        return CountVectorizer(stop_words=stop_words, ngram_range=(1, 3), vocabulary=vocabulary,
+                               token_pattern=TOKEN_PATTERN)
     return CountVectorizer(stop_words=stop_words, ngram_range=(1, 2), min_df=min_df, token_pattern=TOKEN_PATTERN)
 
 
@@ -145,25 +152,78 @@ def topic_table(model, topics: np.ndarray, embeddings: np.ndarray, taken: set[st
     return table
 
 
-def drop_generic_terms(model, docs: list[str], topics: np.ndarray, *, min_df: float, max_lift: float
-                       ) -> list[str]:
+def single_words(docs: list[str], min_df: int) -> list[str]:
+    """The words (no stop words) in at least `min_df` of `docs`: added to a noun-phrase vocabulary, they keep
+    the topics' adjectives ("clinical", "photonic") and nouns outside any noun chunk."""
+    try:
+        vectorizer = CountVectorizer(stop_words="english", min_df=min_df, token_pattern=TOKEN_PATTERN).fit(docs)
+    except ValueError:  # no word that common
+        return []
+    return vectorizer.get_feature_names_out().tolist()
+
+
+def in_topics(vocabulary: list[str], docs: list[str], topics: np.ndarray, min_topics: int) -> list[str]:
+    """The terms of `vocabulary` found in the documents of at least `min_topics` topics (the outliers one of
+    them): the `min_df` of the c-TF-IDF vectorizer, whose documents are the topics, for a fixed vocabulary."""
+    if not vocabulary:
+        return []
+    matrix = build_vectorizer(vocabulary=vocabulary).transform(docs)
+    labels, inverse = np.unique(np.asarray(topics), return_inverse=True)
+    membership = sparse.csr_matrix((np.ones(len(docs)), (inverse, np.arange(len(docs)))),
+                                   shape=(len(labels), len(docs)))
+    spread = np.asarray(((membership @ matrix) > 0).sum(axis=0)).ravel()
+    return [term for term, n in zip(vocabulary, spread, strict=True) if n >= min_topics]
+
+
+def drop_generic_terms(model, docs: list[str], topics: np.ndarray, *, min_df: float, max_lift: float,
+                       vocabulary: list[str] | None = None) -> list[str]:
     """Recompute the topics' terms without the corpus-generic words (`nlp.labels.generic_words`); return them.
 
-    When no term would be left (a few topics that share only generic words), the terms stay as they were.
+    With a `vocabulary` (the documents' noun phrases, `nlp.phrases`) the terms are those phrases but the ones
+    led by a generic word ("novel approach", "research activities"); a generic word inside a phrase stays
+    ("climate change"). When no term would be left (a few topics that share only generic words), the terms
+    stay as they were.
     """
     generic = generic_words(docs, topics, min_df=min_df, max_lift=max_lift, token_pattern=TOKEN_PATTERN)
-    if not generic:
+    if not generic and not vocabulary:
         return []
     original = model.vectorizer_model
     update = {"top_n_words": model.top_n_words, "representation_model": model.representation_model}
+    if vocabulary:
+        dropped = set(generic)
+        vocabulary = [p for p in vocabulary if p.split()[0] not in dropped]
+        vectorizer = build_vectorizer(vocabulary=in_topics(vocabulary, docs, topics, original.min_df))
+    else:
+        vectorizer = build_vectorizer(original.min_df, generic)
     try:
-        model.update_topics(docs, vectorizer_model=build_vectorizer(original.min_df, generic), **update)
+        model.update_topics(docs, vectorizer_model=vectorizer, **update)
     except ValueError:  # sklearn: no term left after pruning
         model.update_topics(docs, vectorizer_model=original, **update)
         generic = []
     if model.embedding_model is not None:
         model.embedding_model.cache_.clear()
     return generic
+
+
+def per_topic_sample(topics: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Indices of at most `n` documents, as evenly spread over the topics (outliers included) as their sizes
+    allow, in document order: a small topic gives all its documents, a large one a seeded random part."""
+    topics = np.asarray(topics)
+    if len(topics) <= n:
+        return np.arange(len(topics))
+    rng = np.random.default_rng(seed)
+    members = [rng.permutation(np.flatnonzero(topics == t)) for t in np.unique(topics)]
+    quota, left = 0, n
+    sizes = sorted(len(m) for m in members)
+    for i, size in enumerate(sizes):  # the largest quota q with sum(min(size, q)) <= n
+        share = left // (len(sizes) - i)
+        if size > share:
+            quota = share
+            break
+        left -= size
+    else:
+        quota = sizes[-1]
+    return np.sort(np.concatenate([m[:quota] for m in members]))
 
 
 def unit(vector: np.ndarray) -> np.ndarray:

@@ -32,7 +32,13 @@ from pipelines.settings import Settings
 from pipelines.steps.detect import emergent_terms, score_cells
 from pipelines.steps.topics import topics_step
 from pipelines.store import Store
-from pipelines.views.bursts import burst_thresholds, flag_documents, flag_verdict, recent_documents
+from pipelines.views.bursts import (
+    StyleJudge,
+    burst_thresholds,
+    flag_documents,
+    flag_verdict,
+    recent_documents,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -89,10 +95,11 @@ def _warm_up(first, period: str, n: int) -> pd.Timestamp:
 
 
 def _flag_rows(topics: pd.DataFrame, flags: pd.DataFrame, method: str, cutoff, recent: pd.DataFrame, truth,
-               bursts: dict | None = None) -> list[dict]:
+               bursts: dict | None = None, style: StyleJudge | None = None) -> list[dict]:
     """Describe each flag: its label and top terms from `topics` (a term flag: the term), the share of its recent
     documents matching each theme (a topic's documents; for a term, the documents containing it) and,
-    with `bursts` (the thresholds of `nlp.bursts.verdict`), whether it is emerging or a burst."""
+    with `bursts` (the thresholds of `nlp.bursts.verdict`), whether it is emerging, a burst or (with `style`)
+    writing style."""
     if flags.empty:
         return []
     texts_of = recent.drop_duplicates("doc_id")
@@ -105,7 +112,7 @@ def _flag_rows(topics: pd.DataFrame, flags: pd.DataFrame, method: str, cutoff, r
         else:
             terms = json.loads(topics["terms"].get(row.topic_id, "[]") or "[]")
             label = topics["label"].get(row.topic_id)
-        verdict, reason = flag_verdict(recent, ids, bursts) if bursts is not None else (None, None)
+        verdict, reason = flag_verdict(recent, ids, bursts, terms, style) if bursts is not None else (None, None)
         q_value = getattr(row, "q_value", None)
         rows.append({"method": method, "cutoff": cutoff.date(), "scope": scope,
                      "cell": row.cell if scope == "term" else "", "topic_id": int(row.topic_id),
@@ -188,7 +195,8 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
             recent = recent_documents(scratch, detector)
             flagged = cells[cells["scope"].isin(["topic", "term"]) & cells["flagged"]]
             topics = scratch.df("SELECT topic_id, label, terms FROM topics").set_index("topic_id")
-            detected = _flag_rows(topics, flagged, "detector", cutoff, recent, truth, bursts)
+            style = StyleJudge(recent, trends) if trends.style and not flagged.empty else None
+            detected = _flag_rows(topics, flagged, "detector", cutoff, recent, truth, bursts, style)
             k = sum(r["verdict"] == "emerging" for r in detected)  # the flags the digest presents as emerging
             rows += detected
             for method, flags in baseline_flags(cells, detector, esc, k, trends.min_docs).items():
@@ -206,7 +214,8 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
     scored["detector"] = all_flags[all_flags["verdict"] == "emerging"]
     looks = settings.backtest.consecutive_looks
     scored |= {"detector_repeated": repeated(scored["detector"], points, looks), "detector_all": all_flags,
-               "detector_bursts": all_flags[all_flags["verdict"] == "burst"]}
+               "detector_bursts": all_flags[all_flags["verdict"] == "burst"],
+               "detector_style": all_flags[all_flags["verdict"] == "style"]}
     metrics = {m: score_flags(f, truth, points, tolerance_days=tolerance_days) for m, f in scored.items()}
     detector_cutoffs = scored["detector"]["cutoff"].nunique()
     if forecasts.rows:  # outcomes: the topics' shares of the complete periods up to the last cutoff, as then assigned

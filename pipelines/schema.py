@@ -239,7 +239,7 @@ MIGRATIONS: dict[int, str] = {
     # backtests scored strictly (issue 13): each flag judged against the year after its cutoff
     9: """
     ALTER TABLE backtest_flags ADD COLUMN confirmed BOOLEAN;  -- marker's share rose 1.5x next year; NULL: not judged
-    ALTER TABLE backtest_flags ADD COLUMN verdict VARCHAR;    -- emerging | burst (detector flags; NULL: baselines)
+    ALTER TABLE backtest_flags ADD COLUMN verdict VARCHAR;    -- emerging | burst | style (detector; NULL: baselines)
     ALTER TABLE backtest_flags ADD COLUMN verdict_reason VARCHAR;
     """,
     # foresight (issue 17): each topic's share forecast per period ahead, with intervals and lasting growth
@@ -254,11 +254,11 @@ MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (detect_id, topic_id, step)
     );
     """,
-    # bursts in production: each flagged topic and term is emerging or a burst (nlp.bursts), with the reason
+    # bursts in production: each flagged topic and term is emerging, a burst or style (nlp.bursts), with the reason
     11: """
-    ALTER TABLE trend_scores ADD COLUMN verdict VARCHAR;  -- emerging | burst (flagged topics; NULL: emerging)
+    ALTER TABLE trend_scores ADD COLUMN verdict VARCHAR;  -- emerging | burst | style (flagged topics; NULL: emerging)
     ALTER TABLE trend_scores ADD COLUMN verdict_reason VARCHAR;
-    ALTER TABLE trend_cells ADD COLUMN verdict VARCHAR;   -- emerging | burst (flagged topic and term rows)
+    ALTER TABLE trend_cells ADD COLUMN verdict VARCHAR;   -- emerging | burst | style (flagged topic and term rows)
     ALTER TABLE trend_cells ADD COLUMN verdict_reason VARCHAR;
     """,
 }

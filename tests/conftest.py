@@ -99,3 +99,14 @@ def shared_cordis():
 def httpserver_listen_address():
     """pytest-httpserver on IPv4 loopback only."""
     return ("127.0.0.1", 0)
+
+
+@pytest.fixture(scope="session")
+def phrases():
+    """The pinned spaCy pipeline's phrase extractor (`nlp.phrases`), loaded once per test session."""
+    from nlp.phrases import PhraseExtractor, load
+    from pipelines.settings import NlpSettings
+
+    extractor = PhraseExtractor(**NlpSettings().phrase_options())
+    load(extractor.model, parse=True)
+    return extractor

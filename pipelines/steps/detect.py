@@ -22,7 +22,13 @@ from nlp.trends import period_start
 from pipelines.runs import StepResult
 from pipelines.settings import TrendSettings
 from pipelines.store import Store
-from pipelines.views.bursts import burst_thresholds, flag_documents, flag_verdict, recent_documents
+from pipelines.views.bursts import (
+    StyleJudge,
+    burst_thresholds,
+    flag_documents,
+    flag_verdict,
+    recent_documents,
+)
 from pipelines.views.features import ORGANISATIONS_SQL, REGIONS_SQL, SECTORS_SQL
 from pipelines.views.feedback import apply_feedback, latest_feedback
 
@@ -136,17 +142,21 @@ def share_series(docs: pd.DataFrame, period: str) -> dict[int, list[tuple[str, f
 
 def with_verdicts(store: Store, trends: TrendSettings, detector: EmergenceDetector, scores: pd.DataFrame,
                   cells: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Copies of `scores` and `cells` with the verdict (emerging | burst) and its reason of every flagged topic
-    (in either) and flagged term, judged on the detection's recent documents; NULL for the others."""
+    """Copies of `scores` and `cells` with the verdict (emerging | burst | style) and its reason of every flagged
+    topic (in either) and flagged term, judged on its marker (terms) and the detection's recent documents; NULL
+    for the others."""
     topic_ids = set(scores.loc[scores["flagged"].astype(bool), "topic_id"]) | set(
         cells.loc[(cells["scope"] == "topic") & cells["flagged"].astype(bool), "topic_id"])
     terms = cells.loc[(cells["scope"] == "term") & cells["flagged"].astype(bool), "cell"]
     judged: dict[tuple[str, object], tuple[str, str]] = {}
     if topic_ids or not terms.empty:
         recent, thresholds = recent_documents(store, detector), burst_thresholds(trends)
-        judged = {("topic", t): flag_verdict(recent, flag_documents(recent, "topic", t, ""), thresholds)
+        style = StyleJudge(recent, trends) if trends.style else None
+        topic_terms = store.df("SELECT topic_id, terms FROM topics").set_index("topic_id")["terms"]
+        judged = {("topic", t): flag_verdict(recent, flag_documents(recent, "topic", t, ""), thresholds,
+                                             json.loads(topic_terms.get(t, "[]") or "[]"), style)
                   for t in topic_ids}
-        judged |= {("term", c): flag_verdict(recent, flag_documents(recent, "term", -1, c), thresholds)
+        judged |= {("term", c): flag_verdict(recent, flag_documents(recent, "term", -1, c), thresholds, [c], style)
                    for c in set(terms)}
     none = (None, None)
     by_topic = [judged.get(("topic", t), none) for t in scores["topic_id"]]

@@ -22,6 +22,7 @@ from nlp import topics as tm
 from nlp.coherence import CoherenceScorer, topic_diversity
 from nlp.identity import link_topics, sticky_topics
 from nlp.lineage import centered, match_topics
+from nlp.phrases import PhraseExtractor
 from pipelines.errors import ModelNotFound
 from pipelines.logs import Bars
 from pipelines.runs import StepResult
@@ -66,6 +67,19 @@ def _build(settings: Settings, **overrides):
     return tm.build_topic_model(**settings.topics.model_options(**overrides), embedder=embedder)
 
 
+def _drop_generic_terms(model, texts: list[str], local: np.ndarray, settings: Settings) -> list[str]:
+    """`nlp.topics.drop_generic_terms`; with `[topics] noun_phrases` the terms are the noun phrases of at most
+    `phrase_sample` of the texts (spread over the topics) and the texts' single words (models/README.md)."""
+    cfg, vocabulary = settings.topics, None
+    if cfg.noun_phrases:
+        sample = tm.per_topic_sample(local, cfg.phrase_sample, cfg.seed)
+        phrases = PhraseExtractor(**settings.nlp.phrase_options()).vocabulary([texts[i] for i in sample],
+                                                                              cfg.phrase_min_df)
+        vocabulary = sorted(set(phrases) | set(tm.single_words(texts, cfg.phrase_min_df)))
+    return tm.drop_generic_terms(model, texts, local, min_df=cfg.generic_min_df, max_lift=cfg.generic_max_lift,
+                                 vocabulary=vocabulary)
+
+
 def fit(store: Store, settings: Settings, result: StepResult) -> str | None:
     """Refit on the window, link its topics to the stable ones, and reassign every embedded document."""
     embedder_name, cfg = settings.nlp.embedder, settings.topics
@@ -80,7 +94,7 @@ def fit(store: Store, settings: Settings, result: StepResult) -> str | None:
     logger.info("topics: fitting on %d documents (%s .. %s)", len(doc_ids), start, newest)
     model, texts = _build(settings), store.texts(doc_ids)
     local = tm.fit_topics(model, texts, vectors)
-    generic = tm.drop_generic_terms(model, texts, local, min_df=cfg.generic_min_df, max_lift=cfg.generic_max_lift)
+    generic = _drop_generic_terms(model, texts, local, settings)
     table = tm.topic_table(model, local, vectors)
     real = table[table["local_topic"] != tm.OUTLIER].reset_index(drop=True)
     previous = active_topics(store)
@@ -247,7 +261,7 @@ def find_births(store: Store, settings: Settings, result: StepResult) -> list[in
                    n_clusters=max(2, min(cfg.n_clusters, len(doc_ids) // cfg.recent_min_topic_size)))
     texts, stable = store.texts(doc_ids), active_topics(store)
     local = tm.fit_topics(model, texts, vectors)
-    tm.drop_generic_terms(model, texts, local, min_df=cfg.generic_min_df, max_lift=cfg.generic_max_lift)
+    _drop_generic_terms(model, texts, local, settings)
     table = tm.topic_table(model, local, vectors, taken=set(stable["label"]))
     real = table[table["local_topic"] != tm.OUTLIER].reset_index(drop=True)
     mean = vectors.mean(axis=0)

@@ -1,12 +1,15 @@
-"""Emerging or burst: each flag's verdict (`nlp.bursts.verdict`) from the documents of its detection's recent
-window, shared by the detect step and the backtest."""
+"""Emerging, burst or style: each flag's verdict (`nlp.bursts`) from its marker and the documents of its
+detection's recent window, shared by the detect step and the backtest."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from nlp.backtest import term_pattern
-from nlp.bursts import verdict
+from nlp.bursts import style_reason, verdict
+from nlp.labels import generic_words
+from nlp.phrases import PhraseExtractor
+from nlp.topics import TOKEN_PATTERN
 from pipelines.settings import TrendSettings
 from pipelines.store import Store
 from pipelines.views.features import ORGANISATIONS_SQL
@@ -40,7 +43,35 @@ def flag_documents(recent: pd.DataFrame, scope: str, topic_id: int, cell: str) -
     return texts.loc[texts["topic_id"] == topic_id, "doc_id"]
 
 
-def flag_verdict(recent: pd.DataFrame, doc_ids: pd.Series, thresholds: dict[str, float]) -> tuple[str, str]:
-    """("emerging" | "burst", reason) of the flag whose recent documents are `doc_ids`."""
+class StyleJudge:
+    """Tells a flag whose marker names no thing (`nlp.bursts.style_reason`) from a theme, with the words' parts
+    of speech in the flag's recent documents and the words generic to all topics of the recent documents."""
+
+    def __init__(self, recent: pd.DataFrame, trends: TrendSettings):
+        texts = recent.drop_duplicates("doc_id")
+        self.generic = set(generic_words(texts["t"].tolist(), texts["topic_id"].to_numpy(), min_df=trends.style_min_df,
+                                         max_lift=trends.style_max_lift, token_pattern=TOKEN_PATTERN))
+        self.extractor = PhraseExtractor(model=trends.style_model, batch_size=64, max_words=3)
+        self.n_terms = trends.style_terms
+        self.texts = texts["t"].tolist()
+
+    def reason(self, marker: list[str], texts: list[str]) -> str | None:
+        """Why the marker (a term, or a topic's terms: the first `style_terms`) is style; None: a theme. Its
+        words are tagged where they occur in `texts` (the flag's documents), else in the other recent documents:
+        a term's words need not be adjacent in the text ("aligns eu" is counted from "aligns with EU")."""
+        marker = [t for t in marker if t][: self.n_terms]
+        tags = self.extractor.word_tags([w for t in marker for w in t.split()], [*texts, *self.texts])
+        return style_reason(marker, tags, self.generic)
+
+
+def flag_verdict(recent: pd.DataFrame, doc_ids: pd.Series, thresholds: dict[str, float], marker: list[str] = (),
+                 style: StyleJudge | None = None) -> tuple[str, str]:
+    """("emerging" | "burst" | "style", reason) of the flag whose recent documents are `doc_ids` and whose
+    marker is `marker` (a term flag's term, a topic flag's terms); `style` None: never style."""
     recent = recent.rename(columns={"t": "text"})
-    return verdict(recent[recent["doc_id"].isin(doc_ids)], recent, **thresholds)
+    flag_docs = recent[recent["doc_id"].isin(doc_ids)]
+    if style is not None:
+        reason = style.reason(list(marker), flag_docs.drop_duplicates("doc_id")["text"].tolist())
+        if reason:
+            return "style", reason
+    return verdict(flag_docs, recent, **thresholds)

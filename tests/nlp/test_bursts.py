@@ -1,9 +1,11 @@
 import numpy as np
 import pandas as pd
+import pytest
 
-from nlp.bursts import template_share, verdict
+from nlp.bursts import names_a_thing, style_reason, template_share, verdict
 
 PERIODS = list(pd.date_range("2024-01-01", periods=3, freq="MS"))
+GENERIC = {"insights", "eu", "project", "new"}
 THRESHOLDS = {"max_group_share": 0.5, "min_group_lift": 3.0, "max_period_share": 0.8, "max_template_share": 0.5}
 
 
@@ -43,3 +45,26 @@ def test_near_identical_call_wording_is_a_template_burst():
     assert template_share(flag["text"].tolist()) == 20 / 30
     label, reason = verdict(flag, docs, **THRESHOLDS)
     assert label == "burst" and "near-identical" in reason
+
+
+@pytest.mark.parametrize("terms, pos", [
+    (["delves"], {"delves": "VERB"}),
+    (["valuable insights"], {"valuable": "ADJ", "insights": "NOUN"}),  # its noun is generic: in every topic
+    (["plays pivotal"], {"plays": "VERB", "pivotal": "ADJ"}),
+    (["aligns eu"], {"aligns": "VERB", "eu": "PROPN"}),  # a proper noun, but a verb-led predicate
+    (["underscores", "crucial"], {"underscores": "VERB", "crucial": "ADJ"}),  # a topic's terms: none names a thing
+])
+def test_a_marker_without_a_content_word_is_style(terms, pos):
+    reason = style_reason(terms, pos, GENERIC)
+    assert reason is not None and reason.startswith("writing style, no content word")
+
+
+@pytest.mark.parametrize("terms, pos", [
+    (["green hydrogen"], {"green": "ADJ", "hydrogen": "NOUN"}),
+    (["large language models"], {"large": "ADJ", "language": "NOUN", "models": "NOUN"}),
+    (["eu taxonomy"], {"eu": "PROPN", "taxonomy": "NOUN"}),
+    (["underscores", "hydrogen"], {"underscores": "VERB", "hydrogen": "NOUN"}),  # one term names a thing
+])
+def test_a_marker_with_a_specific_noun_is_a_theme(terms, pos):
+    assert style_reason(terms, pos, GENERIC) is None
+    assert names_a_thing(terms[-1], pos, GENERIC)

@@ -28,10 +28,20 @@ def test_nearest_topics_picks_most_similar_centroid():
 
 
 @pytest.mark.parametrize(("terms", "label"), [
-    (["hydrogen", "green hydrogen", "electrolyser", "storage"], "hydrogen · electrolyser · storage"),
     (["quantum systems", "quantum technologies", "qubits", "sensing"], "quantum systems · qubits · sensing"),
 ])
 def test_short_label_skips_terms_sharing_a_stem_with_earlier_ones(terms, label):
+    assert short_label(terms) == label
+
+
+@pytest.mark.parametrize(("terms", "label"), [
+    (["hydrogen", "green hydrogen", "electrolyser", "storage"], "green hydrogen · electrolyser · storage"),
+    (["recycling", "materials", "plastics", "products", "plastic waste"], "recycling · materials · plastic waste"),
+    (["energy", "materials", "batteries", "energy storage"], "energy storage · materials · batteries"),
+    (["ai", "robots", "systems", "sensors", "sensor networks"], "ai · robots · systems"),  # not a label word
+    (["quantum systems", "quantum sensing", "qubits"], "quantum systems · qubits"),  # a phrase stays
+])
+def test_a_phrase_extending_a_label_word_takes_its_place(terms, label):
     assert short_label(terms) == label
 
 

@@ -74,7 +74,8 @@ def test_detect_stores_a_rising_phrase_as_a_term_flag_shown_by_ranked_flags_and_
     from pipelines.steps.digest_sections import early_terms
 
     with rising_phrase_store(":memory:") as s:
-        result = detect(s, TrendSettings(period="month", terms=False), "run1", as_of="2024-12-31")
+        # the planted texts are word lists, no English: their parts of speech mean nothing, so no style verdict
+        result = detect(s, TrendSettings(period="month", terms=False, style=False), "run1", as_of="2024-12-31")
         assert result.counts["terms_flagged"] == 1
         frame, _ = ranked_flags(s, terms=True)
         assert frame.loc[0, "cell"] == "quantumsensing" and frame.loc[0, "flagged"]
@@ -93,7 +94,7 @@ def test_trends_terms_cli_lists_the_flagged_term(tmp_path):
 
     config = write_config(tmp_path, trends={"period": "month", "terms": False})
     with rising_phrase_store(tmp_path / "data" / "trendscout.duckdb") as s:
-        detect(s, TrendSettings(period="month", terms=False), "run1", as_of="2024-12-31")
+        detect(s, TrendSettings(period="month", terms=False, style=False), "run1", as_of="2024-12-31")  # no English
     result = CliRunner().invoke(app, ["--config", str(config), "trends", "--terms", "--json"])
     assert result.exit_code == 0, result.output
     first = json.loads(result.stdout)["themes"][0]

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from nlp.embed import build_embedder
 from nlp.emergence import EmergenceDetector
+from nlp.phrases import PhraseExtractor
 from nlp.terms import EmergentTermScorer
 from nlp.topics import build_topic_model
 from pipelines.errors import ConfigError
@@ -89,6 +90,7 @@ def test_settings_pass_exactly_the_arguments_of_the_nlp_classes():
     assert keywords(EmergentTermScorer) >= set(TrendSettings().scorer_options())
     assert set(TopicSettings().model_options()) == keywords(build_topic_model) - {"min_df", "embedder"}
     assert set(NlpSettings().embedder_options()) == set(inspect.signature(build_embedder).parameters)
+    assert set(NlpSettings().phrase_options()) == keywords(PhraseExtractor)
     EmergenceDetector(**TrendSettings().detector_options())
     EmergentTermScorer(**TrendSettings().scorer_options())
 

@@ -1,0 +1,47 @@
+"""The style verdict on planted flags: machine-assisted phrasing spread over every topic vs a noun-phrase theme."""
+
+import numpy as np
+import pandas as pd
+
+from pipelines.settings import TrendSettings
+from pipelines.views.bursts import StyleJudge, burst_thresholds, flag_documents, flag_verdict
+
+FIELDS = {0: "hydrogen electrolysers for steel plants", 1: "coral reefs and marine biodiversity",
+          2: "medieval manuscripts in monastic libraries", 3: "quantum sensors for gravity maps"}
+SITES = [f"s{k}" for k in range(2000)]  # each document's own wording: no template
+STYLE = "The project delves into these questions and offers valuable insights, and it aligns EU goals."
+
+
+def recent() -> pd.DataFrame:
+    """160 recent documents in four topics over three months; half of every topic's use the style phrasing,
+    a third of topic 0's are about green hydrogen."""
+    rng, rows = np.random.default_rng(0), []
+    for i in range(160):
+        topic = i % 4
+        text = f"We study {FIELDS[topic]} in sites {' '.join(rng.choice(SITES, 30))}. "
+        if (i // 4) % 2:
+            text += STYLE
+        if topic == 0 and (i // 4) % 3 == 0:
+            text += " Green hydrogen replaces coal in the furnaces."
+        rows.append({"doc_id": f"d{i}", "topic_id": topic, "period": pd.Timestamp("2024-01-01") + pd.DateOffset(
+            months=int(rng.integers(3))), "t": text, "group": f"CALL-{i % 20}"})
+    return pd.DataFrame(rows).assign(org=None)
+
+
+def test_a_style_phrase_is_style_and_a_noun_phrase_theme_is_emerging(phrases):
+    docs, trends = recent(), TrendSettings()
+    judge, thresholds = StyleJudge(docs, trends), burst_thresholds(trends)
+    assert {"insights", "eu"} <= judge.generic and "hydrogen" not in judge.generic
+
+    def judged(term: str) -> tuple[str, str]:
+        return flag_verdict(docs, flag_documents(docs, "term", -1, term), thresholds, [term], judge)
+
+    for term in ("delves", "valuable insights", "aligns eu"):
+        label, reason = judged(term)
+        assert label == "style" and reason.startswith("writing style"), (term, reason)
+    assert judged("delves")[1] == "writing style, no content word: delves/VERB"
+    assert judged("valuable insights")[1].endswith("valuable/ADJ insights/NOUN generic")
+    assert judged("green hydrogen")[0] == "emerging"
+    topic_terms = ["hydrogen", "electrolysers", "steel plants"]
+    assert flag_verdict(docs, flag_documents(docs, "topic", 0, ""), thresholds, topic_terms, judge)[0] == "emerging"
+    assert flag_verdict(docs, flag_documents(docs, "term", -1, "delves"), thresholds, ["delves"])[0] == "emerging"
