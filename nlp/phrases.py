@@ -37,6 +37,12 @@ def load(model: str, parse: bool):
     return nlp
 
 
+def frequent_phrases(per_text: list[set[str]], min_df: int) -> list[str]:
+    """The phrases in at least `min_df` of the texts' phrase sets, sorted."""
+    counts = Counter(phrase for phrases in per_text for phrase in phrases)
+    return sorted(p for p, n in counts.items() if n >= min_df)
+
+
 class PhraseExtractor:
     """Noun phrases of texts, and the coarse part of speech of their words, with `nlp.pipe` in batches."""
 
@@ -53,8 +59,7 @@ class PhraseExtractor:
 
     def vocabulary(self, texts: list[str], min_df: int) -> list[str]:
         """The noun phrases found in at least `min_df` of the texts, sorted."""
-        counts = Counter(phrase for phrases in self.noun_phrases(texts) for phrase in phrases)
-        return sorted(p for p, n in counts.items() if n >= min_df)
+        return frequent_phrases(self.noun_phrases(texts), min_df)
 
     def tags(self, texts: list[str]) -> list[list[tuple[int, int, str]]]:
         """Each text's tokens as (start, end character, coarse part of speech: NOUN, PROPN, VERB, ADJ...)."""

@@ -261,4 +261,13 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE trend_cells ADD COLUMN verdict VARCHAR;   -- emerging | burst | style (flagged topic and term rows)
     ALTER TABLE trend_cells ADD COLUMN verdict_reason VARCHAR;
     """,
+    # noun phrases per document (nlp.phrases), parsed once: every topic refit reads them instead of parsing again
+    12: """
+    CREATE TABLE doc_noun_phrases (
+        doc_id VARCHAR NOT NULL,
+        model VARCHAR NOT NULL,              -- the spaCy pipeline that parsed it ([nlp] spacy_model)
+        phrases VARCHAR[] NOT NULL,          -- nlp.phrases.PhraseExtractor.noun_phrases of title and text
+        PRIMARY KEY (doc_id, model)
+    );
+    """,
 }

@@ -22,7 +22,7 @@ from nlp import topics as tm
 from nlp.coherence import CoherenceScorer, topic_diversity
 from nlp.identity import link_topics, sticky_topics
 from nlp.lineage import centered, match_topics
-from nlp.phrases import PhraseExtractor
+from nlp.phrases import PhraseExtractor, frequent_phrases
 from pipelines.errors import ModelNotFound
 from pipelines.logs import Bars
 from pipelines.runs import StepResult
@@ -67,14 +67,31 @@ def _build(settings: Settings, **overrides):
     return tm.build_topic_model(**settings.topics.model_options(**overrides), embedder=embedder)
 
 
-def _drop_generic_terms(model, texts: list[str], local: np.ndarray, settings: Settings) -> list[str]:
+def noun_phrases(store: Store, settings: Settings, doc_ids: list[str], texts: list[str]) -> list[set[str]]:
+    """Each document's noun phrases: parsed by spaCy once per document and model and kept in
+    `doc_noun_phrases` (an ingest that changes a document drops its row), so refits parse only new documents."""
+    model = settings.nlp.spacy_model
+    with store.registered("_ids", pd.DataFrame({"doc_id": list(doc_ids)})):
+        known = store.df("SELECT doc_id, phrases FROM doc_noun_phrases JOIN _ids USING (doc_id) WHERE model = ?",
+                         [model]).set_index("doc_id")["phrases"]
+    missing = [i for i, d in enumerate(doc_ids) if d not in known.index]
+    if missing:
+        parsed = PhraseExtractor(**settings.nlp.phrase_options()).noun_phrases([texts[i] for i in missing])
+        store.insert_frame("doc_noun_phrases", pd.DataFrame(
+            {"doc_id": [doc_ids[i] for i in missing], "model": model, "phrases": [sorted(p) for p in parsed]}))
+        known = pd.concat([known, pd.Series([list(p) for p in parsed], index=[doc_ids[i] for i in missing])])
+    return [set(known[d]) for d in doc_ids]
+
+
+def _drop_generic_terms(store: Store, model, doc_ids: list[str], texts: list[str], local: np.ndarray,
+                        settings: Settings) -> list[str]:
     """`nlp.topics.drop_generic_terms`; with `[topics] noun_phrases` the terms are the noun phrases of at most
     `phrase_sample` of the texts (spread over the topics) and the texts' single words (models/README.md)."""
     cfg, vocabulary = settings.topics, None
     if cfg.noun_phrases:
         sample = tm.per_topic_sample(local, cfg.phrase_sample, cfg.seed)
-        phrases = PhraseExtractor(**settings.nlp.phrase_options()).vocabulary([texts[i] for i in sample],
-                                                                              cfg.phrase_min_df)
+        phrases = frequent_phrases(noun_phrases(store, settings, [doc_ids[i] for i in sample],
+                                                [texts[i] for i in sample]), cfg.phrase_min_df)
         vocabulary = sorted(set(phrases) | set(tm.single_words(texts, cfg.phrase_min_df)))
     return tm.drop_generic_terms(model, texts, local, min_df=cfg.generic_min_df, max_lift=cfg.generic_max_lift,
                                  vocabulary=vocabulary)
@@ -94,7 +111,7 @@ def fit(store: Store, settings: Settings, result: StepResult) -> str | None:
     logger.info("topics: fitting on %d documents (%s .. %s)", len(doc_ids), start, newest)
     model, texts = _build(settings), store.texts(doc_ids)
     local = tm.fit_topics(model, texts, vectors)
-    generic = _drop_generic_terms(model, texts, local, settings)
+    generic = _drop_generic_terms(store, model, doc_ids, texts, local, settings)
     table = tm.topic_table(model, local, vectors)
     real = table[table["local_topic"] != tm.OUTLIER].reset_index(drop=True)
     previous = active_topics(store)
@@ -261,7 +278,7 @@ def find_births(store: Store, settings: Settings, result: StepResult) -> list[in
                    n_clusters=max(2, min(cfg.n_clusters, len(doc_ids) // cfg.recent_min_topic_size)))
     texts, stable = store.texts(doc_ids), active_topics(store)
     local = tm.fit_topics(model, texts, vectors)
-    _drop_generic_terms(model, texts, local, settings)
+    _drop_generic_terms(store, model, doc_ids, texts, local, settings)
     table = tm.topic_table(model, local, vectors, taken=set(stable["label"]))
     real = table[table["local_topic"] != tm.OUTLIER].reset_index(drop=True)
     mean = vectors.mean(axis=0)

@@ -107,3 +107,28 @@ def test_no_topic_period_counts_table(settings):
     add_month(store, date(2024, 1, 1), ["hydrogen", "steel"])
     run(store, settings, force=True)
     assert store.count("information_schema.tables", "table_name = 'topic_period_counts'") == 0
+
+
+def test_refits_parse_each_document_once_and_a_changed_document_again(settings, monkeypatch):
+    from nlp.phrases import PhraseExtractor
+    from pipelines.steps.ingest import DERIVED_TABLES
+
+    parsed: list[int] = []
+    real = PhraseExtractor.noun_phrases
+    monkeypatch.setattr(PhraseExtractor, "noun_phrases",
+                        lambda self, texts: parsed.append(len(texts)) or real(self, texts))
+    store = Store.open(":memory:")
+    add_month(store, date(2025, 1, 1), ["hydrogen", "steel", "fish"])
+    run(store, settings, force=True)
+    first = store.count("doc_noun_phrases")
+    assert parsed == [first] and first == 90
+    run(store, settings, force=True)  # nothing new: every document's phrases come from the store
+    assert parsed == [first]
+    add_month(store, date(2025, 2, 1), ["quantum"])
+    run(store, settings, force=True)
+    assert parsed == [first, 30] and store.count("doc_noun_phrases") == 120
+    row = store.df("SELECT p.phrases, d.title || ' ' || d.text AS t FROM doc_noun_phrases p JOIN documents d "
+                   "USING (doc_id) WHERE doc_id = 't:quantum-202502-0'").iloc[0]
+    assert len(row["phrases"]) and all(set(p.split()) <= set(row["t"].split()) for p in row["phrases"])
+    assert "doc_noun_phrases" in DERIVED_TABLES  # an ingest that changes a document drops its parse
+    store.close()
