@@ -42,5 +42,4 @@ def flag_documents(recent: pd.DataFrame, scope: str, topic_id: int, cell: str) -
 
 def flag_verdict(recent: pd.DataFrame, doc_ids: pd.Series, thresholds: dict[str, float]) -> tuple[str, str]:
     """("emerging" | "burst", reason) of the flag whose recent documents are `doc_ids`."""
-    recent = recent.rename(columns={"t": "text"})
-    return verdict(recent[recent["doc_id"].isin(doc_ids)], recent, **thresholds)
+    return verdict(recent[recent["doc_id"].isin(doc_ids)].rename(columns={"t": "text"}), recent, **thresholds)
