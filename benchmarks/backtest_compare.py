@@ -55,13 +55,19 @@ def settings_for(name: str, spec: dict) -> Settings:
                     trends=spec["trends"])
 
 
+def prepare(name: str, settings: Settings) -> None:
+    """Ingest the corpus into its store and embed it (both idempotent)."""
+    spec = RUNS[name]
+    with Store.open(settings.store_path) as store:
+        ingest_corpus(store, spec["corpus"](), name, spec["kind"], Bars(enabled=False))
+        embed(store, settings.nlp, Bars(enabled=False))
+
+
 def run(name: str, shuffle_seed: int | None = None) -> dict:
     spec = RUNS[name]
     settings = settings_for(name, spec)
     started = time.monotonic()
-    with Store.open(settings.store_path) as store:
-        ingest_corpus(store, spec["corpus"](), name, spec["kind"], Bars(enabled=False))
-        embed(store, settings.nlp, Bars(enabled=False))
+    prepare(name, settings)
     result = run_backtest(settings, TRUTH / spec["truth"], start=pd.Timestamp(spec["from"]),
                           end=pd.Timestamp(spec["to"]), step=spec["step"], shuffle_seed=shuffle_seed)
     result["seconds"] = round(time.monotonic() - started)
