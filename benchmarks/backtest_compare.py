@@ -3,9 +3,12 @@
 Each corpus goes into a fresh store under benchmarks/out/backtest-<name>/, is embedded once with the
 cheap `hashing` embedder, and replayed cutoff by cutoff with PCA + k-means topics refitted at every
 cutoff (see docs/backtest.md). Prints one table and writes benchmarks/out/backtest-compare-<names>.json.
-With --shuffle SEED every run replays the documents with permuted dates (the control).
+With --shuffle SEED every run replays the documents with permuted dates (the control); --step, --from,
+--to and --refit-every replace the runs' own cadence and range (e.g. CORDIS monthly over three years:
+`cordis --step month --from 2022-10-31 --to 2025-09-30`). Each result carries its wall and CPU seconds.
 
     .venv/bin/python benchmarks/backtest_compare.py [cordis] [patents] [acl] [arxiv] [--shuffle SEED]
+        [--step month] [--from DATE] [--to DATE] [--refit-every K]
 """
 
 from __future__ import annotations
@@ -55,16 +58,24 @@ def settings_for(name: str, spec: dict) -> Settings:
                     trends=spec["trends"])
 
 
-def run(name: str, shuffle_seed: int | None = None) -> dict:
+def prepare(name: str, settings: Settings) -> None:
+    """Ingest the corpus into its store and embed it (both idempotent)."""
     spec = RUNS[name]
-    settings = settings_for(name, spec)
-    started = time.monotonic()
     with Store.open(settings.store_path) as store:
         ingest_corpus(store, spec["corpus"](), name, spec["kind"], Bars(enabled=False))
         embed(store, settings.nlp, Bars(enabled=False))
+
+
+def run(name: str, shuffle_seed: int | None = None, refit_every: int = 1, **overrides) -> dict:
+    """Prepare the corpus's store and replay it; `overrides`: step, from, to instead of the run's own."""
+    spec = RUNS[name] | overrides
+    settings = settings_for(name, spec)
+    started, cpu = time.monotonic(), time.process_time()
+    prepare(name, settings)
     result = run_backtest(settings, TRUTH / spec["truth"], start=pd.Timestamp(spec["from"]),
-                          end=pd.Timestamp(spec["to"]), step=spec["step"], shuffle_seed=shuffle_seed)
-    result["seconds"] = round(time.monotonic() - started)
+                          end=pd.Timestamp(spec["to"]), step=spec["step"], refit_every=refit_every,
+                          shuffle_seed=shuffle_seed)
+    result["seconds"], result["cpu_seconds"] = round(time.monotonic() - started), round(time.process_time() - cpu)
     return result
 
 
@@ -78,7 +89,8 @@ def table(results: dict[str, dict]) -> str:
     head = f"{'corpus':<8}{'method':<18}" + "".join(f"{title:>10}" for title, _, _ in COLUMNS)
     lines = [head, "-" * len(head)]
     for name, result in results.items():
-        lines.append(f"{name:<8}{result['seconds']} s, {result['share_of_cutoffs_flagged']:.0%} of cutoffs flagged, "
+        lines.append(f"{name:<8}{result['seconds']} s ({result.get('cpu_seconds', '?')} s CPU), "
+                     f"{result['share_of_cutoffs_flagged']:.0%} of cutoffs flagged, "
                      f"{len(result['skipped_cutoffs'])} skipped")
         for method, m in (("detector", result), *result["baselines"].items()):
             cells = ["-" if m[key] is None else fmt.format(m[key]) for _, key, fmt in COLUMNS]
@@ -93,9 +105,17 @@ def table(results: dict[str, dict]) -> str:
 if __name__ == "__main__":
     configure_logging(quiet=True)
     args = sys.argv[1:]
-    seed = int(args.pop(args.index("--shuffle") + 1)) if "--shuffle" in args else None
-    names = [a for a in args if a != "--shuffle"] or list(RUNS)
-    results = {name: run(name, seed) for name in names}
-    suffix = "-".join(names) + ("" if seed is None else f"-shuffled{seed}")
+    options = {}
+    for flag in ("--shuffle", "--step", "--from", "--to", "--refit-every"):
+        if flag in args:
+            at = args.index(flag)
+            options[flag[2:]] = args.pop(at + 1)
+            args.pop(at)
+    seed = int(options.pop("shuffle")) if "shuffle" in options else None
+    refit = int(options.pop("refit-every", 1))
+    names = args or list(RUNS)
+    results = {name: run(name, seed, refit, **options) for name in names}
+    suffix = "-".join(names + [f"{k}{v}" for k, v in options.items()]) + ("" if refit == 1 else f"-refit{refit}") \
+        + ("" if seed is None else f"-shuffled{seed}")
     (OUT / f"backtest-compare-{suffix}.json").write_text(json.dumps(results, indent=2, default=str))
     print(table(results))

@@ -64,8 +64,9 @@ def theme_fractions(texts: list[str], truth: pd.DataFrame) -> dict[str, float]:
     """Per theme: the share of `texts` containing at least one of its phrases."""
     if not texts:
         return {theme: 0.0 for theme in truth["theme"]}
-    return {row.theme: float(np.mean([bool(phrase_pattern(row.phrases).search(t or "")) for t in texts]))
-            for row in truth.itertuples()}
+    patterns = {row.theme: phrase_pattern(row.phrases) for row in truth.itertuples()}
+    return {theme: float(np.mean([bool(pattern.search(t or "")) for t in texts]))
+            for theme, pattern in patterns.items()}
 
 
 def marker(scope: str, cell: str, label: str | None, terms: list[str]) -> list[str]:
@@ -75,22 +76,25 @@ def marker(scope: str, cell: str, label: str | None, terms: list[str]) -> list[s
     return [label or "", *terms[:MARKER_TERMS]]
 
 
-def matches(fractions: dict[str, float], markers: list[str], theme: pd.Series) -> bool:
-    """Whether a flag (its documents' theme fractions and its marker) matches a truth theme."""
+def matches(fractions: dict[str, float], markers: list[str], theme: pd.Series, pattern: re.Pattern | None = None
+            ) -> bool:
+    """Whether a flag (its documents' theme fractions and its marker) matches a truth theme (`pattern`: its
+    `phrase_pattern`, when already compiled)."""
     if fractions.get(theme["theme"], 0.0) >= MIN_FRACTION:
         return True
-    pattern = phrase_pattern(theme["phrases"])
+    pattern = pattern or phrase_pattern(theme["phrases"])
     return any(pattern.search(m or "") for m in markers)
 
 
 def match_matrix(flags: pd.DataFrame, truth: pd.DataFrame) -> np.ndarray:
     """flags x themes: which flag matches which theme."""
     out = np.zeros((len(flags), len(truth)), dtype=bool)
+    themes = [(theme, phrase_pattern(theme["phrases"])) for _, theme in truth.iterrows()]
     for i, flag in enumerate(flags.itertuples()):
         markers = marker(getattr(flag, "scope", "topic"), getattr(flag, "cell", ""), getattr(flag, "label", None),
                          list(flag.terms))
-        for j, (_, theme) in enumerate(truth.iterrows()):
-            out[i, j] = matches(flag.theme_fractions, markers, theme)
+        for j, (theme, pattern) in enumerate(themes):
+            out[i, j] = matches(flag.theme_fractions, markers, theme, pattern)
     return out
 
 

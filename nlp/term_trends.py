@@ -66,6 +66,36 @@ class TermCounts:
         return matrix[:, keep].tocsc(), self.names[keep]
 
 
+class TermIndex:
+    """Documents x terms of a whole corpus, vectorized once; `counts` of any subset of it equals
+    `TermCounts.from_texts` on that subset's texts (a backtest's cutoffs, without re-reading the texts).
+
+    Per-document term sets do not depend on other documents; which terms are kept does, so it is decided
+    per subset from that subset's own document frequencies (no look-ahead). Terms in fewer than `min_docs`
+    documents of the whole corpus are dropped at once: no subset can hold them in more.
+    """
+
+    def __init__(self, texts: pd.Series, min_docs: int, ngram_range=(1, 3)):
+        self.min_docs = min_docs
+        self.matrix, self.names = term_matrix(texts.tolist(), min_docs, 1.0, ngram_range)
+        self.matrix = self.matrix.tocsr()
+        self.doc_ids = pd.Index(texts.index)
+
+    def counts(self, doc_ids, min_docs: int) -> TermCounts:
+        """The term counts of `doc_ids` (in that order) with their terms in at least `min_docs` of them."""
+        if min_docs < self.min_docs:
+            raise ValueError(f"the index keeps terms in >= {self.min_docs} documents, not {min_docs}")
+        doc_ids = pd.Index(doc_ids)
+        rows = self.doc_ids.get_indexer(doc_ids)
+        if (rows < 0).any():
+            raise KeyError("documents outside the index")
+        matrix = self.matrix[rows]
+        keep = np.asarray(matrix.getnnz(axis=0)) >= min_docs if len(rows) >= min_docs else np.zeros(0, dtype=bool)
+        if not keep.any():  # as `term_matrix`: nothing left after min_df
+            return TermCounts(sp.csc_matrix((len(rows), 0)), np.array([], dtype=object), doc_ids)
+        return TermCounts(matrix[:, keep].tocsc(), self.names[keep], doc_ids)
+
+
 def topic_specificity(matrix: sp.csc_matrix, topics: np.ndarray) -> np.ndarray:
     """Per term: (chi2 - (K - 1)) / n of its documents' topics against all documents' topics (outliers left out)."""
     real = topics != OUTLIER

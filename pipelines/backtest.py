@@ -25,11 +25,12 @@ import pandas as pd
 from nlp.backtest import Confirmer, read_truth, repeated, score_flags, theme_fractions
 from nlp.baselines import top_k, topic_share_growth, topics_over_time_growth
 from nlp.forecast import ForecastBacktest, topic_series
+from nlp.term_trends import TermIndex
 from nlp.trends import period_start
 from pipelines.errors import TrendscoutError
 from pipelines.logs import Bars
 from pipelines.settings import Settings
-from pipelines.steps.detect import emergent_terms, score_cells
+from pipelines.steps.detect import emergent_terms, score_cells, term_min_docs
 from pipelines.steps.topics import topics_step
 from pipelines.store import Store
 from pipelines.views.bursts import (
@@ -85,6 +86,13 @@ def _replay_dates(scratch: Store, shuffle_seed: int | None) -> pd.DataFrame:
     with scratch.registered("_frame", frame[["doc_id", "published_on"]]):
         scratch.con.execute("CREATE OR REPLACE TEMP TABLE _dates AS SELECT * FROM _frame")
     return frame
+
+
+def _term_index(corpus: pd.DataFrame, trends) -> TermIndex | None:
+    """Every document's terms, vectorized once for all cutoffs (each cutoff keeps terms by its own documents)."""
+    if not (trends.term_cells or trends.terms):
+        return None
+    return TermIndex(corpus.set_index("doc_id")["t"], term_min_docs(trends))
 
 
 def _warm_up(first, period: str, n: int) -> pd.Timestamp:
@@ -173,14 +181,16 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
     with tempfile.TemporaryDirectory(prefix="trendscout-backtest-") as tmp, Store.open(":memory:") as scratch:
         scratch.con.execute(f"ATTACH '{settings.store_path}' AS src (READ_ONLY)")
         corpus = _replay_dates(scratch, shuffle_seed)
+        index = _term_index(corpus, trends)
         bt_settings = settings.model_copy(update={"models_dir": Path(tmp)})
         previous, refit_due = pd.Timestamp("1000-01-01"), True
         for i, cutoff in enumerate(bars.track(points, description="backtest")):
             _copy_until(scratch, model, previous.date(), cutoff.date())
             previous = cutoff
             try:
-                topics_step(scratch, bt_settings, Bars(enabled=False), force_fit=refit_due or i % refit_every == 0)
-                detector, cells, docs, counts = score_cells(scratch, trends, as_of=cutoff)
+                topics_step(scratch, bt_settings, Bars(enabled=False), force_fit=refit_due or i % refit_every == 0,
+                            coherence=False)
+                detector, cells, docs, counts = score_cells(scratch, trends, as_of=cutoff, index=index)
                 esc = emergent_terms(trends, detector, counts) if trends.terms and not cells.empty else None
             except ValueError as error:  # a topic model or vectorizer on a handful of documents
                 skipped.append({"cutoff": str(cutoff.date()), "reason": f"too little data: {error}"})

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from nlp.emergence import EmergenceDetector
-from nlp.term_trends import TermCounts
+from nlp.term_trends import TermCounts, TermIndex
 from nlp.terms import EmergentTermScorer
 from nlp.trends import period_start
 from pipelines.runs import StepResult
@@ -76,10 +76,16 @@ def centroids(store: Store) -> dict[int, np.ndarray]:
     return {int(t): np.asarray(c, dtype=float) for t, c in zip(rows["topic_id"], rows["centroid"], strict=True)}
 
 
-def score_cells(store: Store, trends: TrendSettings, as_of=None
+def term_min_docs(trends: TrendSettings) -> int:
+    """The fewest documents a term needs to be counted, for the term cells or ESc (whichever are on)."""
+    return min(m for m, on in ((trends.min_docs, trends.term_cells), (trends.esc_min_records, trends.terms)) if on)
+
+
+def score_cells(store: Store, trends: TrendSettings, as_of=None, index: TermIndex | None = None
                 ) -> tuple[EmergenceDetector, pd.DataFrame, pd.DataFrame, TermCounts | None]:
     """Fit the detector on documents dated up to `as_of` (default: the newest); return (detector, cells, docs,
-    the term counts of the detection window and the ESc window, read and counted once for both)."""
+    the term counts of the detection window and the ESc window, read and counted once for both, or sliced
+    from `index`, the corpus's terms vectorized once, which gives the same counts)."""
     docs = doc_topics(store, as_of)
     if docs.empty:
         return EmergenceDetector(**trends.detector_options()), pd.DataFrame(), docs, None
@@ -92,9 +98,9 @@ def score_cells(store: Store, trends: TrendSettings, as_of=None
         if trends.terms:
             wanted |= docs["doc_id"].isin(detector.esc_window_["doc_id"])
         ids = docs.loc[wanted, "doc_id"]
-        min_docs = min(m for m, on in ((trends.min_docs, trends.term_cells), (trends.esc_min_records, trends.terms))
-                       if on)
-        counts = TermCounts.from_texts(pd.Series(store.texts(ids.tolist()), index=ids.to_numpy()), min_docs)
+        min_docs = term_min_docs(trends)
+        counts = index.counts(ids, min_docs) if index is not None else \
+            TermCounts.from_texts(pd.Series(store.texts(ids.tolist()), index=ids.to_numpy()), min_docs)
     cells = detector.transform(docs, groups=doc_groups(docs, doc_regions(store), doc_sectors(store)),
                                orgs=doc_orgs(store), centroids=centroids(store),
                                terms=counts if trends.term_cells else None)

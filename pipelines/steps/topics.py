@@ -97,8 +97,11 @@ def _drop_generic_terms(store: Store, model, doc_ids: list[str], texts: list[str
                                  vocabulary=vocabulary)
 
 
-def fit(store: Store, settings: Settings, result: StepResult) -> str | None:
-    """Refit on the window, link its topics to the stable ones, and reassign every embedded document."""
+def fit(store: Store, settings: Settings, result: StepResult, coherence: bool = True) -> str | None:
+    """Refit on the window, link its topics to the stable ones, and reassign every embedded document.
+
+    `coherence=False` leaves the NPMI of the model's manifest out (a backtest reads no manifest; the NPMI
+    vectorizes every window text once more)."""
     embedder_name, cfg = settings.nlp.embedder, settings.topics
     newest = store.scalar("SELECT max(published_on) FROM documents")
     if newest is None:
@@ -129,7 +132,8 @@ def fit(store: Store, settings: Settings, result: StepResult) -> str | None:
     version = _new_version()
     path = settings.models_dir / "topics" / version
     tm.save_model(model, path)
-    metrics = _metrics(local, vectors, real, linkage.events, cfg.reduce_quantile) | _quality(texts, real["terms"])
+    metrics = _metrics(local, vectors, real, linkage.events, cfg.reduce_quantile) | _quality(texts, real["terms"],
+                                                                                            coherence)
     manifest = {"version": version, "kind": "base", "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "data_window": [str(start), str(newest)], "n_docs": len(doc_ids), "embedder": embedder_name,
                 "params": cfg.model_dump(), "metrics": metrics, "topics": {int(k): v for k, v in mapping.items()}}
@@ -205,11 +209,12 @@ def _metrics(local: np.ndarray, vectors: np.ndarray, real: pd.DataFrame, events:
             "events": {k: int(v) for k, v in counts.items()}}
 
 
-def _quality(texts: list[str], terms: pd.Series) -> dict:
-    """NPMI coherence (top 10 terms, document co-occurrence over the fitted texts) and topic diversity."""
+def _quality(texts: list[str], terms: pd.Series, coherence: bool = True) -> dict:
+    """NPMI coherence (top 10 terms, document co-occurrence over the fitted texts; None without `coherence`)
+    and topic diversity."""
     if terms.empty:
         return {"npmi": None, "diversity": None}
-    npmi = CoherenceScorer().fit(texts).npmi(terms.tolist())
+    npmi = CoherenceScorer().fit(texts).npmi(terms.tolist()) if coherence else np.array([np.nan])
     return {"npmi": float(np.nanmean(npmi)) if np.isfinite(npmi).any() else None,
             "diversity": topic_diversity(terms.tolist())}
 
@@ -321,10 +326,11 @@ def find_births(store: Store, settings: Settings, result: StepResult) -> list[in
     return births["topic_id"].tolist()
 
 
-def topics_step(store: Store, settings: Settings, bars: Bars, *, force_fit: bool = False) -> StepResult:
-    """Refit when due (or forced); assign new documents and look for births."""
+def topics_step(store: Store, settings: Settings, bars: Bars, *, force_fit: bool = False,
+                coherence: bool = True) -> StepResult:
+    """Refit when due (or forced); assign new documents and look for births (`coherence`: as in `fit`)."""
     result = StepResult("topics")
-    if fit_due(store, settings, force_fit) and fit(store, settings, result) is None \
+    if fit_due(store, settings, force_fit) and fit(store, settings, result, coherence) is None \
             and current_model(store) is None:
         return result
     if assign_pending(store, settings, bars, result):

@@ -68,8 +68,7 @@ def flag_verdict(recent: pd.DataFrame, doc_ids: pd.Series, thresholds: dict[str,
                  style: StyleJudge | None = None) -> tuple[str, str]:
     """("emerging" | "burst" | "style", reason) of the flag whose recent documents are `doc_ids` and whose
     marker is `marker` (a term flag's term, a topic flag's terms); `style` None: never style."""
-    recent = recent.rename(columns={"t": "text"})
-    flag_docs = recent[recent["doc_id"].isin(doc_ids)]
+    flag_docs = recent[recent["doc_id"].isin(doc_ids)].rename(columns={"t": "text"})
     if style is not None:
         reason = style.reason(list(marker), flag_docs.drop_duplicates("doc_id")["text"].tolist())
         if reason:

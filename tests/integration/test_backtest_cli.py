@@ -82,3 +82,36 @@ def test_backtest_from_the_first_thin_months_reports_too_little_data_and_goes_on
     assert [s["cutoff"] for s in result["skipped_cutoffs"]] == ["2023-01-31", "2023-02-28", "2023-03-31"]
     assert all(s["reason"].startswith("too little data: topic model on 30 documents")
                for s in result["skipped_cutoffs"])
+
+
+@pytest.mark.integration
+def test_backtest_slicing_one_corpus_term_index_flags_what_vectorizing_every_cutoff_flags(tmp_path, monkeypatch):
+    import pipelines.backtest as backtest
+    from pipelines.logs import Bars
+    from pipelines.settings import Settings
+    from pipelines.steps.embed import embed
+    from pipelines.steps.ingest import ingest_corpus
+
+    path = tmp_path / "news.jsonl"
+    corpus(seed=1).to_json(path, orient="records", lines=True)
+    (tmp_path / "truth.csv").write_text(TRUTH)
+    topics = {"reducer": "pca", "clusterer": "kmeans", "n_clusters": 5, "min_topic_size": 5, "n_components": 5,
+              "representation": "ctfidf"}
+    settings = Settings(data_dir=tmp_path / "data", models_dir=tmp_path / "models", nlp={"embedder": "hashing"},
+                        topics=topics, trends={"period": "month", "recent_periods": 3, "baseline_periods": 9})
+    with Store.open(settings.store_path) as store:
+        ingest_corpus(store, path, "news", "news", Bars(enabled=False))
+        embed(store, settings.nlp, Bars(enabled=False))
+
+    def flags():
+        result = backtest.run_backtest(settings, tmp_path / "truth.csv", start=pd.Timestamp("2024-08-31"),
+                                       end=pd.Timestamp("2024-12-31"), step="month")
+        with Store.open(settings.store_path, read_only=True) as store:
+            return store.df("SELECT * EXCLUDE (backtest_id) FROM backtest_flags WHERE backtest_id = ? ORDER BY "
+                            "method, cutoff, scope, rank, cell", [result["backtest_id"]])
+
+    fast = flags()
+    monkeypatch.setattr(backtest, "_term_index", lambda corpus, trends: None)  # every cutoff vectorizes its texts
+    reference = flags()
+    assert (fast["scope"] == "term").any() and (fast["method"] == "detector").any()
+    pd.testing.assert_frame_equal(fast, reference)

@@ -3,7 +3,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from nlp.emergence import EmergenceDetector
-from nlp.term_trends import TermCounts, redundant, topic_specificity
+from nlp.term_trends import TermCounts, TermIndex, redundant, topic_specificity
 from nlp.trends import benjamini_hochberg, choose_period, discrete_bh
 from pipelines.settings import TrendSettings
 
@@ -113,3 +113,13 @@ def test_the_term_cap_keeps_the_most_significant_terms_not_the_most_specific():
     assert terms.loc["narrowterm", "specificity"] > terms.loc["broadterm", "specificity"]
     assert terms.loc["broadterm", "q_value"] < terms.loc["narrowterm", "q_value"] <= 0.05
     assert terms.loc["broadterm", "flagged"] and not terms.loc["narrowterm", "flagged"]
+
+
+def test_a_corpus_term_index_gives_each_subset_the_counts_of_vectorizing_that_subset_alone():
+    _, texts = corpus(seed=3, rising="quantum sensing")
+    index = TermIndex(texts, 5)
+    for subset in (texts.iloc[:40], texts.iloc[100:900], texts.iloc[::7], texts.iloc[-300:], texts.iloc[:3]):
+        expected, got = TermCounts.from_texts(subset, 7), index.counts(subset.index, 7)
+        assert got.names.tolist() == expected.names.tolist()  # kept by the subset's own document frequencies
+        assert got.doc_ids.equals(expected.doc_ids) and got.matrix.shape == expected.matrix.shape
+        assert (got.matrix != expected.matrix).nnz == 0
