@@ -247,13 +247,17 @@ class EmergenceDetector(BaseEstimator):
         return cells, matrix
 
     def _shape(self, recent: np.ndarray, base_expected: np.ndarray) -> pd.DataFrame:
-        """Acceleration and persistence from the recent periods' counts and baseline-share expectations."""
+        """Acceleration and persistence from the recent periods' counts and baseline-share expectations.
+
+        A period without documents (no volume: a conference-dated corpus between conferences) is no
+        observation: it neither extends nor breaks a run of periods above the baseline share.
+        """
         r = recent.shape[1]
-        above = recent > base_expected
+        above, observed = recent > base_expected, base_expected > 0
         runs = np.zeros(len(recent), dtype=int)
         current = np.zeros(len(recent), dtype=int)
         for t in range(r):
-            current = np.where(above[:, t], current + 1, 0)
+            current = np.where(observed[:, t], np.where(above[:, t], current + 1, 0), current)
             runs = np.maximum(runs, current)
         half = r // 2
         if half:

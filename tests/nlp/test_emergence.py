@@ -233,3 +233,15 @@ def test_fit_exposes_the_esc_term_window_ending_at_as_of():
     assert sorted(window["t"].unique()) == [0, 1, 2, 3]
     first = window.merge(docs, on="doc_id")
     assert (pd.to_datetime(first.loc[first["t"] == 0, "published_on"]) < pd.Timestamp("2024-04-01")).all()
+
+
+def test_periods_without_documents_neither_break_nor_extend_persistence():
+    """Conference-dated papers: documents only every other month. A topic above its baseline share in both
+    recent conference months is persistent; the empty month between them is no observation."""
+    conference = [1.0 if i % 2 else 0.0 for i in range(24)]
+    rates = {-1: [200.0 * c for c in conference], 0: [20.0 * c for c in conference],
+             1: [10.0 * c for c in conference[:20]] + [0.0, 30.0, 0.0, 30.0]}
+    docs = synthetic_docs(rates)
+    cells = detector().fit(docs, as_of=AS_OF).transform(docs).set_index("topic_id")
+    assert cells.loc[1, "active_periods"] == 2 and cells.loc[1, "flagged"]
+    assert not cells.loc[0, "flagged"]
