@@ -176,6 +176,7 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
             if cells.empty:
                 skipped.append({"cutoff": str(cutoff.date()), "reason": "too little data: no topic counts"})
                 continue
+            # forecasts count calendar periods: each bin anchored at the cutoff falls in its own one
             calendar = detector.window_.assign(period=period_start(detector.window_["period"], detector.period_))
             forecasts.add_window(calendar, detector.period_, len(detector.baseline_periods_))
             recent = recent_documents(scratch, detector)
