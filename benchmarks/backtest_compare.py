@@ -33,19 +33,19 @@ RUNS = {
     "cordis": {"corpus": cordis_corpus, "kind": "project", "truth": "cordis_horizon.csv", "step": "quarter",
                "from": "2023-06-30", "to": "2025-09-30",
                "topics": {"n_clusters": 60, "window_months": 36},
-               "trends": {"period": "auto", "recent_periods": 3, "baseline_periods": 12}},
+               "trends": {}},
     "patents": {"corpus": patents_corpus, "kind": "patent", "truth": "patents_neural.csv", "step": "year",
                 "from": "1986-12-31", "to": "2018-12-31",
                 "topics": {"n_clusters": 25, "window_months": 120},
-                "trends": {"period": "auto", "recent_periods": 2, "baseline_periods": 5}},
+                "trends": {"period": "auto", "recent_days": 730, "baseline_days": 1826}},
     "acl": {"corpus": acl_corpus, "kind": "paper", "truth": "acl_nlp.csv", "step": "quarter",
             "from": "2018-03-31", "to": "2024-12-31",
             "topics": {"n_clusters": 40, "window_months": 36},
-            "trends": {"period": "auto", "recent_periods": 3, "baseline_periods": 12}},
+            "trends": {}},
     "arxiv": {"corpus": arxiv_corpus, "kind": "paper", "truth": "arxiv_applied.csv", "step": "year",
               "from": "2012-12-31", "to": "2019-12-31",
               "topics": {"n_clusters": 40, "window_months": 36},
-              "trends": {"period": "auto", "recent_periods": 3, "baseline_periods": 12}},
+              "trends": {}},
 }
 
 

@@ -4,8 +4,12 @@ A *cell* is a topic inside a sub-corpus: all documents (scope "topic"), one NUTS
 or one kind — or a topic-specific word or phrase (scope "term", `nlp.term_trends`). Each cell's recent
 count is tested against its baseline with a per-source volume offset (`nlp.trends.rate_test`), and
 Benjamini–Hochberg runs across every cell that can reach significance, all scopes at once.
-With `period="auto"` the period (week … year) is the shortest in which the median topic has
-`min_period_docs` documents per period. The score an analyst reads is a weighted sum of components,
+The windows are measured in days and end at the as-of date (`recent_days` against the `baseline_days`
+before), so they move with every cutoff. Inside them, counts are binned by periods anchored at the as-of
+date (for dispersion, persistence and onset); with `period="auto"` the period (week … year) is the
+shortest in which the median topic has `min_period_docs` documents per period, among those that put at
+least `min_active_periods` periods in the recent window: thin data gets coarser bins, not longer
+windows. The score an analyst reads is a weighted sum of components,
 each stored on its own:
 
 - growth: log2 of the rate ratio recent / baseline, normalised for volume per source;
@@ -27,15 +31,15 @@ from nlp.series import cell_matrices
 from nlp.term_trends import TermCounts, linked_topics, redundant, term_counts, topic_specificity
 from nlp.trends import (
     AUTO,
-    PERIODS,
     choose_period,
-    complete_periods,
     data_edge,
     discrete_bh,
     onset,
-    period_start,
+    periods_in,
     pooled_dispersion,
     rate_test,
+    rolling_periods,
+    rolling_start,
 )
 
 OUTLIER = -1
@@ -46,17 +50,18 @@ DEFAULT_WEIGHTS = {"growth": 1.0, "acceleration": 0.5, "novelty": 0.5, "persiste
 class EmergenceDetector(BaseEstimator):
     """Flag emerging topics and cells; every flag carries its p/q-value and components."""
 
-    def __init__(self, *, period: str, recent_periods: int, baseline_periods: int, min_docs: int, min_growth: float,
+    def __init__(self, *, period: str, recent_days: int, baseline_days: int, min_docs: int, min_growth: float,
                  min_active_periods: int, fdr: float, count_model: str, weights: dict | None,
                  min_diversity_gain: float, min_period_docs: float, max_term_df: float, min_term_specificity: float,
                  max_term_flags: int, esc_period: str, esc_periods: int):
         """Every argument is required: the defaults live in the caller's settings (trendscout: `[trends]`).
 
-        `esc_period` ("auto": the detection's) and `esc_periods` fix the window of Porter's ESc term scores.
+        `recent_days` and `baseline_days` are the windows' lengths (rounded to whole periods); `esc_period`
+        ("auto": the detection's) and `esc_periods` fix the window of Porter's ESc term scores.
         """
         self.period = period
-        self.recent_periods = recent_periods
-        self.baseline_periods = baseline_periods
+        self.recent_days = recent_days
+        self.baseline_days = baseline_days
         self.min_docs = min_docs
         self.min_growth = min_growth
         self.min_active_periods = min_active_periods
@@ -74,10 +79,10 @@ class EmergenceDetector(BaseEstimator):
     def fit(self, docs: pd.DataFrame, y=None, *, as_of=None) -> EmergenceDetector:
         """Fix the windows at `as_of` (default: newest date) and learn the count dispersion.
 
-        Fitted: `as_of_`, `period_` (chosen when "auto"), `periods_` = `baseline_periods_` + `recent_periods_`,
-        `window_` (doc_id, topic_id, period, recent: the documents in those periods), `esc_window_` (doc_id,
-        topic_id, t: the documents in ESc's `esc_periods` complete periods ending at `as_of_`, t their index)
-        and `dispersion_`.
+        Fitted: `as_of_`, `period_` (chosen when "auto"), `periods_` = `baseline_periods_` + `recent_periods_`
+        (the starts of the periods ending with `as_of_`), `window_` (doc_id, topic_id, period, recent: the
+        documents in those periods), `esc_window_` (doc_id, topic_id, t: the documents in ESc's `esc_periods`
+        periods ending with `as_of_`, t their index) and `dispersion_`.
 
         Args:
             docs: one row per document: doc_id, topic_id, published_on, source (outliers included, so
@@ -85,33 +90,42 @@ class EmergenceDetector(BaseEstimator):
         """
         if self.count_model not in COUNT_MODELS:
             raise ValueError(f"count_model must be one of {COUNT_MODELS}, not {self.count_model!r}")
-        self.as_of_ = pd.Timestamp(as_of if as_of is not None else data_edge(docs["published_on"]))
-        n_periods = self.baseline_periods + self.recent_periods
+        self.as_of_ = pd.Timestamp(as_of if as_of is not None else data_edge(docs["published_on"])).normalize()
         self.period_ = self.period
         if self.period == AUTO:
-            self.period_ = choose_period(docs, self.as_of_, n_periods, self.recent_periods, self.min_period_docs)
-        periods = complete_periods(self.as_of_, n_periods, self.period_)
+            self.period_ = choose_period(docs, self.as_of_, self.recent_days, self.baseline_days,
+                                         self.min_period_docs, self.min_active_periods)
+        b, r = periods_in(self.baseline_days, self.period_), periods_in(self.recent_days, self.period_)
+        periods = rolling_periods(self.as_of_, b + r, self.period_)
         self.periods_ = periods
-        self.baseline_periods_, self.recent_periods_ = periods[: self.baseline_periods], periods[self.baseline_periods:]
-        window = docs[["doc_id", "topic_id"]].assign(period=period_start(docs["published_on"], self.period_))
+        self.baseline_periods_, self.recent_periods_ = periods[:b], periods[b:]
+        window = docs[["doc_id", "topic_id"]].assign(period=self.period_starts(docs))
         window = window[window["period"].isin(periods)]
         self.window_ = window.assign(recent=window["period"].isin(self.recent_periods_)).reset_index(drop=True)
         esc_period = self.period_ if self.esc_period == AUTO else self.esc_period
-        index = {p: i for i, p in enumerate(complete_periods(self.as_of_, self.esc_periods, esc_period))}
-        t = period_start(docs["published_on"], esc_period).map(index)
+        index = {p: i for i, p in enumerate(rolling_periods(self.as_of_, self.esc_periods, esc_period))}
+        t = rolling_start(docs["published_on"], self.as_of_, esc_period).map(index)
         self.esc_window_ = docs.loc[t.notna().to_numpy(), ["doc_id", "topic_id"]].assign(
             t=t.dropna().astype(int).to_numpy()).reset_index(drop=True)
         self.dispersion_ = 1.0
         if self.count_model == "quasipoisson":
-            b = self.baseline_periods
             keys, counts, _, base_expected = cell_matrices(self._windowed(docs), len(periods), b, self.min_docs)
             real = (keys["topic_id"] != OUTLIER).to_numpy()
             self.dispersion_ = self._dispersion(counts[real], base_expected[real])
         return self
 
+    def period_starts(self, docs: pd.DataFrame) -> pd.Series:
+        """The start of each document's period, the periods anchored at the as-of date (NaT after it)."""
+        return rolling_start(docs["published_on"], self.as_of_, self.period_)
+
+    @property
+    def _split(self) -> tuple[int, int]:
+        """(baseline, recent) numbers of periods of the fitted windows."""
+        return len(self.baseline_periods_), len(self.recent_periods_)
+
     def _windowed(self, docs: pd.DataFrame, groups: pd.DataFrame | None = None) -> pd.DataFrame:
         """Memberships (scope, cell) of the documents in the window, with their period index."""
-        frame = docs.assign(period=period_start(docs["published_on"], self.period_))
+        frame = docs.assign(period=self.period_starts(docs))
         index = {p: i for i, p in enumerate(self.periods_)}
         frame = frame[frame["period"].isin(index)].assign(t=lambda f: f["period"].map(index))
         members = [frame.assign(scope="topic", cell="")]
@@ -131,7 +145,7 @@ class EmergenceDetector(BaseEstimator):
             centroids: topic_id -> unit centroid, for the distance part of novelty.
             terms: term counts of (at least) the window's documents, for the term cells.
         """
-        b, r = self.baseline_periods, self.recent_periods
+        b, r = self._split
         members = self._windowed(docs, groups)
         keys, counts, expected, base_expected = cell_matrices(members, b + r, b)
         keys = keys[keys["topic_id"] != OUTLIER]
@@ -162,7 +176,7 @@ class EmergenceDetector(BaseEstimator):
     def _tests(self, cells: pd.DataFrame, counts: np.ndarray, expected: np.ndarray, base_expected: np.ndarray,
                dispersion: float) -> pd.DataFrame:
         """Counts, growth, p-value, smallest attainable p-value, shape and index series per cell."""
-        b = self.baseline_periods
+        b = self._split[0]
         cells["n_baseline"], cells["n_recent"] = counts[:, :b].sum(axis=1), counts[:, b:].sum(axis=1)
         e_b, e_r = expected[:, :b].sum(axis=1), expected[:, b:].sum(axis=1)
         cells["expected_recent"] = e_r * (cells["n_baseline"] + 0.5) / (e_b + 0.5)
@@ -179,7 +193,7 @@ class EmergenceDetector(BaseEstimator):
 
     def _dispersion(self, counts: np.ndarray, base_expected: np.ndarray) -> float:
         """Pooled dispersion of the baseline periods' counts around the cells' own baseline shares."""
-        b = self.baseline_periods
+        b = self._split[0]
         if not len(counts):
             return 1.0
         observed = counts[:, :b].sum(axis=1, keepdims=True)
@@ -208,14 +222,14 @@ class EmergenceDetector(BaseEstimator):
         cells["score"] = sum(weights[name] * value for name, value in components.items())
         cells["flagged"] = (cells["tested"] & (cells["q_value"] <= self.fdr) & (cells["n_recent"] >= self.min_docs)
                             & (cells["growth"] >= self.min_growth)
-                            & (cells["active_periods"] >= min(self.min_active_periods, self.recent_periods)))
+                            & (cells["active_periods"] >= min(self.min_active_periods, self._split[1])))
         cells["onset"] = [self.periods_[i] if flagged and (i := onset(series)) is not None else pd.NaT
                           for flagged, series in zip(cells["flagged"], cells["index_series"], strict=True)]
         return cells
 
     def _term_cells(self, docs: pd.DataFrame, counts: TermCounts):
         """Tests of the window's topic-specific terms (scope "term", cell = the term, topic = where most occur)."""
-        b, r = self.baseline_periods, self.recent_periods
+        b, r = self._split
         frame = self._windowed(docs)
         frame = frame[frame["doc_id"].isin(counts.doc_ids)]
         matrix, names = counts.subset(frame["doc_id"], self.min_docs, self.max_term_df)
@@ -233,13 +247,17 @@ class EmergenceDetector(BaseEstimator):
         return cells, matrix
 
     def _shape(self, recent: np.ndarray, base_expected: np.ndarray) -> pd.DataFrame:
-        """Acceleration and persistence from the recent periods' counts and baseline-share expectations."""
+        """Acceleration and persistence from the recent periods' counts and baseline-share expectations.
+
+        A period without documents (no volume: a conference-dated corpus between conferences) is no
+        observation: it neither extends nor breaks a run of periods above the baseline share.
+        """
         r = recent.shape[1]
-        above = recent > base_expected
+        above, observed = recent > base_expected, base_expected > 0
         runs = np.zeros(len(recent), dtype=int)
         current = np.zeros(len(recent), dtype=int)
         for t in range(r):
-            current = np.where(above[:, t], current + 1, 0)
+            current = np.where(observed[:, t], np.where(above[:, t], current + 1, 0), current)
             runs = np.maximum(runs, current)
         half = r // 2
         if half:
@@ -252,14 +270,13 @@ class EmergenceDetector(BaseEstimator):
 
     def _topic_spread(self, docs: pd.DataFrame, groups, orgs, centroids) -> pd.DataFrame:
         """Per topic: age, novelty and the breadth of its recent documents (regions, sectors, new organisations)."""
-        periods = period_start(docs["published_on"], self.period_)
+        periods = self.period_starts(docs)
         recent = periods.isin(self.recent_periods_)
         born = periods.groupby(docs["topic_id"]).min()
-        freq = PERIODS[self.period_]
-        last = pd.Period(self.periods_[-1], freq)
         out = pd.DataFrame({"topic_id": born.index})
-        out["age_periods"] = [(last - pd.Period(p, freq)).n + 1 for p in born]
-        window = self.baseline_periods + self.recent_periods
+        end = self.as_of_ + pd.Timedelta(days=1)  # periods since the topic's first one, that one included
+        out["age_periods"] = [1 if pd.isna(p) else periods_in((end - p).days, self.period_) for p in born]
+        window = sum(self._split)
         out["distance"] = _distance_to_older(out["topic_id"].tolist(), born.tolist(), centroids)
         novelty_age = (1 - out["age_periods"] / window).clip(lower=0)
         out["novelty"] = np.where(out["distance"].isna(), novelty_age, (novelty_age + out["distance"]) / 2)

@@ -14,6 +14,7 @@ import pandas as pd
 from scipy.special import betainc
 
 PERIODS = {"week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}
+MONTHS = {"month": 1, "quarter": 3, "year": 12}
 AUTO = "auto"
 MIN_DISPERSION_PERIODS = 3  # periods with volume a cell needs to count towards the dispersion
 
@@ -43,29 +44,70 @@ def data_edge(dates: pd.Series, tail: float = 0.005) -> pd.Timestamp:
 
 
 def complete_periods(as_of: pd.Timestamp, n: int, period: str = "month") -> list[pd.Timestamp]:
-    """The `n` last periods that ended on or before `as_of`, oldest first."""
+    """The `n` last calendar periods that ended on or before `as_of`, oldest first."""
     current = pd.Timestamp(as_of).to_period(period_freq(period))
     last = current if pd.Timestamp(as_of).normalize() == current.end_time.normalize() else current - 1
     return [(last - i).start_time for i in range(n - 1, -1, -1)]
 
 
-def choose_period(docs: pd.DataFrame, as_of, n_periods: int, n_recent: int, min_docs: float,
-                  outlier: int = -1) -> str:
+def periods_in(days: int, period: str) -> int:
+    """How many periods of this length make a window of `days` days (rounded, at least 1)."""
+    return max(1, round(days / (7.0 if period == "week" else MONTHS[period] * 365.25 / 12)))
+
+
+def rolling_periods(as_of, n: int, period: str = "month") -> list[pd.Timestamp]:
+    """The starts of the `n` periods that end with the day `as_of`, oldest first.
+
+    The bins are anchored at the as-of date, not at calendar boundaries, so the windows move with every
+    cutoff; at the end of a calendar period they are the calendar periods (as-of 2024-06-30: the
+    quarter bins start 2024-04-01, 2024-01-01, ...).
+    """
+    period_freq(period)  # a known period name
+    end = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
+    if period == "week":
+        return list(end - pd.to_timedelta(7 * np.arange(n, 0, -1), unit="D"))
+    month = end.year * 12 + end.month - 1 - MONTHS[period] * np.arange(n, 0, -1)
+    first = pd.to_datetime(pd.DataFrame({"year": month // 12, "month": month % 12 + 1, "day": 1}))
+    day = np.minimum(end.day, first.dt.days_in_month)  # the same day, or the month's last (as DateOffset does)
+    return list(first + pd.to_timedelta(day - 1, unit="D"))
+
+
+def rolling_start(dates: pd.Series, as_of, period: str = "month") -> pd.Series:
+    """The start of each date's bin among the periods ending with `as_of` (NaT after `as_of`)."""
+    dates = pd.to_datetime(pd.Series(dates)).dt.normalize()
+    end = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
+    first = dates.min()
+    span = 0 if pd.isna(first) else max(0, (end - first).days)
+    shortest = 7 if period == "week" else 28 * MONTHS[period]
+    starts = np.array(rolling_periods(as_of, span // shortest + 2, period), dtype="datetime64[ns]")
+    position = np.searchsorted(starts, dates.to_numpy(dtype="datetime64[ns]"), side="right") - 1
+    inside = (position >= 0) & (dates < end).to_numpy()
+    out = np.where(inside, starts[np.clip(position, 0, None)], np.datetime64("NaT"))
+    return pd.Series(out, index=dates.index, dtype="datetime64[ns]")
+
+
+def choose_period(docs: pd.DataFrame, as_of, recent_days: int, baseline_days: int, min_docs: float,
+                  min_recent_periods: int, outlier: int = -1) -> str:
     """The shortest period in which the median topic has at least `min_docs` documents per period.
 
-    Counts over the `n_periods` complete periods up to `as_of` that hold documents, for the topics
-    with documents there (outliers excluded). A period is no candidate when its recent window is empty
-    or its baseline has fewer periods with documents than the recent window has periods. Thin data
-    gets longer periods: a topic with two projects a month cannot show a trend month by month, but can
-    quarter by quarter. When none reaches `min_docs`: the longest candidate.
+    The windows are fixed in days (`recent_days` up to `as_of`, `baseline_days` before); the period only
+    sets the bins inside them (dispersion, persistence, onset), anchored at `as_of`. Thin data gets
+    coarser bins, never longer windows: a period is a candidate when the recent window holds at least
+    `min_recent_periods` of them (the persistence rule needs them), the recent window has documents and
+    the baseline has at least as many periods with documents as the recent window has periods. Counts
+    over the periods of the window that hold documents, for the topics there (outliers excluded). When
+    none reaches `min_docs`: the longest candidate.
     """
     real = docs[docs["topic_id"] != outlier]
     chosen = "month"
     for period in PERIODS:
-        window = complete_periods(as_of, n_periods, period)
-        starts = period_start(docs["published_on"], period)
+        n_recent, n_baseline = periods_in(recent_days, period), periods_in(baseline_days, period)
+        if n_recent < min_recent_periods:
+            continue
+        window = rolling_periods(as_of, n_baseline + n_recent, period)
+        starts = rolling_start(docs["published_on"], as_of, period)
         active = starts[starts.isin(window)].unique()
-        if (active < window[-n_recent]).sum() < n_recent or not (active >= window[-n_recent]).any():
+        if (active < window[n_baseline]).sum() < n_recent or not (active >= window[n_baseline]).any():
             continue  # a baseline shorter than the recent window cannot anchor a rate
         chosen = period
         counts = real.loc[starts[real.index].isin(window), "topic_id"].value_counts()

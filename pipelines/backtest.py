@@ -95,13 +95,6 @@ def _term_index(corpus: pd.DataFrame, trends) -> TermIndex | None:
     return TermIndex(corpus.set_index("doc_id")["t"], term_min_docs(trends))
 
 
-def _warm_up(first, period: str, n: int) -> pd.Timestamp:
-    """The first date with `n` whole periods of history before it: the default first cutoff."""
-    months = {"month": 1, "quarter": 3, "year": 12}
-    offset = pd.DateOffset(weeks=n) if period == "week" else pd.DateOffset(months=n * months[period])
-    return pd.Timestamp(first) + offset
-
-
 def _flag_rows(topics: pd.DataFrame, flags: pd.DataFrame, method: str, cutoff, recent: pd.DataFrame, truth,
                bursts: dict | None = None, style: StyleJudge | None = None) -> list[dict]:
     """Describe each flag: its label and top terms from `topics` (a term flag: the term), the share of its recent
@@ -169,9 +162,8 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
         first, last = store.df("SELECT min(published_on) AS a, max(published_on) AS b FROM documents").iloc[0]
     if pd.isna(first):
         raise TrendscoutError(f"no documents in {settings.store_path}; ingest a corpus first (or pass --corpus)")
-    warm_up_period = "month" if trends.period == "auto" else trends.period
-    points = cutoffs(start or _warm_up(first, warm_up_period, trends.baseline_periods + trends.recent_periods),
-                     end or last, step)
+    warm_up = pd.Timestamp(first) + pd.Timedelta(days=trends.baseline_days + trends.recent_days)
+    points = cutoffs(start or warm_up, end or last, step)
     backtest_id = "bt-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     rows: list[dict] = []
     skipped: list[dict] = []
@@ -201,7 +193,9 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
             if cells.empty:
                 skipped.append({"cutoff": str(cutoff.date()), "reason": "too little data: no topic counts"})
                 continue
-            forecasts.add_window(detector.window_, detector.period_, len(detector.baseline_periods_))
+            # forecasts count calendar periods: each bin anchored at the cutoff falls in its own one
+            calendar = detector.window_.assign(period=period_start(detector.window_["period"], detector.period_))
+            forecasts.add_window(calendar, detector.period_, len(detector.baseline_periods_))
             recent = recent_documents(scratch, detector)
             flagged = cells[cells["scope"].isin(["topic", "term"]) & cells["flagged"]]
             topics = scratch.df("SELECT topic_id, label, terms FROM topics").set_index("topic_id")
@@ -230,7 +224,8 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
     detector_cutoffs = scored["detector"]["cutoff"].nunique()
     if forecasts.rows:  # outcomes: the topics' shares of the complete periods up to the last cutoff, as then assigned
         outcome = docs.assign(period=period_start(docs["published_on"], detector.period_))
-        counts, volumes = topic_series(outcome[outcome["period"] <= detector.recent_periods_[-1]], detector.period_)
+        last = period_start(pd.Series(detector.recent_periods_[-1:]), detector.period_).iloc[0]
+        counts, volumes = topic_series(outcome[outcome["period"] <= last], detector.period_)
         metrics["detector"]["forecast"] = forecasts.score(counts / volumes.clip(lower=1), detector.period_)
     params = {"from": str(points[0].date()) if points else None, "to": str(points[-1].date()) if points else None,
               "step": step, "refit_every": refit_every, "early_tolerance_days": tolerance_days,

@@ -18,7 +18,6 @@ import pandas as pd
 from nlp.emergence import EmergenceDetector
 from nlp.term_trends import TermCounts, TermIndex
 from nlp.terms import EmergentTermScorer
-from nlp.trends import period_start
 from pipelines.runs import StepResult
 from pipelines.settings import TrendSettings
 from pipelines.store import Store
@@ -137,9 +136,10 @@ def _plain(value):
     return value.tolist() if hasattr(value, "tolist") else str(value)
 
 
-def share_series(docs: pd.DataFrame, period: str) -> dict[int, list[tuple[str, float, int]]]:
-    """Per topic: (period, share of all documents, count) for every period, oldest first."""
-    counts = docs.assign(period=period_start(docs["published_on"], period)).groupby(["period", "topic_id"]).size()
+def share_series(docs: pd.DataFrame, detector: EmergenceDetector) -> dict[int, list[tuple[str, float, int]]]:
+    """Per topic: (period start, share of all documents, count) for every period of the detection (anchored at
+    its as-of date) up to it, oldest first."""
+    counts = docs.assign(period=detector.period_starts(docs)).groupby(["period", "topic_id"]).size()
     wide = counts.unstack("topic_id", fill_value=0)
     totals = wide.sum(axis=1)
     return {int(t): [(p.strftime("%Y-%m-%d"), float(n / totals[p]), int(n)) for p, n in wide[t].items()]
@@ -185,7 +185,7 @@ def detect(store: Store, trends: TrendSettings, run_id: str, as_of=None) -> Step
     topic_rows["share_recent"] = topic_rows["n_recent"] / max(int(recent.sum()), 1)
     topic_rows["share_baseline"] = topic_rows["n_baseline"] / max(int((~recent).sum()), 1)
     topics = store.df("SELECT topic_id, label, terms FROM topics").set_index("topic_id")
-    series = share_series(docs, detector.period_)
+    series = share_series(docs, detector)
     recent_labels = [p.strftime("%Y-%m-%d") for p in detector.recent_periods_]
     topic_rows["evidence"] = [_evidence(r, topics, series, recent_labels) for r in topic_rows.itertuples()]
     scores = topic_rows[["topic_id", "rank", "n_recent", "n_baseline", "share_recent", "share_baseline", "growth",
@@ -204,6 +204,8 @@ def detect(store: Store, trends: TrendSettings, run_id: str, as_of=None) -> Step
                  "verdict_reason"]]
     terms = emergent_terms(trends, detector, counts).assign(detect_id=run_id) if trends.terms else pd.DataFrame()
     params = trends.model_dump() | {"period": detector.period_, "dispersion": detector.dispersion_,
+                                    "recent_periods": len(detector.recent_periods_),
+                                    "baseline_periods": len(detector.baseline_periods_),
                                     "kinds": sorted(docs["kind"].unique())}
     with store.transaction() as con:
         for table in ("trend_scores", "trend_cells", "emergent_terms", "detections"):

@@ -63,6 +63,6 @@ def build_cordis_store(store: Store) -> int:
                           [topic, label, json.dumps(label.split(" and ")[:3])])
     store.con.executemany("INSERT INTO topic_assignments VALUES (?, ?, 'v1', 1.0, now())",
                           [[f"cordis:{d['external_id']}", d["_topic"]] for d in docs])
-    trends = TrendSettings(period="quarter", recent_periods=4, baseline_periods=8, min_docs=5, terms=False)
+    trends = TrendSettings(period="quarter", recent_days=365, baseline_days=730, min_docs=5, terms=False)
     detect(store, trends, "cordis-q")
     return len(docs)

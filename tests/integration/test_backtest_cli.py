@@ -43,7 +43,7 @@ def test_backtest_cli_detects_planted_theme_without_false_alarms(tmp_path):
     if "representation" in TopicSettings.model_fields:
         topics["representation"] = "ctfidf"
     config = write_config(tmp_path, nlp={"embedder": "hashing"}, topics=topics,
-                          trends={"period": "month", "recent_periods": 3, "baseline_periods": 9, "terms": False})
+                          trends={"period": "month", "recent_days": 91, "baseline_days": 274, "terms": False})
     proc = run_cli("--config", config, "backtest", "--truth", tmp_path / "truth.csv", "--corpus", path,
                    "--from", "2024-06", "--to", "2024-12", "--step", "month", "--json", timeout=120)
     result = json.loads(proc.stdout)
@@ -75,7 +75,7 @@ def test_backtest_from_the_first_thin_months_reports_too_little_data_and_goes_on
     (tmp_path / "truth.csv").write_text(TRUTH)
     topics = {"reducer": "pca", "clusterer": "hdbscan", "min_topic_size": 10, "n_components": 5}  # one cluster
     config = write_config(tmp_path, nlp={"embedder": "hashing"}, topics=topics,
-                          trends={"period": "month", "recent_periods": 3, "baseline_periods": 9})
+                          trends={"period": "month", "recent_days": 91, "baseline_days": 274})
     proc = run_cli("--config", config, "backtest", "--truth", tmp_path / "truth.csv", "--corpus", path,
                    "--from", "2023-01", "--to", "2023-03", "--step", "month", "--json", timeout=120)
     result = json.loads(proc.stdout)

@@ -3,7 +3,6 @@ import pandas as pd
 import pytest
 
 from nlp.emergence import EmergenceDetector
-from nlp.trends import complete_periods
 from pipelines.settings import TrendSettings
 
 MONTHS = pd.date_range("2023-01-01", periods=24, freq="MS")
@@ -29,8 +28,8 @@ def synthetic_docs(rates: dict[int, list[float]], seed: int = 0, volume: list[fl
 
 
 def detector(**params) -> EmergenceDetector:
-    return EmergenceDetector(**{**TrendSettings().detector_options(), "period": "month", "recent_periods": 3,
-                                "baseline_periods": 12, "min_docs": 5, **params})
+    return EmergenceDetector(**{**TrendSettings().detector_options(), "period": "month", "recent_days": 91,
+                                "baseline_days": 365, "min_docs": 5, **params})
 
 
 def test_emergence_detector_flags_planted_rise_not_flat_topic():
@@ -150,33 +149,79 @@ def test_fit_exposes_the_window_documents_with_their_period_and_part():
     assert set(window["doc_id"]) == set(docs.loc[in_window, "doc_id"])
 
 
-def test_a_year_of_nightly_looks_at_flat_topics_flags_at_most_the_fdr_share_of_nights():
-    """Null: flat topics, documents every day; the detector looks every night for a year (2024). The share
-    of nights with any (false) flag stays at or below the FDR, with one look and with two in a row."""
+def test_a_year_of_weekly_looks_at_flat_topics_flags_at_most_the_fdr_share_of_looks():
+    """Null: flat topics, documents every day; the detector looks every week of 2024, its windows moving with
+    each look (a nightly job's looks in between test nearly the same data). The share of looks with any
+    (false) flag stays at or below the FDR, with one look and with two in a row."""
     from nlp.backtest import repeated
 
-    fdr, nights, rows, with_flag = 0.1, pd.date_range("2024-01-01", "2024-12-31", freq="D"), [], []
-    for seed in range(4):
+    fdr, looks, rows, with_flag = 0.1, pd.date_range("2024-01-07", "2024-12-31", freq="7D"), [], []
+    for seed in range(3):
         rng = np.random.default_rng(200 + seed)
         days = pd.date_range("2022-01-01", "2024-12-31", freq="D")
         rates = {-1: 8.0} | {t: float(rng.uniform(0.1, 0.5)) for t in range(20)}
         docs = pd.DataFrame([{"topic_id": t, "published_on": day} for day in days for t, rate in rates.items()
                              for _ in range(rng.poisson(rate))]).assign(source="news")
         docs["doc_id"] = [f"d{i}" for i in range(len(docs))]
-        cached: dict[tuple, list[int]] = {}
-        for night in nights:
-            key = tuple(complete_periods(night, 15, "month"))  # the same complete periods: the same answer
-            if key not in cached:
-                seen = docs[docs["published_on"] <= night]
-                cells = detector(fdr=fdr, min_growth=1.0, min_active_periods=1).fit(seen, as_of=night).transform(seen)
-                cached[key] = cells.loc[cells["flagged"], "topic_id"].tolist()
-            with_flag.append(bool(cached[key]))
-            rows += [{"cutoff": night, "scope": "term", "cell": f"{seed}-{t}", "terms": []} for t in cached[key]]
+        windows = set()
+        for look in looks:
+            seen = docs[docs["published_on"] <= look]
+            fitted = detector(fdr=fdr, min_growth=1.0, min_active_periods=1).fit(seen, as_of=look)
+            windows.add(tuple(fitted.periods_))
+            cells = fitted.transform(seen)
+            flagged = cells.loc[cells["flagged"], "topic_id"].tolist()
+            with_flag.append(bool(flagged))
+            rows += [{"cutoff": look, "scope": "term", "cell": f"{seed}-{t}", "terms": []} for t in flagged]
+        assert len(windows) == len(looks)  # every look tests other data
     flags = pd.DataFrame(rows, columns=["cutoff", "scope", "cell", "terms"])
-    twice = repeated(flags, list(nights), looks=2)
-    nights_flagged_twice = twice.assign(seed=twice["cell"].str.split("-").str[0])[["seed", "cutoff"]].drop_duplicates()
+    twice = repeated(flags, list(looks), looks=2)
+    looks_flagged_twice = twice.assign(seed=twice["cell"].str.split("-").str[0])[["seed", "cutoff"]].drop_duplicates()
     assert np.mean(with_flag) <= fdr
-    assert len(nights_flagged_twice) / len(with_flag) <= np.mean(with_flag)
+    assert len(looks_flagged_twice) / len(with_flag) <= np.mean(with_flag)
+
+
+def thin_docs(rise_from: str, seed: int = 0) -> pd.DataFrame:
+    """Thin data, 2021-01 to 2025-03: twelve topics with two documents a month each (too few to read month by
+    month); topic 5 has eight a month from `rise_from` on."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for month in pd.date_range("2021-01-01", "2025-03-01", freq="MS"):
+        for topic in range(-1, 12):
+            rate = 6.0 if topic == -1 else 8.0 if topic == 5 and month >= pd.Timestamp(rise_from) else 2.0
+            rows += [{"topic_id": topic, "published_on": month + pd.Timedelta(days=int(rng.integers(0, 28))),
+                      "source": "papers"} for _ in range(rng.poisson(rate))]
+    return pd.DataFrame(rows).assign(doc_id=lambda f: [f"d{i}" for i in range(len(f))])
+
+
+def flagged_topics(docs: pd.DataFrame, as_of: str) -> tuple[EmergenceDetector, set]:
+    """The detector with the default settings (windows, auto period) fitted at `as_of`, and its flagged topics."""
+    seen = docs[docs["published_on"] <= as_of]
+    fitted = EmergenceDetector(**TrendSettings().detector_options()).fit(seen, as_of=as_of)
+    cells = fitted.transform(seen)
+    return fitted, set(cells.loc[cells["flagged"] & (cells["scope"] == "topic"), "topic_id"])
+
+
+def test_thin_data_flags_a_theme_visible_since_last_quarter_at_the_next_quarterly_cutoff():
+    """The rise starts in July 2024. Thin data gets quarterly bins inside the six-month window, not years: by
+    the end of 2024 (one quarter after the rise showed) topic 5 is flagged, and already at the end of November,
+    as the bins move with the cutoff; before the rise nothing is."""
+    docs = thin_docs("2024-07-01")
+    before, flagged_before = flagged_topics(docs, "2024-06-30")
+    assert before.period_ == "quarter" and not flagged_before
+    for as_of in ("2024-11-30", "2024-12-31"):
+        fitted, flagged = flagged_topics(docs, as_of)
+        assert fitted.period_ == "quarter" and flagged == {5}
+        assert fitted.recent_periods_[-1] + pd.DateOffset(months=3) == pd.Timestamp(as_of) + pd.Timedelta(days=1)
+
+
+def test_consecutive_cutoffs_test_different_windows():
+    docs = thin_docs("2024-07-01")
+    october, november = (detector(period="auto").fit(docs, as_of=d) for d in ("2024-10-31", "2024-11-30"))
+    assert october.recent_periods_ != november.recent_periods_
+    assert october.periods_[0] < november.periods_[0]
+    late_november = docs.loc[docs["published_on"].between("2024-11-01", "2024-11-30"), "doc_id"]
+    recent = november.window_.loc[november.window_["recent"], "doc_id"]
+    assert late_november.isin(recent).all() and not late_november.isin(october.window_["doc_id"]).any()
 
 
 def test_fit_exposes_the_esc_term_window_ending_at_as_of():
@@ -188,3 +233,15 @@ def test_fit_exposes_the_esc_term_window_ending_at_as_of():
     assert sorted(window["t"].unique()) == [0, 1, 2, 3]
     first = window.merge(docs, on="doc_id")
     assert (pd.to_datetime(first.loc[first["t"] == 0, "published_on"]) < pd.Timestamp("2024-04-01")).all()
+
+
+def test_periods_without_documents_neither_break_nor_extend_persistence():
+    """Conference-dated papers: documents only every other month. A topic above its baseline share in both
+    recent conference months is persistent; the empty month between them is no observation."""
+    conference = [1.0 if i % 2 else 0.0 for i in range(24)]
+    rates = {-1: [200.0 * c for c in conference], 0: [20.0 * c for c in conference],
+             1: [10.0 * c for c in conference[:20]] + [0.0, 30.0, 0.0, 30.0]}
+    docs = synthetic_docs(rates)
+    cells = detector().fit(docs, as_of=AS_OF).transform(docs).set_index("topic_id")
+    assert cells.loc[1, "active_periods"] == 2 and cells.loc[1, "flagged"]
+    assert not cells.loc[0, "flagged"]

@@ -33,7 +33,7 @@ def corpus(seed: int = 0, rising: str | None = None, rising_topics=(0, 1, 2), st
 
 
 def term_rows(docs, texts, **params):
-    options = {**TrendSettings().detector_options(), "period": "month", "recent_periods": 3, "baseline_periods": 12,
+    options = {**TrendSettings().detector_options(), "period": "month", "recent_days": 91, "baseline_days": 365,
                "min_docs": 5, **params}
     detector = EmergenceDetector(**options).fit(docs, as_of=AS_OF)
     cells = detector.transform(docs, terms=TermCounts.from_texts(texts, 5))
@@ -91,17 +91,16 @@ def test_discrete_bh_drops_tests_that_cannot_reach_significance():
     assert (q[:3] <= 0.05).all() and not (benjamini_hochberg(p)[:3] <= 0.05).all()
 
 
-def test_choose_period_lengthens_periods_for_thin_data():
+def test_choose_period_coarsens_the_bins_for_thin_data_but_never_lengthens_the_windows():
     rng = np.random.default_rng(0)
 
     def docs(per_month: int) -> pd.DataFrame:
         dates = [m + pd.Timedelta(days=int(rng.integers(0, 28))) for m in MONTHS for _ in range(per_month)]
         return pd.DataFrame({"published_on": dates, "topic_id": rng.integers(0, 10, size=len(dates))})
 
-    assert choose_period(docs(200), AS_OF, 15, 3, 5) == "month"  # 20 per topic and month
-    assert choose_period(docs(20), AS_OF, 15, 3, 5) == "quarter"  # 2 a month, 6 a quarter
-    thin = docs(2)
-    assert choose_period(thin, AS_OF, 15, 3, 5) == "quarter"  # years: a one-year baseline is too short
+    assert choose_period(docs(200), AS_OF, 182, 365, 5, 2) == "month"  # 20 per topic and month
+    assert choose_period(docs(20), AS_OF, 182, 365, 5, 2) == "quarter"  # 2 a month, 6 a quarter
+    assert choose_period(docs(2), AS_OF, 182, 365, 5, 2) == "quarter"  # a year: one period in the recent window
 
 
 def test_the_term_cap_keeps_the_most_significant_terms_not_the_most_specific():

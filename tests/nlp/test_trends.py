@@ -3,7 +3,17 @@ import pandas as pd
 import pytest
 from scipy.stats import binomtest
 
-from nlp.trends import benjamini_hochberg, complete_periods, onset, period_start, pooled_dispersion, rate_test
+from nlp.trends import (
+    benjamini_hochberg,
+    complete_periods,
+    onset,
+    period_start,
+    periods_in,
+    pooled_dispersion,
+    rate_test,
+    rolling_periods,
+    rolling_start,
+)
 
 
 def test_rate_test_is_the_exact_conditional_binomial_test():
@@ -66,6 +76,28 @@ def test_period_start(period, expected):
 def test_complete_periods_skip_the_partial_one():
     assert complete_periods(pd.Timestamp("2024-05-15"), 2, "quarter") == [pd.Timestamp("2023-10-01"),
                                                                          pd.Timestamp("2024-01-01")]
+
+
+@pytest.mark.parametrize("period", ["week", "month", "quarter", "year"])
+def test_rolling_periods_end_with_the_as_of_day_and_are_the_calendar_ones_at_a_period_end(period):
+    offset = pd.DateOffset(weeks=1) if period == "week" else pd.DateOffset(months={"month": 1, "quarter": 3,
+                                                                                    "year": 12}[period])
+    for as_of in ("2024-01-30", "2024-02-29", "2024-11-15"):
+        end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+        assert rolling_periods(as_of, 30, period) == [end - offset * k for k in range(30, 0, -1)]
+    if period != "week":
+        assert rolling_periods("2024-12-31", 6, period) == complete_periods(pd.Timestamp("2024-12-31"), 6, period)
+    assert rolling_periods("2024-12-29", 6, "week") == complete_periods(pd.Timestamp("2024-12-29"), 6, "week")
+
+
+def test_rolling_start_bins_dates_up_to_the_as_of_day():
+    dates = pd.Series(pd.to_datetime(["2024-11-15", "2024-11-16", "2024-10-16", "2024-10-15", "2020-01-01"]))
+    starts = rolling_start(dates, "2024-11-15", "month")
+    assert starts.tolist()[:4] == [pd.Timestamp("2024-10-16"), pd.NaT, pd.Timestamp("2024-10-16"),
+                                   pd.Timestamp("2024-09-16")]
+    assert starts[4] == pd.Timestamp("2019-12-16")
+    assert (periods_in(182, "week"), periods_in(182, "month"), periods_in(182, "quarter"), periods_in(182, "year")) \
+        == (26, 6, 2, 1)
 
 
 def test_onset_finds_the_upward_break_only():

@@ -24,7 +24,7 @@ def store():
         s.con.execute("INSERT INTO topics VALUES (0, ?, ?, 40, '2025-01-01', 'v', 'active', NULL)",
                       [HOSTILE, json.dumps([HOSTILE, "steel"])])
         s.con.execute("INSERT INTO topic_assignments SELECT doc_id, 0, 'v', 1.0, now() FROM documents")
-        detect(s, TrendSettings(recent_periods=2, baseline_periods=6, min_docs=1), "run1")
+        detect(s, TrendSettings(recent_days=61, baseline_days=182, min_docs=1), "run1")
         yield s
 
 
