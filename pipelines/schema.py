@@ -261,4 +261,8 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE trend_cells ADD COLUMN verdict VARCHAR;   -- emerging | burst (flagged topic and term rows)
     ALTER TABLE trend_cells ADD COLUMN verdict_reason VARCHAR;
     """,
+    # lasting growth calibrated across topics on earlier detections' resolved forecasts (issue 17)
+    12: """
+    ALTER TABLE theme_forecasts ADD COLUMN p_lasting_raw DOUBLE;  -- the topic's own forecast; p_lasting: calibrated
+    """,
 }
