@@ -6,7 +6,7 @@ against all documents with a topic per period; stored per step ahead: the model,
 10/25/50/75/90 % quantiles and the probability that the share one year ahead is at least
 `growth_factor` x the topic's baseline share of the detection (`p_lasting_raw`, from the topic's own
 forecast), and that probability calibrated across topics (`p_lasting`): `nlp.calibration.ProbabilityCalibrator`
-fitted on the earlier detections' stored forecasts (same period length, one per as-of date) whose year-ahead
+fitted on the earlier detections' stored forecasts (same period length, one per topic and last period) whose year-ahead
 period is complete by this detection, against the shares the current topic assignments give that period; the
 raw probability while fewer than `lasting_min_resolved` are resolved.
 """
@@ -81,13 +81,13 @@ def resolved_lasting(store: Store, detect_id: str, as_of: pd.Timestamp, period: 
                      growth_factor: float) -> pd.DataFrame:
     """The earlier detections' raw lasting-growth probabilities whose year-ahead period is complete by `last`,
     with their outcome (p, event: the topic's share of that period, in the current topic assignments, reached
-    `growth_factor` x the detection's baseline share). One detection per as-of date (the newest)."""
+    `growth_factor` x the detection's baseline share). One forecast per topic and last complete period (the newest
+    detection's): nightly detections between two period ends forecast the same periods."""
     earlier = store.df(
         "SELECT f.topic_id, f.period, f.p_lasting_raw AS p, s.share_baseline FROM theme_forecasts f "
         "JOIN detections d USING (detect_id) JOIN trend_scores s USING (detect_id, topic_id) "
         "WHERE f.step = 1 AND f.p_lasting_raw IS NOT NULL AND d.period = ? AND d.as_of < ? AND d.detect_id <> ? "
-        "AND d.detect_id = (SELECT e.detect_id FROM detections e JOIN theme_forecasts g USING (detect_id) "
-        "WHERE e.as_of = d.as_of AND e.period = d.period ORDER BY e.created_at DESC LIMIT 1)",
+        "QUALIFY row_number() OVER (PARTITION BY f.topic_id, f.period ORDER BY d.created_at DESC) = 1",
         [period, as_of.date(), detect_id])
     if earlier.empty:
         return pd.DataFrame({"p": [], "event": []})

@@ -72,12 +72,15 @@ def test_lasting_growth_is_calibrated_on_the_earlier_detections_resolved_forecas
     assert first.counts["lasting_resolved"] == 0 and first.counts["lasting_calibrated"] == 0
     before = store.df("SELECT * FROM theme_forecasts WHERE detect_id = 'run0'")
     assert np.allclose(before["p_lasting"], before["p_lasting_raw"], equal_nan=True)  # nothing resolved: raw
+    detect(store, TrendSettings(terms=False), "run0b", as_of="2023-12-31")  # a rerun: the same forecasts again
+    forecast(store, ForecastSettings(n_samples=500, lasting_min_resolved=1))
     detect(store, TrendSettings(terms=False), "run1", as_of="2024-12-31")
     settings = ForecastSettings(n_samples=500, lasting_min_resolved=1)
     second = forecast(store, settings)
     as_of, period = store.df("SELECT as_of, period FROM detections WHERE detect_id = 'run1'").iloc[0]
     last = store.df("SELECT max(period) AS p FROM theme_forecasts WHERE detect_id = 'run0'")["p"][0]
     resolved = resolved_lasting(store, "run1", pd.Timestamp(as_of), period, pd.Timestamp("2024-12-01"), 1.5)
+    # one per topic: the rerun's forecasts of the same periods are not counted twice
     assert second.counts["lasting_resolved"] == len(resolved) == before["p_lasting_raw"].notna().sum() // 4 > 0
     assert set(resolved["p"]) <= set(before["p_lasting_raw"]) and pd.Timestamp(last) <= pd.Timestamp(as_of)
     calibrator = ProbabilityCalibrator(**settings.calibrator_options()).fit(resolved["p"], resolved["event"])
