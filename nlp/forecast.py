@@ -32,7 +32,8 @@ The baselines are the naive last value and Holt's linear exponential smoothing (
 season, ETS(A,A,N)), both with normal intervals. Scores: CRPS (closed form for a normal forecast, the
 sample form for ours), coverage of the 50 % / 80 % intervals, relative RMSE (our point forecast is the
 median, the fan's centre line; the mean of a log-normal drift is pulled up by its tail), and the Brier
-score of the lasting-growth probability against its base rate with a reliability table. Every score is
+score of the lasting-growth probability (calibrated across themes on the earlier cutoffs' resolved forecasts,
+`nlp.calibration`; and raw) against its base rate with a reliability table. Every score is
 computed on shares divided by the theme's mean share in the fitting window, so every theme weighs the same.
 """
 
