@@ -166,5 +166,5 @@ if __name__ == "__main__":
               "seconds", r["seconds"])
         print(name, "lasting growth Brier: raw", r.get("brier_raw"), "isotonic", r.get("brier_isotonic"), "logistic",
               r.get("brier_logistic"), "calibrated forecasts", r.get("n_calibrated"), "of", r.get("n_lasting"))
-        for key in ("reliability_raw", "reliability"):
+        for key in ("reliability_raw", "reliability", "reliability_mapped"):
             print(name, key, json.dumps(r.get(key)))

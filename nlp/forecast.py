@@ -334,7 +334,8 @@ class ForecastBacktest:
                         "brier_base_rate": float(np.mean((event.mean() - event) ** 2)),
                         "lasting_base_rate": float(event.mean()), "n_lasting": len(lasting),
                         "n_calibrated": int(used.sum()), "reliability": reliability(p, event),
-                        "reliability_raw": reliability(raw, event)}
+                        "reliability_raw": reliability(raw, event),
+                        "reliability_mapped": reliability(p[used], event[used]) if used.any() else []}
             for method in METHODS[:-1]:  # the other calibrations, for comparison
                 other = calibrate_by_cutoff(raw, event, *when, **(self.calibrator | {"method": method}))[0]
                 metrics[f"brier_{method}"] = float(np.mean((other - event) ** 2))
