@@ -84,7 +84,7 @@ def evaluate(name: str, n_series: int, every: int, settings: ForecastSettings) -
     lasting = PERIODS_PER_YEAR[spec["period"]]
     ahead = max(settings.horizon, lasting)
     bt = ForecastBacktest(horizon=settings.horizon, growth_factor=settings.growth_factor,
-                          forecaster=settings.forecaster_options())
+                          forecaster=settings.forecaster_options(), calibrator=settings.calibrator_options())
     rng = np.random.default_rng(0)
     w, used = spec["window"], set()
     dense_window = None
@@ -164,3 +164,7 @@ if __name__ == "__main__":
     for name, r in results.items():
         print(name, r.get("models"), r.get("points"), "lasting base rate", r.get("lasting_base_rate"),
               "seconds", r["seconds"])
+        print(name, "lasting growth Brier: raw", r.get("brier_raw"), "isotonic", r.get("brier_isotonic"), "logistic",
+              r.get("brier_logistic"), "calibrated forecasts", r.get("n_calibrated"), "of", r.get("n_lasting"))
+        for key in ("reliability_raw", "reliability", "reliability_mapped"):
+            print(name, key, json.dumps(r.get(key)))

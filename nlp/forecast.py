@@ -32,7 +32,8 @@ The baselines are the naive last value and Holt's linear exponential smoothing (
 season, ETS(A,A,N)), both with normal intervals. Scores: CRPS (closed form for a normal forecast, the
 sample form for ours), coverage of the 50 % / 80 % intervals, relative RMSE (our point forecast is the
 median, the fan's centre line; the mean of a log-normal drift is pulled up by its tail), and the Brier
-score of the lasting-growth probability against its base rate with a reliability table. Every score is
+score of the lasting-growth probability (calibrated across themes on the earlier cutoffs' resolved forecasts,
+`nlp.calibration`; and raw) against its base rate with a reliability table. Every score is
 computed on shares divided by the theme's mean share in the fitting window, so every theme weighs the same.
 """
 
@@ -42,6 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from nlp.calibration import METHODS, calibrate_by_cutoff
 from nlp.trends import period_freq
 
 PERIODS_PER_YEAR = {"week": 52, "month": 12, "quarter": 4, "year": 1}
@@ -271,10 +273,13 @@ class ForecastBacktest:
 
     `add` forecasts every series of one cutoff `horizon` periods ahead (and `lasting_periods` ahead for
     the probability that the share is then at least `growth_factor` x its baseline share, the mean share
-    of the first `baseline_periods` periods); `score` compares them with the shares that happened."""
+    of the first `baseline_periods` periods); `score` compares them with the shares that happened, the
+    lasting-growth probability after `calibrator` (`nlp.calibration.calibrate_by_cutoff`: each forecast mapped
+    by the outcomes of the forecasts whose lasting target was at or before its cutoff)."""
 
-    def __init__(self, *, horizon: int, growth_factor: float, forecaster: dict):
-        self.horizon, self.growth_factor, self.forecaster, self.rows = horizon, growth_factor, forecaster, []
+    def __init__(self, *, horizon: int, growth_factor: float, forecaster: dict, calibrator: dict):
+        self.horizon, self.growth_factor, self.forecaster = horizon, growth_factor, forecaster
+        self.calibrator, self.rows = calibrator, []
 
     def add(self, counts: pd.DataFrame, volumes: pd.Series, future: list, baseline_periods: int,
             lasting_periods: int, period: str | None = None) -> None:
@@ -288,7 +293,7 @@ class ForecastBacktest:
             base_v = v[:baseline_periods].sum()
             baseline = row[:baseline_periods].sum() / base_v if base_v else np.nan
             self.rows.append({
-                "series": key, "period": period, "target": future[self.horizon - 1],
+                "series": key, "period": period, "made": counts.columns[-1], "target": future[self.horizon - 1],
                 "lasting_target": future[lasting_periods - 1],
                 "model": model.model_, "point": model.point_, "scale": model.mean_share_,
                 "samples": model.sample(self.horizon),
@@ -320,13 +325,20 @@ class ForecastBacktest:
             metrics[f"rel_rmse_{name}"] = float(np.sqrt(np.mean((mean - y) ** 2)))
         lasting = [r for r in made if (r["series"], r["lasting_target"]) in table.index
                    and not np.isnan(r["p_lasting"])]
-        p = np.array([r["p_lasting"] for r in lasting])
+        raw = np.array([r["p_lasting"] for r in lasting])
         event = np.array([table[(r["series"], r["lasting_target"])] >= r["threshold"] for r in lasting], float)
         if len(lasting):
-            metrics |= {"brier": float(np.mean((p - event) ** 2)),
+            when = ([r["made"] for r in lasting], [r["lasting_target"] for r in lasting])
+            p, used = calibrate_by_cutoff(raw, event, *when, **self.calibrator)
+            metrics |= {"brier": float(np.mean((p - event) ** 2)), "brier_raw": float(np.mean((raw - event) ** 2)),
                         "brier_base_rate": float(np.mean((event.mean() - event) ** 2)),
                         "lasting_base_rate": float(event.mean()), "n_lasting": len(lasting),
-                        "reliability": reliability(p, event)}
+                        "n_calibrated": int(used.sum()), "reliability": reliability(p, event),
+                        "reliability_raw": reliability(raw, event),
+                        "reliability_mapped": reliability(p[used], event[used]) if used.any() else []}
+            for method in METHODS[:-1]:  # the other calibrations, for comparison
+                other = calibrate_by_cutoff(raw, event, *when, **(self.calibrator | {"method": method}))[0]
+                metrics[f"brier_{method}"] = float(np.mean((other - event) ** 2))
         else:
             metrics |= {"brier": None, "brier_base_rate": None}
         models, points = (pd.Series([r[k] for r in rows]).value_counts() for k in ("model", "point"))

@@ -168,7 +168,8 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
     rows: list[dict] = []
     skipped: list[dict] = []
     forecasts = ForecastBacktest(horizon=settings.forecast.horizon, growth_factor=settings.forecast.growth_factor,
-                                 forecaster=settings.forecast.forecaster_options())
+                                 forecaster=settings.forecast.forecaster_options(),
+                                 calibrator=settings.forecast.calibrator_options())
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="trendscout-backtest-") as tmp, Store.open(":memory:") as scratch:
         scratch.con.execute(f"ATTACH '{settings.store_path}' AS src (READ_ONLY)")

@@ -270,4 +270,8 @@ MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (doc_id, model)
     );
     """,
+    # lasting growth calibrated across topics on earlier detections' resolved forecasts (issue 17)
+    13: """
+    ALTER TABLE theme_forecasts ADD COLUMN p_lasting_raw DOUBLE;  -- the topic's own forecast; p_lasting: calibrated
+    """,
 }

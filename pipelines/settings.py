@@ -181,6 +181,12 @@ class ForecastSettings(Section):
     calibrate: bool = True  # point forecast and spread from the series' own hindcasts (else the drift model)
     prior_hindcasts: float = 2.0  # the drift model's error counts as this many hindcasts in the calibration
     n_samples: int = 2000
+    lasting_calibration: str = "logistic"  # lasting growth mapped to the observed frequency: logistic | isotonic | none
+    lasting_min_resolved: int = 200  # ... once this many earlier forecasts are resolved (else the raw probability)
+
+    def calibrator_options(self) -> dict:
+        """The keyword arguments of `nlp.calibration.ProbabilityCalibrator`."""
+        return {"method": self.lasting_calibration, "min_resolved": self.lasting_min_resolved}
 
     def forecaster_options(self) -> dict:
         """The keyword arguments of `nlp.forecast.ThemeForecaster` (the drift is measured over the horizon)."""

@@ -8,14 +8,15 @@ from pipelines.store import Store
 
 
 def theme_forecasts(store: Store, detect_id: str, topic_id: int | None = None) -> dict[int, dict]:
-    """Per topic (only `topic_id` when given): the model, P(lasting growth) and per step ahead the period, mean
-    and median share and the 50 % / 80 % intervals."""
+    """Per topic (only `topic_id` when given): the model, P(lasting growth) (calibrated across topics; the topic's
+    own: `p_lasting_raw`) and per step ahead the period, mean and median share and the 50 % / 80 % intervals."""
     rows = store.df("SELECT * FROM theme_forecasts WHERE detect_id = ? AND (? IS NULL OR topic_id = ?) "
                     "ORDER BY topic_id, step", [detect_id, topic_id, topic_id])
     out: dict[int, dict] = {}
     for row in rows.itertuples():
-        p_lasting = None if pd.isna(row.p_lasting) else float(row.p_lasting)  # NaN is not JSON
-        topic = out.setdefault(int(row.topic_id), {"model": row.model, "p_lasting": p_lasting, "steps": []})
+        p_lasting, raw = (None if pd.isna(p) else float(p) for p in (row.p_lasting, row.p_lasting_raw))  # NaN: no JSON
+        topic = out.setdefault(int(row.topic_id), {"model": row.model, "p_lasting": p_lasting, "p_lasting_raw": raw,
+                                                   "steps": []})
         topic["steps"].append({"step": int(row.step), "period": pd.Timestamp(row.period).date().isoformat(),
                                "mean": row.mean, "median": row.q50, "interval_50": [row.q25, row.q75],
                                "interval_80": [row.q10, row.q90]})

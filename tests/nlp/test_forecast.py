@@ -132,7 +132,8 @@ def test_backtest_scores_only_forecasts_whose_outcome_is_known():
     rng = np.random.default_rng(3)
     volumes = pd.Series(1000.0, index=range(30))
     counts = pd.DataFrame(rng.poisson(50, (20, 30)).astype(float), columns=range(30))
-    bt = ForecastBacktest(horizon=4, growth_factor=1.5, forecaster=OPTIONS)
+    calibrator = ForecastSettings().calibrator_options() | {"min_resolved": 40}
+    bt = ForecastBacktest(horizon=4, growth_factor=1.5, forecaster=OPTIONS, calibrator=calibrator)
     for c in range(11, 29):
         bt.add(counts.loc[:, c - 11: c], volumes, future=list(range(c + 1, c + 5)), baseline_periods=9,
                lasting_periods=4)
@@ -141,3 +142,4 @@ def test_backtest_scores_only_forecasts_whose_outcome_is_known():
     assert 0.3 <= scores["coverage_50"] <= 0.8 and 0.65 <= scores["coverage_80"] <= 0.97  # a floor on the drift: wide
     assert scores["crps"] < scores["crps_naive"]  # a constant share: the local level beats the last value
     assert scores["brier"] <= scores["brier_base_rate"] + 0.01  # no share ever reaches 1.5 x its baseline
+    assert scores["n_calibrated"] == 0 and scores["brier"] == scores["brier_raw"]  # no event seen: no map

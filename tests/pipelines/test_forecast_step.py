@@ -1,3 +1,5 @@
+import pandas as pd
+
 from pipelines.settings import ForecastSettings, TrendSettings
 from pipelines.steps.detect import detect
 from pipelines.steps.forecast import forecast
@@ -57,3 +59,34 @@ def test_digest_card_chart_draws_the_themes_forecast(store, tmp_path, monkeypatc
     monkeypatch.setattr(digest, "png_chart", lambda *a, title, forecast, **k: drawn.setdefault(title, forecast))
     digest.charts(content)
     assert drawn[card["label"]] == card["forecast"]
+
+
+def test_lasting_growth_is_calibrated_on_the_earlier_detections_resolved_forecasts(store):  # noqa: F811
+    import numpy as np
+
+    from nlp.calibration import ProbabilityCalibrator
+    from pipelines.steps.forecast import resolved_lasting
+
+    detect(store, TrendSettings(terms=False), "run0", as_of="2023-12-31")
+    first = forecast(store, ForecastSettings(n_samples=500, lasting_min_resolved=1))
+    assert first.counts["lasting_resolved"] == 0 and first.counts["lasting_calibrated"] == 0
+    before = store.df("SELECT * FROM theme_forecasts WHERE detect_id = 'run0'")
+    assert np.allclose(before["p_lasting"], before["p_lasting_raw"], equal_nan=True)  # nothing resolved: raw
+    detect(store, TrendSettings(terms=False), "run0b", as_of="2023-12-31")  # a rerun: the same forecasts again
+    forecast(store, ForecastSettings(n_samples=500, lasting_min_resolved=1))
+    detect(store, TrendSettings(terms=False), "run1", as_of="2024-12-31")
+    settings = ForecastSettings(n_samples=500, lasting_min_resolved=1)
+    second = forecast(store, settings)
+    as_of, period = store.df("SELECT as_of, period FROM detections WHERE detect_id = 'run1'").iloc[0]
+    last = store.df("SELECT max(period) AS p FROM theme_forecasts WHERE detect_id = 'run0'")["p"][0]
+    resolved = resolved_lasting(store, "run1", pd.Timestamp(as_of), period, pd.Timestamp("2024-12-01"), 1.5)
+    # one per topic: the rerun's forecasts of the same periods are not counted twice
+    assert second.counts["lasting_resolved"] == len(resolved) == before["p_lasting_raw"].notna().sum() // 4 > 0
+    assert set(resolved["p"]) <= set(before["p_lasting_raw"]) and pd.Timestamp(last) <= pd.Timestamp(as_of)
+    calibrator = ProbabilityCalibrator(**settings.calibrator_options()).fit(resolved["p"], resolved["event"])
+    after = store.df("SELECT * FROM theme_forecasts WHERE detect_id = 'run1' AND p_lasting_raw IS NOT NULL")
+    assert np.allclose(after["p_lasting"], calibrator.predict(after["p_lasting_raw"]))
+    assert second.counts["lasting_calibrated"] == int(calibrator.fitted_) == 1  # the planted topic rose: both outcomes
+    # run0's forecasts are not resolved yet for a detection a quarter after it: none used
+    early = resolved_lasting(store, "run1", pd.Timestamp("2024-03-31"), period, pd.Timestamp("2024-03-01"), 1.5)
+    assert early.empty

@@ -6,13 +6,15 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from nlp.calibration import ProbabilityCalibrator
 from nlp.embed import build_embedder
 from nlp.emergence import EmergenceDetector
+from nlp.forecast import ThemeForecaster
 from nlp.phrases import PhraseExtractor
 from nlp.terms import EmergentTermScorer
 from nlp.topics import build_topic_model
 from pipelines.errors import ConfigError
-from pipelines.settings import NlpSettings, Settings, TopicSettings, TrendSettings, load_settings
+from pipelines.settings import ForecastSettings, NlpSettings, Settings, TopicSettings, TrendSettings, load_settings
 
 
 def test_load_settings_resolves_paths_against_the_file(tmp_path):
@@ -91,8 +93,11 @@ def test_settings_pass_exactly_the_arguments_of_the_nlp_classes():
     assert set(TopicSettings().model_options()) == keywords(build_topic_model) - {"min_df", "embedder"}
     assert set(NlpSettings().embedder_options()) == set(inspect.signature(build_embedder).parameters)
     assert set(NlpSettings().phrase_options()) == keywords(PhraseExtractor)
+    assert set(ForecastSettings().forecaster_options()) == keywords(ThemeForecaster) - {"random_state"}
+    assert set(ForecastSettings().calibrator_options()) == keywords(ProbabilityCalibrator)
     EmergenceDetector(**TrendSettings().detector_options())
     EmergentTermScorer(**TrendSettings().scorer_options())
+    ProbabilityCalibrator(**ForecastSettings().calibrator_options())
 
 
 @pytest.mark.parametrize("build", [lambda: EmergenceDetector(**TrendSettings().detector_options(), perod="week"),
