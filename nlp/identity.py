@@ -18,7 +18,10 @@ the `continue` event. What is left is classified from the shared documents:
 - death: an unmatched stable topic without such a destination.
 
 `sticky_topics` then keeps documents where they were: a document whose stable topic lives on and
-still fits it (cosine to its centroid at least the assign similarity) keeps that topic.
+still fits it (cosine to its centroid at least the assign similarity) keeps that topic, unless the refit
+placed it in a topic that is new (a birth or split). A new topic keeps the older documents the refit
+gave it: held back, it would hold only the newest ones and its share would seem to rise from nothing
+(under shuffled dates such topics were most of the false flags).
 """
 
 from __future__ import annotations
@@ -134,12 +137,13 @@ def sticky_topics(topics: np.ndarray, previous: np.ndarray, similarity_to_previo
         topics: stable topic per document from the new fit (-1: outlier).
         previous: stable topic per document before the refit (-1: outlier or never assigned).
         similarity_to_previous: cosine of each document to its previous topic's new centroid.
-        live: stable ids of the new fit's topics.
+        live: stable ids of the new fit's topics (those not in `previous` are new: their documents stay).
         min_similarity: the assign similarity: a document below it does not fit its old topic any more.
     Returns the topics after the rule, and a mask of the documents it kept in place.
     """
+    new_topics = list(live - set(previous.tolist()))
     kept = ((previous != OUTLIER) & (topics != previous) & np.isin(previous, list(live))
-            & (similarity_to_previous >= min_similarity))
+            & ~np.isin(topics, new_topics) & (similarity_to_previous >= min_similarity))
     return np.where(kept, previous, topics), kept
 
 

@@ -68,9 +68,18 @@ def test_jaccards():
 
 
 def test_sticky_keeps_documents_whose_topic_lives_on_and_still_fits():
-    topics = np.array([1, 2, 2, -1, 3])
-    previous = np.array([1, 1, 1, 1, 9])
-    sims = np.array([0.9, 0.8, 0.1, 0.7, 0.9])
+    topics = np.array([1, 2, 2, -1, 3, 2, 3])
+    previous = np.array([1, 1, 1, 1, 9, 2, 3])  # topics 1, 2 and 3 all lived before
+    sims = np.array([0.9, 0.8, 0.1, 0.7, 0.9, 0.9, 0.9])
     after, kept = sticky_topics(topics, previous, sims, {1, 2, 3}, min_similarity=0.5)
     # doc 1 goes back to topic 1; doc 2 no longer fits it; the outlier doc 3 fits; topic 9 is gone
-    assert after.tolist() == [1, 1, 2, 1, 3] and kept.tolist() == [False, True, False, True, False]
+    assert after.tolist() == [1, 1, 2, 1, 3, 2, 3]
+    assert kept.tolist() == [False, True, False, True, False, False, False]
+
+
+def test_sticky_leaves_a_new_topic_the_older_documents_the_refit_gave_it():
+    topics = np.array([5, 5, 5, 1, 2])  # 5 is new (a birth or split): its older documents are not held back
+    previous = np.array([1, 2, -1, 2, 1])
+    sims = np.full(5, 0.9)
+    after, kept = sticky_topics(topics, previous, sims, {1, 2, 5}, min_similarity=0.5)
+    assert after.tolist() == [5, 5, 5, 2, 1] and kept.tolist() == [False, False, False, True, True]
