@@ -1,8 +1,10 @@
 """Shared inputs of the topic benchmarks: the CORDIS Horizon Europe corpus and cached embeddings.
 
-Embeddings are computed once per embedder and cached under benchmarks/out/ (git-ignored):
-`m2v` is a model2vec static model distilled offline from the packaged all-MiniLM-L6-v2 (fast),
-`minilm` is the packaged all-MiniLM-L6-v2 itself (max_seq_length 128, slow on 2 cores).
+Embeddings are computed once per embedder for the whole corpus and cached under benchmarks/out/
+(git-ignored) as `cordis-<embedder>-<projects>.npy`, rows in `load_corpus()` order; any subset (a size
+prefix, a date range) is read from that cache by doc_id. `m2v` is a model2vec static model distilled
+offline from the packaged all-MiniLM-L6-v2 (fast), `minilm` is the packaged all-MiniLM-L6-v2 itself
+(max_seq_length 128, about 40 minutes for the corpus on 2 cores).
 Run `python benchmarks/topics_data.py m2v|minilm` to build a cache ahead of the benchmarks.
 """
 
@@ -41,23 +43,38 @@ def distilled_model_path() -> Path:
 
 
 def embeddings(frame: pd.DataFrame, name: str = "m2v") -> np.ndarray:
-    """Unit-norm float32 embeddings of `frame.input`, cached per embedder name and corpus size."""
-    cache = OUT / f"cordis-{name}-{len(frame)}.npy"
+    """Unit-norm float32 embeddings of `frame`'s projects (any rows of `load_corpus()`, found by doc_id).
+
+    They come from the embedder's whole-corpus cache, which is built on first use.
+    """
+    corpus = load_corpus()
+    cache = OUT / f"cordis-{name}-{len(corpus)}.npy"
     if cache.exists():
-        return np.load(cache)
+        vectors = np.load(cache, mmap_mode="r")
+    else:
+        vectors = embed(corpus["input"].tolist(), name)
+        OUT.mkdir(exist_ok=True)
+        np.save(cache, vectors)
+    if len(vectors) != len(corpus):
+        raise ValueError(f"{cache} has {len(vectors)} rows for {len(corpus)} projects")
+    rows = pd.Index(corpus["doc_id"]).get_indexer(frame["doc_id"])
+    if (rows < 0).any():
+        raise KeyError(f"{int((rows < 0).sum())} documents are not in the corpus")
+    return np.asarray(vectors[rows])
+
+
+def embed(texts: list[str], name: str) -> np.ndarray:
     start = time.perf_counter()
     if name == "m2v":
-        vectors = static_embedder().encode(frame["input"].tolist())
+        vectors = static_embedder().encode(texts)
     else:
         from nlp.embed import load_embedder
 
-        vectors = load_embedder("all-MiniLM-L6-v2", max_seq_length=128).encode(frame["input"].tolist())
+        vectors = load_embedder("all-MiniLM-L6-v2", max_seq_length=128).encode(texts)
     vectors = np.asarray(vectors, dtype=np.float32)
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    print(f"embedded {len(frame)} docs with {name} in {time.perf_counter() - start:.0f}s", file=sys.stderr)
-    np.save(cache, vectors)
+    print(f"embedded {len(texts)} docs with {name} in {time.perf_counter() - start:.0f}s", file=sys.stderr)
     return vectors
-
 
 
 def static_embedder():
@@ -65,6 +82,19 @@ def static_embedder():
     from model2vec import StaticModel
 
     return StaticModel.from_pretrained(str(distilled_model_path()))
+
+
+class FixedProjection:
+    """A reducer that returns a projection computed once, so variants differ only downstream of UMAP."""
+
+    def __init__(self, projection: np.ndarray):
+        self.projection = projection
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return self.projection
 
 
 def peak_rss_mb() -> float:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from topics_data import embeddings, load_corpus, peak_rss_mb, static_embedder
+from topics_data import FixedProjection, embeddings, load_corpus, peak_rss_mb, static_embedder
 
 from nlp.coherence import CoherenceScorer, topic_diversity
 from nlp.topics import OUTLIER, build_topic_model, fit_topics
@@ -29,19 +29,6 @@ VARIANTS = [  # (name, build_topic_model keyword arguments; n_neighbors picks th
     ("ours nn=30 mcs=15 MMR", {"min_topic_size": 15, "representation": "mmr", "n_neighbors": 30}),
     ("ours nn=30 mcs=30 MMR", {"min_topic_size": 30, "representation": "mmr", "n_neighbors": 30}),
 ]
-
-
-class FixedProjection:
-    """A reducer that returns a projection computed once, so variants differ only downstream of UMAP."""
-
-    def __init__(self, projection: np.ndarray):
-        self.projection = projection
-
-    def fit(self, X, y=None):
-        return self
-
-    def transform(self, X):
-        return self.projection
 
 
 def scores(model, labels: np.ndarray, scorer: CoherenceScorer) -> dict:

@@ -4,7 +4,8 @@ The store starts with the projects signed from `--start` to `--first` (inclusive
 (`topics_step`, forced); then each following month's projects arrive and the model is refitted. Per
 refit: the share of documents in a non-outlier topic before and after that keep their stable id, the
 documents kept in place by the sticky rule, which matching rule decided each continuation, and the
-lineage events. `--twice` runs the whole sequence again in a second store and compares the final ids.
+lineage events. `--twice` runs the whole sequence a second time, in another fresh process (both at
+once) and another store, and compares the ids after every fit.
 
     .venv/bin/python benchmarks/topics_stability.py --embedder minilm --twice [--topics min_topics_sqrt=1.0]
 """
@@ -13,10 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import resource
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import pandas as pd
-from topics_data import embeddings, load_corpus, peak_rss_mb
+from topics_data import embeddings, load_corpus
 from topics_store import add_documents, bench_settings, open_fresh
 
 from nlp.topics import OUTLIER
@@ -24,8 +28,13 @@ from pipelines.logs import Bars
 from pipelines.steps.topics import topics_step
 
 
-def run(corpus: pd.DataFrame, vectors, months: list[pd.Period], name: str, embedder: str, words, topics: dict
+def run(corpus: pd.DataFrame, vectors, months: list[pd.Period], name: str, embedder: str, topics: dict
         ) -> list[pd.Series]:
+    words = None
+    if embedder == "minilm":
+        from nlp.embed import load_embedder
+
+        words = load_embedder("all-MiniLM-L6-v2", max_seq_length=128)
     settings = bench_settings(name, words=words, embedder=embedder, **topics)
     store = open_fresh(settings.store_path)
     ids = []
@@ -37,7 +46,7 @@ def run(corpus: pd.DataFrame, vectors, months: list[pd.Period], name: str, embed
         ids.append(store.df("SELECT doc_id, topic_id FROM topic_assignments").set_index("doc_id")["topic_id"])
         info = store.df("SELECT version, metrics FROM topic_models WHERE is_current").iloc[0]
         metrics = json.loads(info["metrics"])
-        line = (f"{'fit' if k == 0 else 'refit'} up to {month}: {new.sum():>5} new, {len(ids[-1]):>5} docs, "
+        line = (f"[{name}] {'fit' if k == 0 else 'refit'} up to {month}: {new.sum():>5} new, {len(ids[-1]):>5} docs, "
                 f"{metrics['n_topics']} topics ({metrics['clusterer']}), {metrics['outlier_share']:.1%} outliers, "
                 f"NPMI {metrics['npmi']:.3f}, diversity {metrics['diversity']:.3f}, {time.perf_counter() - start:.0f}s")
         if k:
@@ -48,8 +57,8 @@ def run(corpus: pd.DataFrame, vectors, months: list[pd.Period], name: str, embed
         print(line, flush=True)
     labels = store.df("SELECT topic_id, label, size FROM topics WHERE status = 'active' AND topic_id >= 0 "
                       "ORDER BY size DESC")
-    print("live topics:", len(labels), "| duplicate labels:", int(labels["label"].duplicated().sum()))
-    print("largest:", "; ".join(labels["label"].head(20)))
+    print(f"[{name}] live topics:", len(labels), "| duplicate labels:", int(labels["label"].duplicated().sum()))
+    print(f"[{name}] largest:", "; ".join(labels["label"].head(20)), flush=True)
     store.close()
     return ids
 
@@ -72,22 +81,18 @@ def main(embedder: str, start: str, first: str, refits: int, twice: bool, topics
     corpus["doc_id"] = "cordis:" + corpus["doc_id"].astype(str)
     corpus["month"] = corpus["date"].dt.to_period("M")
     months = [pd.Period(first, "M") + k for k in range(refits + 1)]
-    words = None
-    if embedder == "minilm":
-        from nlp.embed import load_embedder
-
-        words = load_embedder("all-MiniLM-L6-v2", max_seq_length=128)
     print(f"{len(corpus)} projects {start} .. {months[-1]}, {embedder} embeddings")
     print("topic settings changed:", topics or "none")
     name = "stability" + "".join(f"-{k}-{v}" for k, v in topics.items())
-    ids = run(corpus, vectors, months, name, embedder, words, topics)
-    shares = kept_share(ids)
+    names = [name, name + "-again"] if twice else [name]
+    with ProcessPoolExecutor(len(names), mp_context=multiprocessing.get_context("spawn")) as pool:
+        runs = list(pool.map(run, *zip(*[(corpus, vectors, months, n, embedder, topics) for n in names], strict=True)))
+    shares = kept_share(runs[0])
     print(f"kept ids per refit: {', '.join(f'{s:.1%}' for s in shares)}; mean {sum(shares) / len(shares):.1%}")
     if twice:
-        again = run(corpus, vectors, months, name + "-again", embedder, words, topics)
-        same = all(a.sort_index().equals(b.sort_index()) for a, b in zip(ids, again, strict=True))
-        print(f"second run, same ids after every fit: {same}")
-    print(f"peak RSS {peak_rss_mb():.0f} MB")
+        same = all(a.sort_index().equals(b.sort_index()) for a, b in zip(*runs, strict=True))
+        print(f"second run (another process), same ids after every fit: {same}")
+    print(f"peak RSS of a run {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -2,10 +2,11 @@
 
 HDBSCAN's excess-of-mass selection can keep a couple of huge clusters and call most of a small corpus
 noise (3,000 CORDIS projects: 2 topics). A fit is degenerate when more than `max_outlier_share` of the
-documents are outliers or when it has fewer than `min_topics_sqrt` × √(documents) topics (0.5: 16 for
-1,000 documents, 28 for 3,000, 70 for 19,000); the fallback is seeded k-means on the same projection
-with that many clusters (at least as many as HDBSCAN found), which leaves no outliers (the pipeline's
-assign similarity then keeps every document).
+documents are outliers or when it has fewer than `min_topics_sqrt` × √(documents) topics (at 1.0: 32 for
+1,000 documents, 55 for 3,000, 139 for 19,000); the fallback is seeded k-means on the same projection
+with exactly that many clusters, a smooth function of the corpus size (not HDBSCAN's count, which jumps
+between refits of nearly the same documents), which leaves no outliers (the pipeline's assign
+similarity then keeps every document).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class SizedClusterer(ClusterMixin, BaseEstimator):
         n_topics = int(labels.max()) + 1
         self.hdbscan_topics_, self.hdbscan_outlier_share_ = n_topics, float((labels == -1).mean())
         if degenerate(labels, self.min_topics_sqrt, self.max_outlier_share):
-            k = min(len(X), max(2, n_topics, wanted_topics(len(X), self.min_topics_sqrt)))
+            k = min(len(X), max(2, wanted_topics(len(X), self.min_topics_sqrt)))
             labels = KMeans(n_clusters=k, random_state=self.seed, n_init=4).fit(X).labels_
             self.method_ = "kmeans"
         else:

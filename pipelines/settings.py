@@ -79,7 +79,7 @@ class TopicSettings(Section):
     min_samples: int | None = None  # hdbscan; None: min_topic_size
     reducer: str = "umap"  # umap | pca
     clusterer: str = "auto"  # hdbscan | kmeans | auto (hdbscan, k-means when it degenerates: nlp.clustering)
-    min_topics_sqrt: float = 0.5  # auto: hdbscan degenerates below this x sqrt(documents) topics (k-means: as many)
+    min_topics_sqrt: float = 1.0  # auto: hdbscan degenerates below this x sqrt(documents) topics (k-means: as many)
     max_outlier_share: float = 0.4  # auto: hdbscan degenerates above this outlier share
     n_clusters: int = 50  # kmeans only
     n_components: int = 5

@@ -24,6 +24,15 @@ def test_a_degenerate_fit_falls_back_to_kmeans_sized_from_the_corpus():
     assert np.array_equal(again.labels_, clusterer.labels_)
 
 
+def test_the_fallback_size_comes_from_the_corpus_not_from_hdbscans_count():
+    rng = np.random.default_rng(2)
+    X = np.vstack([blobs(15, 20, 0.05), rng.uniform(-25, 25, (400, 5))])  # 20 dense blobs in 57 % noise
+    clusterer = SizedClusterer(min_cluster_size=10, min_samples=None, min_topics_sqrt=0.25, max_outlier_share=0.4,
+                               seed=0).fit(X)
+    assert clusterer.hdbscan_topics_ > 7 and clusterer.hdbscan_outlier_share_ > 0.4
+    assert clusterer.method_ == "kmeans" and clusterer.labels_.max() + 1 == 7  # ceil(0.25 * sqrt(700))
+
+
 def test_degenerate():
     assert degenerate(np.array([0] * 50 + [-1] * 50), min_topics_sqrt=0.1, max_outlier_share=0.4)  # 50% outliers
     assert degenerate(np.array([0] * 40 + [1] * 40), min_topics_sqrt=0.5, max_outlier_share=0.4)  # 2 < 0.5 √80
