@@ -98,7 +98,7 @@ def test_backtest_slicing_one_corpus_term_index_flags_what_vectorizing_every_cut
     topics = {"reducer": "pca", "clusterer": "kmeans", "n_clusters": 5, "min_topic_size": 5, "n_components": 5,
               "representation": "ctfidf"}
     settings = Settings(data_dir=tmp_path / "data", models_dir=tmp_path / "models", nlp={"embedder": "hashing"},
-                        topics=topics, trends={"period": "month", "recent_periods": 3, "baseline_periods": 9})
+                        topics=topics, trends={"period": "month", "recent_days": 91, "baseline_days": 274})
     with Store.open(settings.store_path) as store:
         ingest_corpus(store, path, "news", "news", Bars(enabled=False))
         embed(store, settings.nlp, Bars(enabled=False))
