@@ -34,7 +34,6 @@ import pandas as pd
 TEMPLATE_JACCARD = 0.6
 VERBS = frozenset({"VERB", "AUX"})
 NOUNS = frozenset({"NOUN", "PROPN"})
-MODIFIERS = frozenset({"ADJ"})
 SHINGLE = 5
 WORD = re.compile(r"\w+")
 
@@ -65,13 +64,11 @@ def template_share(texts: list[str], max_docs: int = 200) -> float:
 
 
 def names_a_thing(term: str, pos: dict[str, str], generic: set[str] | frozenset) -> bool:
-    """Whether `term` is not led by a verb and has a noun or proper noun, and either that noun or one of its
-    nouns and adjectives is not in `generic` (`pos`: each word's coarse part of speech). A generic noun with a
-    specific modifier still names a thing ("convolutional neural networks" in a corpus where "networks" is
-    in every topic); with generic words only it does not ("valuable insights")."""
+    """Whether `term` has a noun or proper noun that is not in `generic` and is not led by a verb (`pos`: each
+    word's coarse part of speech)."""
     words = term.split()
-    return bool(words) and pos.get(words[0]) not in VERBS and any(pos.get(w) in NOUNS for w in words) and any(
-        pos.get(w) in NOUNS | MODIFIERS and w not in generic for w in words)
+    return bool(words) and pos.get(words[0]) not in VERBS and any(
+        pos.get(w) in NOUNS and w not in generic for w in words)
 
 
 def style_reason(terms: list[str], pos: dict[str, str], generic: set[str] | frozenset) -> str | None:

@@ -5,7 +5,7 @@ import pytest
 from nlp.bursts import names_a_thing, style_reason, template_share, verdict
 
 PERIODS = list(pd.date_range("2024-01-01", periods=3, freq="MS"))
-GENERIC = {"insights", "valuable", "eu", "project", "new", "networks", "image"}
+GENERIC = {"insights", "eu", "project", "new"}
 THRESHOLDS = {"max_group_share": 0.5, "min_group_lift": 3.0, "max_period_share": 0.8, "max_template_share": 0.5}
 
 
@@ -49,7 +49,7 @@ def test_near_identical_call_wording_is_a_template_burst():
 
 @pytest.mark.parametrize("terms, pos", [
     (["delves"], {"delves": "VERB"}),
-    (["valuable insights"], {"valuable": "ADJ", "insights": "NOUN"}),  # generic words only: in every topic
+    (["valuable insights"], {"valuable": "ADJ", "insights": "NOUN"}),  # its noun is generic: in every topic
     (["plays pivotal"], {"plays": "VERB", "pivotal": "ADJ"}),
     (["aligns eu"], {"aligns": "VERB", "eu": "PROPN"}),  # a proper noun, but a verb-led predicate
     (["underscores", "crucial"], {"underscores": "VERB", "crucial": "ADJ"}),  # a topic's terms: none names a thing
@@ -63,7 +63,6 @@ def test_a_marker_without_a_content_word_is_style(terms, pos):
     (["green hydrogen"], {"green": "ADJ", "hydrogen": "NOUN"}),
     (["large language models"], {"large": "ADJ", "language": "NOUN", "models": "NOUN"}),
     (["eu taxonomy"], {"eu": "PROPN", "taxonomy": "NOUN"}),
-    (["convolutional neural networks"], {"convolutional": "ADJ", "neural": "ADJ", "networks": "NOUN"}),
     (["underscores", "hydrogen"], {"underscores": "VERB", "hydrogen": "NOUN"}),  # one term names a thing
 ])
 def test_a_marker_with_a_specific_noun_is_a_theme(terms, pos):
