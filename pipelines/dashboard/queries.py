@@ -15,7 +15,7 @@ from pipelines.views.features import REGIONS_SQL, SECTORS_SQL
 from pipelines.views.feedback import feedback_history, feedback_status, latest_feedback
 from pipelines.views.names import nuts_names, region_label, sector_label
 from pipelines.views.plots import region_figure, sector_figure, sector_mix
-from pipelines.views.search import bm25_sql, phrase_pattern, tokens
+from pipelines.views.search import bm25_sql, tokens
 from pipelines.views.themes import (
     DocFilter,
     lineage,
@@ -149,7 +149,7 @@ def search_documents(store: Store, query: str, where: DocFilter, limit: int, pag
     """Documents holding every word and phrase of `query` (whole words, any case), most relevant first, ties newest.
 
     With the inverted index (`doc_terms`, written by enrich): candidates hold every word of the query, phrases are
-    then checked on them, relevance is BM25 (`pipelines.views.search`). A store with no index rows is scanned
+    then checked on their tokens, relevance is BM25 (`pipelines.views.search`). A store with no index rows is scanned
     instead: per term, 3 for a match in the title plus its matches in the text (at most 5), summed. Returns the
     page's results, the total count and the terms.
     """
@@ -159,19 +159,18 @@ def search_documents(store: Store, query: str, where: DocFilter, limit: int, pag
         return {"terms": terms, "total": 0, "page": 1, "pages": 0, "results": []}
     page = max(page, 1)
     condition, params = where.sql("d")
-    with store.registered("_words", pd.DataFrame({"term": words})):
-        ranked, ranked_params = _indexed(terms, len(words)) if _has_index(store) else _scanned(terms)
+    ranked = _indexed(store, terms, words) if _has_index(store) else _scanned(store, terms)
+    with store.registered("_ranked", ranked):
         frame = store.df(f"""
             SELECT d.doc_id, d.title, d.text, d.source, d.kind, d.published_on, d.url, a.topic_id, t.label,
                    r.relevance, count(*) OVER () AS total
-            FROM ({ranked}) r JOIN documents d USING (doc_id) LEFT JOIN topic_assignments a USING (doc_id)
+            FROM _ranked r JOIN documents d USING (doc_id) LEFT JOIN topic_assignments a USING (doc_id)
             LEFT JOIN topics t ON t.topic_id = a.topic_id
             WHERE {condition}
             ORDER BY r.relevance DESC, d.published_on DESC NULLS LAST, d.doc_id LIMIT ? OFFSET ?""",
-                         [*ranked_params, *params, limit, (page - 1) * limit])
+                         [*params, limit, (page - 1) * limit])
         total = int(frame["total"].iloc[0]) if len(frame) else int(store.scalar(
-            f"SELECT count(*) FROM ({ranked}) r JOIN documents d USING (doc_id) WHERE {condition}",
-            [*ranked_params, *params]))
+            f"SELECT count(*) FROM _ranked r JOIN documents d USING (doc_id) WHERE {condition}", params))
     shown = tokens(next(t for t in terms if tokens(t)))  # the snippet marks the first term
     first = re.compile(r"(?<!\w)" + r"\W+".join(map(re.escape, shown)) + r"(?!\w)", re.IGNORECASE)
     out = []
@@ -191,27 +190,37 @@ def search_documents(store: Store, query: str, where: DocFilter, limit: int, pag
 
 def _has_index(store: Store) -> bool:
     """Whether the store holds index rows (none before migration 14 or the first enrich after it)."""
-    return bool(store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'doc_terms'")
-                and store.scalar("SELECT EXISTS (FROM doc_terms)"))
+    return bool(store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'doc_lengths'")
+                and store.scalar("SELECT EXISTS (FROM doc_lengths)"))
 
 
-def _indexed(terms: list[str], n_words: int) -> tuple[str, list]:
-    """(SELECT doc_id, relevance, params) over the index: every word, then each multi-word term in a row."""
-    phrases = [phrase_pattern(words) for term in terms if len(words := tokens(term)) > 1]
-    check = "".join(" AND (regexp_matches(lower(coalesce(d.title, '')), ?) "
-                    "OR regexp_matches(lower(coalesce(d.text, '')), ?))" for _ in phrases)
-    return (f"SELECT b.doc_id, b.relevance FROM ({bm25_sql(n_words)}) b JOIN documents d USING (doc_id) "
-            f"WHERE true{check}", [p for p in phrases for _ in (0, 1)])
+def _indexed(store: Store, terms: list[str], words: list[str]) -> pd.DataFrame:
+    """doc_id, relevance from the index: every word (BM25), then each multi-word term's tokens in a row."""
+    ranked = store.df(bm25_sql(len(words)), words)
+    phrases = [split for term in terms if len(split := tokens(term)) > 1]
+    if not phrases or ranked.empty:
+        return ranked
+    with store.registered("_candidates", ranked[["doc_id"]]):
+        texts = store.df("SELECT doc_id, title, text FROM documents JOIN _candidates USING (doc_id)")
+    keep = {r.doc_id for r in texts.itertuples()
+            if all(_in_row(tokens(r.title or ""), p) or _in_row(tokens(r.text or ""), p) for p in phrases)}
+    return ranked[ranked["doc_id"].isin(keep)]
 
 
-def _scanned(terms: list[str]) -> tuple[str, list]:
-    """(SELECT doc_id, relevance, params) scanning every document with regular expressions."""
+def _in_row(seq: list[str], phrase: list[str]) -> bool:
+    """Whether the tokens `phrase` occur consecutively in `seq`."""
+    n = len(phrase)
+    return any(seq[i:i + n] == phrase for i in range(len(seq) - n + 1) if seq[i] == phrase[0])
+
+
+def _scanned(store: Store, terms: list[str]) -> pd.DataFrame:
+    """doc_id, relevance scanning every document with regular expressions."""
     patterns = ["(?i)\\b" + r"\s+".join(re.escape(w) for w in term.split()) + "\\b" for term in terms]
     match = " AND ".join("(regexp_matches(d.title, ?) OR regexp_matches(d.text, ?))" for _ in patterns)
     score = " + ".join("3 * regexp_matches(d.title, ?)::INT + least(len(regexp_extract_all(d.text, ?)), 5)"
                        for _ in patterns)
-    return (f"SELECT d.doc_id, {score} AS relevance FROM documents d WHERE {match}",
-            [p for p in patterns for _ in (0, 1)] * 2)
+    return store.df(f"SELECT d.doc_id, {score} AS relevance FROM documents d WHERE {match}",
+                    [p for p in patterns for _ in (0, 1)] * 2)
 
 
 def list_digests(reports_dir: Path) -> list[dict]:

@@ -6,7 +6,7 @@ naming an organisation or a city can be placed; organisations' coordinates are p
 NUTS boundaries first. Each batch has a per-document part (`document_parts`: language, MinHash signature,
 region tags; `pipelines.ops.distributed_enrich` runs it on Dask workers) and a part that needs the store and the
 earlier documents (`combine_batch`: near-duplicate groups, sectors from the stored vectors). First it adds the
-documents without rows in `doc_terms` to the dashboard search's inverted index (`index_terms`).
+documents not yet in the dashboard search's inverted index (`index_terms`: doc_terms, doc_lengths).
 """
 
 from __future__ import annotations
@@ -103,13 +103,16 @@ def enrich(store: Store, settings: Settings, bars: Bars, embedder: Embedder | No
 
 
 def index_terms(store: Store) -> int:
-    """Add the documents without rows in `doc_terms` to the search index, in one transaction; how many."""
+    """Add the documents without a `doc_lengths` row to the search index, in one transaction; how many."""
     with store.transaction():
         store.con.execute("CREATE OR REPLACE TEMP TABLE _unindexed AS SELECT doc_id, title, text FROM documents d "
-                          "WHERE NOT EXISTS (SELECT 1 FROM doc_terms t WHERE t.doc_id = d.doc_id)")
-        store.con.execute(f"INSERT INTO doc_terms {index_sql('_unindexed')}")
-        n = store.scalar("SELECT count(DISTINCT doc_id) FROM doc_terms JOIN _unindexed USING (doc_id)")
-        store.con.execute("DROP TABLE _unindexed")
+                          "WHERE NOT EXISTS (SELECT 1 FROM doc_lengths l WHERE l.doc_id = d.doc_id)")
+        store.con.execute(f"CREATE OR REPLACE TEMP TABLE _rows AS {index_sql('_unindexed')}")
+        store.con.execute("INSERT INTO doc_terms SELECT * FROM _rows ORDER BY term")
+        store.con.execute("INSERT INTO doc_lengths SELECT u.doc_id, coalesce(sum(r.tf), 0) FROM _unindexed u "
+                          "LEFT JOIN _rows r USING (doc_id) GROUP BY u.doc_id")
+        n = store.scalar("SELECT count(*) FROM _unindexed")
+        store.con.execute("DROP TABLE _unindexed; DROP TABLE _rows")
     return int(n)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 TOKEN_SQL = r"[\pL\pN_]+"
-NOT_TOKEN_SQL = r"[^\pL\pN_]"
 K1, B = 1.2, 0.75  # BM25 term-frequency saturation and length normalisation
 TITLE_WEIGHT = 3  # a title occurrence counts as this many text occurrences
 
@@ -17,12 +16,6 @@ TITLE_WEIGHT = 3  # a title occurrence counts as this many text occurrences
 def tokens(text: str) -> list[str]:
     """The lower-cased tokens of `text`, in order."""
     return re.findall(r"\w+", text.lower())
-
-
-def phrase_pattern(words: list[str]) -> str:
-    """An RE2 pattern matching the tokens `words` in a row (any non-token characters between), whole tokens."""
-    return (f"(^|{NOT_TOKEN_SQL})" + f"{NOT_TOKEN_SQL}+".join(re.escape(w) for w in words)
-            + f"($|{NOT_TOKEN_SQL})")
 
 
 def index_sql(pending: str) -> str:
@@ -42,18 +35,18 @@ def index_sql(pending: str) -> str:
 
 
 def bm25_sql(n_words: int) -> str:
-    """SELECT doc_id, relevance of the indexed documents holding all `n_words` words of the `_words` table.
+    """SELECT doc_id, relevance of the indexed documents holding all `n_words` words (the `?` parameters).
 
-    BM25 with K1 and B over the whole index (document length: sum of its tf; idf: ln(1 + (N - df + 0.5) /
+    BM25 with K1 and B over the whole index (document length from doc_lengths; idf: ln(1 + (N - df + 0.5) /
     (df + 0.5))), summed over the words.
     """
     return f"""
-        WITH stats AS (SELECT count(DISTINCT doc_id) AS n, sum(tf) / count(DISTINCT doc_id) AS avgdl FROM doc_terms),
-        hits AS (SELECT t.doc_id, t.term, t.tf FROM doc_terms t JOIN _words w ON w.term = t.term),
+        WITH stats AS (SELECT count(*) AS n, avg(length) AS avgdl FROM doc_lengths),
+        hits AS (SELECT doc_id, term, tf FROM doc_terms WHERE term IN ({", ".join("?" * n_words)})),
         candidates AS (SELECT doc_id FROM hits GROUP BY doc_id HAVING count(DISTINCT term) = {n_words}),
-        df AS (SELECT term, count(*) AS df FROM hits GROUP BY term),
-        lengths AS (SELECT doc_id, sum(tf) AS dl FROM doc_terms JOIN candidates USING (doc_id) GROUP BY doc_id)
+        df AS (SELECT term, count(*) AS df FROM hits GROUP BY term)
         SELECT h.doc_id, sum(ln(1 + (s.n - df.df + 0.5) / (df.df + 0.5)) * h.tf * {K1 + 1}
-                             / (h.tf + {K1} * (1 - {B} + {B} * l.dl / s.avgdl))) AS relevance
-        FROM hits h JOIN lengths l USING (doc_id) JOIN df USING (term) CROSS JOIN stats s
+                             / (h.tf + {K1} * (1 - {B} + {B} * l.length / s.avgdl))) AS relevance
+        FROM hits h JOIN candidates USING (doc_id) JOIN doc_lengths l USING (doc_id) JOIN df USING (term)
+        CROSS JOIN stats s
         GROUP BY h.doc_id"""

@@ -49,7 +49,7 @@ def test_index_is_written_once_and_a_changed_document_is_indexed_again(store):
     assert (tf, in_title) == (TITLE_WEIGHT + 1, True)
     assert store.scalar("SELECT count(*) FROM doc_terms WHERE doc_id = 'news:2' AND term = 'münchen'") == 1
     upsert_documents(store, [doc(3, "Steel", "Green steel from electric arc furnaces.", 3)], StepResult("ingest"))
-    assert store.count("doc_terms", "doc_id = 'news:3'") == 0  # ingest dropped the changed document's rows
+    assert store.count("doc_terms", "doc_id = 'news:3'") == store.count("doc_lengths", "doc_id = 'news:3'") == 0
     assert index_terms(store) == 1
     terms = set(store.df("SELECT term FROM doc_terms WHERE doc_id = 'news:3'")["term"])
     assert "furnaces" in terms and "hydrogen" not in terms
@@ -58,9 +58,12 @@ def test_index_is_written_once_and_a_changed_document_is_indexed_again(store):
 def test_enrich_fills_the_index_and_resumes_with_the_rest(store):
     settings = Settings(nlp=NlpSettings(embedder="hashing-64"))
     embed(store, settings.nlp, Bars(enabled=False), embedder=HashingEmbedder(64))
-    store.con.execute("INSERT INTO doc_terms VALUES ('news:1', 'hydrogen', 4, true)")  # as if a run stopped there
+    index_terms(store)
+    store.con.execute("DELETE FROM doc_lengths WHERE doc_id > 'news:2'")  # as if three came in after that run
+    store.con.execute("DELETE FROM doc_terms WHERE doc_id > 'news:2'")
     result = enrich(store, settings, Bars(enabled=False), embedder=HashingEmbedder(64))
-    assert result.counts["indexed"] == 4 and store.scalar("SELECT count(DISTINCT doc_id) FROM doc_terms") == 5
+    assert result.counts["indexed"] == 3 and store.scalar("SELECT count(DISTINCT doc_id) FROM doc_terms") == 5
+    assert store.count("doc_lengths") == 5
 
 
 def test_search_through_the_index_needs_every_word_and_checks_phrases(store):
@@ -71,7 +74,7 @@ def test_search_through_the_index_needs_every_word_and_checks_phrases(store):
     assert search_documents(store, '"valley hydrogen"', DocFilter(), 10)["total"] == 0  # word order counts
     assert ids(search_documents(store, "hydrogen MÜNCHEN", DocFilter(), 10)) == ["Trucks"]
     assert search_documents(store, "hydrogen munich steel", DocFilter(), 10)["total"] == 0  # AND, not OR
-    store.con.execute("DELETE FROM doc_terms WHERE doc_id = 'news:3'")
+    store.con.execute("DELETE FROM doc_terms WHERE doc_id = 'news:3'")  # its doc_lengths row stays
     assert "Steel" not in ids(search_documents(store, "hydrogen", DocFilter(), 10))  # read from the index
     paged = search_documents(store, "hydrogen", DocFilter(), 2, page=2)
     assert paged["total"] == 4 and paged["pages"] == 2 and len(paged["results"]) == 2
@@ -81,7 +84,7 @@ def test_bm25_ranks_a_short_text_above_a_long_one_and_ties_newest_first(store):
     index_terms(store)
     found = search_documents(store, "tanks", DocFilter(), 10)
     assert ids(found) == ["Short", "Long"]
-    lengths = dict(store.con.execute("SELECT doc_id, sum(tf) FROM doc_terms GROUP BY 1").fetchall())
+    lengths = dict(store.con.execute("SELECT doc_id, length FROM doc_lengths").fetchall())
     avgdl, n, df = sum(lengths.values()) / len(lengths), len(lengths), 2
     expected = math.log(1 + (n - df + 0.5) / (df + 0.5)) * (K1 + 1) / (1 + K1 * (1 - B + B * lengths["news:4"] / avgdl))
     assert found["results"][0]["relevance"] == pytest.approx(expected, abs=1e-3)
