@@ -15,6 +15,7 @@ from pipelines.views.features import REGIONS_SQL, SECTORS_SQL
 from pipelines.views.feedback import feedback_history, feedback_status, latest_feedback
 from pipelines.views.names import nuts_names, region_label, sector_label
 from pipelines.views.plots import region_figure, sector_figure, sector_mix
+from pipelines.views.search import bm25_sql, tokens
 from pipelines.views.themes import (
     DocFilter,
     lineage,
@@ -145,45 +146,81 @@ def parse_query(text: str) -> list[str]:
 
 
 def search_documents(store: Store, query: str, where: DocFilter, limit: int, page: int = 1) -> dict:
-    """Documents holding every word and phrase of `query` (whole words, any case), most relevant first.
+    """Documents holding every word and phrase of `query` (whole words, any case), most relevant first, ties newest.
 
-    Relevance: per term, 3 for a match in the title plus its matches in the text (at most 5), summed; ties
-    newest first. Returns the page's results, the total count and the terms.
+    With the inverted index (`doc_terms`, written by enrich): candidates hold every word of the query, phrases are
+    then checked on their tokens, relevance is BM25 (`pipelines.views.search`). A store with no index rows is scanned
+    instead: per term, 3 for a match in the title plus its matches in the text (at most 5), summed. Returns the
+    page's results, the total count and the terms.
     """
     terms = parse_query(query)
-    if not terms:
-        return {"terms": [], "total": 0, "page": 1, "pages": 0, "results": []}
-    patterns = ["(?i)\\b" + r"\s+".join(re.escape(w) for w in term.split()) + "\\b" for term in terms]
-    match = " AND ".join("(regexp_matches(d.title, ?) OR regexp_matches(d.text, ?))" for _ in patterns)
-    score = " + ".join("3 * regexp_matches(d.title, ?)::INT + least(len(regexp_extract_all(d.text, ?)), 5)"
-                       for _ in patterns)
-    condition, params = where.sql("d")
+    words = sorted({w for term in terms for w in tokens(term)})
+    if not words:
+        return {"terms": terms, "total": 0, "page": 1, "pages": 0, "results": []}
     page = max(page, 1)
-    frame = store.df(f"""
-        SELECT d.doc_id, d.title, d.text, d.source, d.kind, d.published_on, d.url, a.topic_id, t.label,
-               {score} AS relevance, count(*) OVER () AS total
-        FROM documents d LEFT JOIN topic_assignments a USING (doc_id) LEFT JOIN topics t ON t.topic_id = a.topic_id
-        WHERE {match} AND {condition}
-        ORDER BY relevance DESC, d.published_on DESC NULLS LAST, d.doc_id LIMIT ? OFFSET ?""",
-                     [*[p for p in patterns for _ in (0, 1)], *[p for p in patterns for _ in (0, 1)], *params,
-                      limit, (page - 1) * limit])
-    total = int(frame["total"].iloc[0]) if len(frame) else store.scalar(
-        f"SELECT count(*) FROM documents d WHERE {match} AND {condition}",
-        [*[p for p in patterns for _ in (0, 1)], *params])
+    condition, params = where.sql("d")
+    ranked = _indexed(store, terms, words) if _has_index(store) else _scanned(store, terms)
+    with store.registered("_ranked", ranked):
+        frame = store.df(f"""
+            SELECT d.doc_id, d.title, d.text, d.source, d.kind, d.published_on, d.url, a.topic_id, t.label,
+                   r.relevance, count(*) OVER () AS total
+            FROM _ranked r JOIN documents d USING (doc_id) LEFT JOIN topic_assignments a USING (doc_id)
+            LEFT JOIN topics t ON t.topic_id = a.topic_id
+            WHERE {condition}
+            ORDER BY r.relevance DESC, d.published_on DESC NULLS LAST, d.doc_id LIMIT ? OFFSET ?""",
+                         [*params, limit, (page - 1) * limit])
+        total = int(frame["total"].iloc[0]) if len(frame) else int(store.scalar(
+            f"SELECT count(*) FROM _ranked r JOIN documents d USING (doc_id) WHERE {condition}", params))
+    shown = tokens(next(t for t in terms if tokens(t)))  # the snippet marks the first term
+    first = re.compile(r"(?<!\w)" + r"\W+".join(map(re.escape, shown)) + r"(?!\w)", re.IGNORECASE)
     out = []
     for r in frame.itertuples():
         text = r.text or ""
-        found = re.search(patterns[0].removeprefix("(?i)"), text, re.IGNORECASE)
+        found = first.search(text)
         at, end = (found.start(), found.end()) if found else (-1, -1)
         start = max(at - 80, 0)
         out.append({"title": r.title, "source": r.source, "kind": r.kind, "url": safe_url(r.url),
                     "date": r.published_on.strftime("%Y-%m-%d") if r.published_on else "",
-                    "topic_id": None if r.topic_id != r.topic_id or r.topic_id is None else int(r.topic_id),
-                    "label": r.label, "relevance": int(r.relevance),
+                    "topic_id": None if pd.isna(r.topic_id) else int(r.topic_id),  # NA: not in a topic
+                    "label": None if pd.isna(r.label) else r.label, "relevance": round(float(r.relevance), 3),
                     "before": text[start:at] if at >= 0 else text[:160],
                     "match": text[at:end] if at >= 0 else "", "after": text[end:end + 80] if at >= 0 else ""})
-    return {"terms": terms, "total": int(total or 0), "page": page, "pages": -(-int(total or 0) // limit),
-            "results": out}
+    return {"terms": terms, "total": total, "page": page, "pages": -(-total // limit), "results": out}
+
+
+def _has_index(store: Store) -> bool:
+    """Whether the store holds index rows (none before migration 14 or the first enrich after it)."""
+    return bool(store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'doc_lengths'")
+                and store.scalar("SELECT EXISTS (FROM doc_lengths)"))
+
+
+def _indexed(store: Store, terms: list[str], words: list[str]) -> pd.DataFrame:
+    """doc_id, relevance from the index: every word (BM25), then each multi-word term's tokens in a row."""
+    ranked = store.df(bm25_sql(len(words)), words)
+    phrases = [split for term in terms if len(split := tokens(term)) > 1]
+    if not phrases or ranked.empty:
+        return ranked
+    with store.registered("_candidates", ranked[["doc_id"]]):
+        texts = store.df("SELECT doc_id, title, text FROM documents JOIN _candidates USING (doc_id)")
+    keep = {r.doc_id for r in texts.itertuples()
+            if all(_in_row(tokens(r.title or ""), p) or _in_row(tokens(r.text or ""), p) for p in phrases)}
+    return ranked[ranked["doc_id"].isin(keep)]
+
+
+def _in_row(seq: list[str], phrase: list[str]) -> bool:
+    """Whether the tokens `phrase` occur consecutively in `seq`."""
+    n = len(phrase)
+    return any(seq[i:i + n] == phrase for i in range(len(seq) - n + 1) if seq[i] == phrase[0])
+
+
+def _scanned(store: Store, terms: list[str]) -> pd.DataFrame:
+    """doc_id, relevance scanning every document with regular expressions."""
+    patterns = ["(?i)\\b" + r"\s+".join(re.escape(w) for w in term.split()) + "\\b" for term in terms]
+    match = " AND ".join("(regexp_matches(d.title, ?) OR regexp_matches(d.text, ?))" for _ in patterns)
+    score = " + ".join("3 * regexp_matches(d.title, ?)::INT + least(len(regexp_extract_all(d.text, ?)), 5)"
+                       for _ in patterns)
+    return store.df(f"SELECT d.doc_id, {score} AS relevance FROM documents d WHERE {match}",
+                    [p for p in patterns for _ in (0, 1)] * 2)
 
 
 def list_digests(reports_dir: Path) -> list[dict]:

@@ -33,6 +33,7 @@ from pipelines.steps.enrich import (
     count_frames,
     document_parts,
     fit_sector_classifier,
+    index_terms,
     pending,
     seen_signatures,
     write_frames,
@@ -99,6 +100,7 @@ def enrich_on_cluster(store: Store, settings: Settings, client, work: Path, part
     from nlp.embed import build_embedder
 
     result = StepResult("enrich")
+    result.count(indexed=index_terms(store))  # the search index needs no workers
     n_docs = export_pending(store, work / "dataset", settings.nlp.embedder, partition_rows)
     if not n_docs:
         return result

@@ -5,7 +5,8 @@ descriptions. The place registry is built from the organisations the crawlers st
 naming an organisation or a city can be placed; organisations' coordinates are placed by the configured
 NUTS boundaries first. Each batch has a per-document part (`document_parts`: language, MinHash signature,
 region tags; `pipelines.ops.distributed_enrich` runs it on Dask workers) and a part that needs the store and the
-earlier documents (`combine_batch`: near-duplicate groups, sectors from the stored vectors).
+earlier documents (`combine_batch`: near-duplicate groups, sectors from the stored vectors). First it adds the
+documents not yet in the dashboard search's inverted index (`index_terms`: doc_terms, doc_lengths).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pipelines.runs import StepResult
 from pipelines.settings import Settings
 from pipelines.steps.boundaries import load_boundaries
 from pipelines.store import Store
+from pipelines.views.search import index_sql
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +82,7 @@ def pending(store: Store, model: str) -> pd.DataFrame:
 def enrich(store: Store, settings: Settings, bars: Bars, embedder: Embedder | None = None) -> StepResult:
     """Add language, canonical copy, regions and sectors to embedded documents that lack them."""
     result = StepResult("enrich")
+    result.count(indexed=index_terms(store))
     todo = pending(store, settings.nlp.embedder)
     if todo.empty:
         return result
@@ -97,6 +100,20 @@ def enrich(store: Store, settings: Settings, bars: Bars, embedder: Embedder | No
             write_frames(store, features, regions, doc_sectors)
         count_frames(result, features)
     return result
+
+
+def index_terms(store: Store) -> int:
+    """Add the documents without a `doc_lengths` row to the search index, in one transaction; how many."""
+    with store.transaction():
+        store.con.execute("CREATE OR REPLACE TEMP TABLE _unindexed AS SELECT doc_id, title, text FROM documents d "
+                          "WHERE NOT EXISTS (SELECT 1 FROM doc_lengths l WHERE l.doc_id = d.doc_id)")
+        store.con.execute(f"CREATE OR REPLACE TEMP TABLE _rows AS {index_sql('_unindexed')}")
+        store.con.execute("INSERT INTO doc_terms SELECT * FROM _rows ORDER BY term")
+        store.con.execute("INSERT INTO doc_lengths SELECT u.doc_id, coalesce(sum(r.tf), 0) FROM _unindexed u "
+                          "LEFT JOIN _rows r USING (doc_id) GROUP BY u.doc_id")
+        n = store.scalar("SELECT count(*) FROM _unindexed")
+        store.con.execute("DROP TABLE _unindexed; DROP TABLE _rows")
+    return int(n)
 
 
 def batches(todo: pd.DataFrame) -> list[pd.DataFrame]:

@@ -30,7 +30,8 @@ BATCH = 2000
 ORG_FIELDS = ("name", "role", "org_id", "short_name", "country", "city", "nuts_code", "lat", "lon")
 # rows that must be redone when a document changes
 DERIVED_TABLES = ("doc_embeddings", "topic_assignments", "topic_similarities", "doc_features", "doc_regions",
-                  "doc_sectors", "doc_noun_phrases")
+                  "doc_sectors", "doc_noun_phrases", "doc_terms",
+                  "doc_lengths")
 
 
 def doc_id(source: str, external_id: str) -> str:

@@ -158,6 +158,7 @@ def canonical(store_path) -> dict[str, pd.DataFrame]:
         "features": "SELECT * EXCLUDE (enriched_at) FROM doc_features ORDER BY doc_id",
         "regions": "SELECT * FROM doc_regions ORDER BY ALL",
         "sectors": "SELECT * FROM doc_sectors ORDER BY ALL",
+        "search_index": "SELECT * FROM doc_terms ORDER BY doc_id, term",
         "topics": "SELECT topic_id, label, terms, size, born_on, status, centroid FROM topics ORDER BY topic_id",
         "assignments": "SELECT doc_id, topic_id, probability FROM topic_assignments ORDER BY doc_id",
         "similarities": "SELECT * EXCLUDE (model_version) FROM topic_similarities ORDER BY doc_id",

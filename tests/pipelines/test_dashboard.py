@@ -14,6 +14,7 @@ from pipelines.dashboard.app import create_app
 from pipelines.dashboard.security import CSRF_COOKIE
 from pipelines.settings import DashboardSettings, Settings
 from pipelines.steps.digest import write_digest
+from pipelines.steps.enrich import index_terms
 from pipelines.store import Store
 from tests.pipelines.test_digest_sections import PAYLOAD, build_store
 
@@ -24,6 +25,7 @@ def site(tmp_path_factory) -> Settings:
     settings = Settings(data_dir=root / "data", reports_dir=root / "reports")
     with Store.open(settings.store_path) as store:
         build_store(store)
+        index_terms(store)  # the search tests below run through the inverted index
         write_digest(store, settings, "2026-W48")
     (root / "secret.txt").write_text("TOP SECRET")
     (settings.reports_dir / "2026-W01").symlink_to(root)  # a week folder pointing outside the reports
