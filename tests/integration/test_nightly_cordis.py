@@ -37,6 +37,7 @@ def test_nightly_end_to_end_then_idempotent(cordis_site, tmp_path):
         crawl={"download_delay": 0, "autothrottle": False},
         nlp={"embedder": "all-MiniLM-L6-v2", "max_seq_length": 128},
         topics={"min_topic_size": 8},
+        trends={"recent_days": 61, "baseline_days": 122},  # the 300 projects span January to July 2022
     )
     first = run_cli("--config", config, "nightly", "--digest")
     assert "embed: ok" in first.stdout
