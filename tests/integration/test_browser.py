@@ -176,14 +176,19 @@ def test_digest_first_screen_shows_the_summary_and_the_first_cards_sentence(brow
     page.close()
 
 
-def test_dashboard_sorts_filters_by_region_name_searches_and_pages(browser, cordis_server):
-    page = browser.new_page()
-    page.dialogs = []
-    errors = []
+def watched_page(browser):
+    """A 1366x900 page and the list its script errors and failed requests are written to."""
+    page, errors = browser.new_page(), []
     page.on("console", lambda m: m.type == "error" and "Failed to load resource" not in m.text
             and errors.append(m.text))
     page.on("response", lambda r: r.status >= 400 and not r.url.endswith("/favicon.ico") and errors.append(r.url))
     page.set_viewport_size({"width": 1366, "height": 900})
+    return page, errors
+
+
+def test_dashboard_sorts_filters_by_region_name_searches_and_pages(browser, cordis_server):
+    page, errors = watched_page(browser)
+    page.dialogs = []
     page.goto(cordis_server + "/")
     page.wait_for_selector("#home-plot .main-svg")  # Plotly, served by the dashboard itself
     assert page.locator("#home-plot .scatterlayer .trace").count() == 6 and page.dialogs == []
@@ -222,12 +227,7 @@ def test_dashboard_sorts_filters_by_region_name_searches_and_pages(browser, cord
 
 
 def test_dashboard_charts_regions_and_the_sector_mix(browser, cordis_server):
-    page = browser.new_page()
-    errors = []
-    page.on("console", lambda m: m.type == "error" and "Failed to load resource" not in m.text
-            and errors.append(m.text))
-    page.on("response", lambda r: r.status >= 400 and not r.url.endswith("/favicon.ico") and errors.append(r.url))
-    page.set_viewport_size({"width": 1366, "height": 900})
+    page, errors = watched_page(browser)
     page.goto(cordis_server + "/")
     page.wait_for_selector("#regions-plot .main-svg")
     flagged = page.locator("tr.theme-row .badge.flag").count()
