@@ -22,7 +22,9 @@ from itertools import islice
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-TOKEN = re.compile(r"(?u)\b[a-zA-Z][a-zA-Z0-9\-]+\b")  # nlp.topics.TOKEN_PATTERN
+from nlp.topics import TOKEN_PATTERN
+
+TOKEN = re.compile(TOKEN_PATTERN)  # the topic vectorizer's words
 MAX_CHARS = 100_000  # spaCy's parser needs about 1 GB per 100,000 characters: longer texts are cut
 
 
