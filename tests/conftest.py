@@ -9,6 +9,7 @@ import sys
 import tarfile
 import tomllib
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ SHARED = REPO.parent / "shared"
 SHARED_DATA = SHARED / "data"
 CORDIS_TARBALL = SHARED_DATA / "cordis-horizon-europe" / "original" / "horizon-projects-xml.tar.xz"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# the ISO week the tests' detections are made in (stamped now): a digest for an earlier week is refused
+THIS_WEEK = "{}-W{:02d}".format(*datetime.now(UTC).date().isocalendar()[:2])
 
 
 def needs_shared(path: Path = SHARED_DATA):

@@ -19,7 +19,7 @@ from pipelines.dashboard.app import create_app
 from pipelines.settings import Settings
 from pipelines.steps.digest import write_digest
 from pipelines.store import Store
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, THIS_WEEK
 from tests.integration.cordis_store import build_cordis_store
 from tests.pipelines.test_digest_sections import PAYLOAD, build_store
 
@@ -36,7 +36,7 @@ def site(tmp_path_factory):
     settings = Settings(data_dir=root / "data", reports_dir=root / "reports")
     with Store.open(settings.store_path) as store:
         build_store(store)
-        write_digest(store, settings, "2026-W48")
+        write_digest(store, settings, THIS_WEEK)
     return settings
 
 
@@ -132,7 +132,7 @@ def test_analyst_filters_opens_a_theme_and_gives_feedback(page, server, site):
 
 
 @pytest.mark.parametrize("path, selector", [
-    ("/themes/1", "#documents"), ("/search?q=electrolyser", "#results"), ("/digests/2026-W48/html", "body"),
+    ("/themes/1", "#documents"), ("/search?q=electrolyser", "#results"), (f"/digests/{THIS_WEEK}/html", "body"),
 ])
 def test_hostile_document_shows_as_text_and_runs_nothing(page, server, path, selector):
     page.goto(server + path)
@@ -143,7 +143,7 @@ def test_hostile_document_shows_as_text_and_runs_nothing(page, server, path, sel
 
 
 def test_digest_opens_offline_without_loading_anything(page, site):
-    html, md = (site.reports_dir / "2026-W48" / "digest.html"), (site.reports_dir / "2026-W48" / "digest.md")
+    html, md = (site.reports_dir / THIS_WEEK / "digest.html"), (site.reports_dir / THIS_WEEK / "digest.md")
     requests = []
     page.on("request", lambda r: requests.append(r.url))
     page.goto(html.as_uri())

@@ -6,6 +6,7 @@ import pytest
 from pipelines.settings import Settings
 from pipelines.steps.digest import write_digest
 from pipelines.store import Store
+from tests.conftest import THIS_WEEK
 from tests.integration import test_browser  # SHOTS is set by its browser fixture, so read it when used
 from tests.integration.test_browser import browser, page, server  # noqa: F401 (fixtures)
 from tests.pipelines.test_digest_sections import build_store
@@ -20,7 +21,7 @@ def site(tmp_path_factory):
     settings = Settings(data_dir=root / "data", reports_dir=root / "reports", dashboard={"regions": ["DE71"]})
     with Store.open(settings.store_path) as store:
         add_geography(build_store(store))
-        write_digest(store, settings, "2026-W48")
+        write_digest(store, settings, THIS_WEEK)
     return settings
 
 
@@ -51,6 +52,6 @@ def test_theme_page_shows_collaboration_areas_and_non_eu_partners(page, server):
 
 
 def test_digest_has_the_followed_regions_brief(page, site):  # noqa: F811
-    page.goto((site.reports_dir / "2026-W48" / "digest.html").as_uri())
+    page.goto((site.reports_dir / THIS_WEEK / "digest.html").as_uri())
     brief = page.locator("#brief-DE71").inner_text()
     assert "hydrogen valleys" in brief and "solid-state batteries" in brief and "FRK2" in brief

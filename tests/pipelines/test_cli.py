@@ -5,7 +5,7 @@ import typer
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from tests.conftest import write_config
+from tests.conftest import THIS_WEEK, write_config
 
 runner = CliRunner()
 
@@ -49,7 +49,7 @@ def test_bad_config_is_one_line_and_exit_1(tmp_path):
 
 def test_digest_without_scores_says_what_to_do(tmp_path):
     config = write_config(tmp_path)
-    result = runner.invoke(app, ["--config", str(config), "digest", "--week", "2026-W48"])
+    result = runner.invoke(app, ["--config", str(config), "digest", "--week", THIS_WEEK])
     assert result.exit_code == 1 and "trendscout nightly" in result.output
 
 

@@ -16,6 +16,7 @@ from pipelines.settings import DashboardSettings, Settings
 from pipelines.steps.digest import write_digest
 from pipelines.steps.enrich import index_terms
 from pipelines.store import Store
+from tests.conftest import THIS_WEEK
 from tests.pipelines.test_digest_sections import PAYLOAD, build_store
 
 
@@ -26,7 +27,7 @@ def site(tmp_path_factory) -> Settings:
     with Store.open(settings.store_path) as store:
         build_store(store)
         index_terms(store)  # the search tests below run through the inverted index
-        write_digest(store, settings, "2026-W48")
+        write_digest(store, settings, THIS_WEEK)
     (root / "secret.txt").write_text("TOP SECRET")
     (settings.reports_dir / "2026-W01").symlink_to(root)  # a week folder pointing outside the reports
     return settings
@@ -52,7 +53,7 @@ def test_home_lists_themes_and_filters_by_region(client):
     assert "hydrogen valleys" not in client.get("/", params={"sector": "steel"}).text
 
 
-@pytest.mark.parametrize("path", ["/", "/themes/1", "/search?q=hydrogen", "/digests/2026-W48/html"])
+@pytest.mark.parametrize("path", ["/", "/themes/1", "/search?q=hydrogen", f"/digests/{THIS_WEEK}/html"])
 def test_pages_show_hostile_text_as_text(client, path):
     page = client.get(path)
     assert page.status_code == 200
@@ -126,9 +127,9 @@ def test_search_finds_text_and_treats_wildcards_literally(client):
 
 
 @pytest.mark.parametrize("path", [
-    "/digests/..%2F..%2Fsecret.txt/html", "/digests/2026-W48/..%2F..%2Fsecret.txt", "/digests/../secret.txt",
-    "/digests/2026-W48/txt", "/digests/2026-W01/html", "/digests/%2e%2e/html",
-    "/digests/2026-W48%2F..%2F..%2Fsecret.txt/md",
+    "/digests/..%2F..%2Fsecret.txt/html", f"/digests/{THIS_WEEK}/..%2F..%2Fsecret.txt", "/digests/../secret.txt",
+    f"/digests/{THIS_WEEK}/txt", "/digests/2026-W01/html", "/digests/%2e%2e/html",
+    f"/digests/{THIS_WEEK}%2F..%2F..%2Fsecret.txt/md",
 ])
 def test_digest_files_are_served_only_from_reports_dir(client, path):
     response = client.get(path)
@@ -137,8 +138,8 @@ def test_digest_files_are_served_only_from_reports_dir(client, path):
 
 def test_digests_page_lists_written_weeks(client):
     page = client.get("/digests").text
-    assert 'href="/digests/2026-W48/html"' in page and 'href="/digests/2026-W48/md"' in page
-    assert client.get("/digests/2026-W48/md").headers["content-type"].startswith("text/plain")
+    assert f'href="/digests/{THIS_WEEK}/html"' in page and f'href="/digests/{THIS_WEEK}/md"' in page
+    assert client.get(f"/digests/{THIS_WEEK}/md").headers["content-type"].startswith("text/plain")
 
 
 @pytest.mark.parametrize("query", ["region=DE71%27--", "kind=blog", "start=yesterday"])
@@ -251,11 +252,11 @@ def test_home_chart_is_plotly_served_from_the_package(client):
 
 
 def test_charts_are_png(client):
-    for path in ("/charts/themes.png", "/themes/1/chart.png", "/digests/2026-W48/chart-topic-1.png"):
+    for path in ("/charts/themes.png", "/themes/1/chart.png", f"/digests/{THIS_WEEK}/chart-topic-1.png"):
         response = client.get(path)
         assert response.status_code == 200 and response.content[:8] == b"\x89PNG\r\n\x1a\n", path
     assert client.get("/themes/999/chart.png").status_code == 404
-    assert client.get("/digests/2026-W48/chart-topic-x.png").status_code == 404
+    assert client.get(f"/digests/{THIS_WEEK}/chart-topic-x.png").status_code == 404
 
 
 def figure_of(page: str, figure_id: str) -> dict:

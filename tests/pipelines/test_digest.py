@@ -10,6 +10,7 @@ from pipelines.steps.detect import detect
 from pipelines.steps.digest import md_escape, md_prose, parse_week, safe_url, write_digest
 from pipelines.steps.ingest import upsert_documents
 from pipelines.store import Store
+from tests.conftest import THIS_WEEK
 
 HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 
@@ -30,7 +31,7 @@ def store():
 
 def test_digest_escapes_crawled_text_in_html_and_markdown(store, tmp_path):
     settings = Settings(reports_dir=tmp_path)
-    _, folder = write_digest(store, settings, "2026-W48")
+    _, folder = write_digest(store, settings, THIS_WEEK)
     html = (folder / "digest.html").read_text()
     md = (folder / "digest.md").read_text()
     assert "<script>" not in html and "&lt;script&gt;" in html
@@ -38,7 +39,7 @@ def test_digest_escapes_crawled_text_in_html_and_markdown(store, tmp_path):
     assert "javascript:" not in html and 'href="https://x.test/' in html
     assert not re.search(r"(?<!\\)<", md) and "\\<script\\>" in md  # every < escaped
     data = json.loads((folder / "digest.json").read_text())
-    assert data["week"] == "2026-W48" and (data["themes"] + data["watch_list"])[0]["label"] == HOSTILE
+    assert data["week"] == THIS_WEEK and (data["themes"] + data["watch_list"])[0]["label"] == HOSTILE
 
 
 @pytest.mark.parametrize("url, expected", [

@@ -65,7 +65,7 @@ def build_store(store: Store) -> Store:
     for d in docs:
         con.execute("INSERT INTO topic_assignments VALUES (?, ?, 'v1', 0.9, now())",
                     [f"{d['source']}:{d['external_id']}", d["_topic"]])
-    con.execute("INSERT INTO detections VALUES ('d1', 'r1', '2026-11-20', 'month', now(), ?)",
+    con.execute("INSERT INTO detections VALUES ('d1', 'r1', '2026-11-20', 'month', TIMESTAMP '2026-11-24 03:30:00', ?)",
                 [json.dumps({"min_growth": 1.5, "fdr": 0.05, "min_docs": 5})])
     scores = {1: (1, 16, 12, 4.0, 1e-5, True), 2: (2, 3, 11, 1.0, 0.6, False), 3: (4, 0, 20, 0.1, 0.9, False),
               4: (3, 6, 0, 3.0, 1e-3, True)}
@@ -120,7 +120,8 @@ def test_digest_shows_feedback_and_suppresses_rejected_theme(store, tmp_path: Pa
 
 def test_digest_sections_say_so_when_empty(tmp_path: Path):
     with Store.open(":memory:") as s:
-        s.con.execute("INSERT INTO detections VALUES ('d0', 'r0', '2026-11-20', 'month', now(), '{}')")
+        s.con.execute("INSERT INTO detections VALUES ('d0', 'r0', '2026-11-20', 'month', "
+                      "TIMESTAMP '2026-11-24 03:00:00', '{}')")
         html = render_digest(build_digest(s, Settings(reports_dir=tmp_path), "2026-W48"))["digest.html"]
     for message in ("Nothing passed the test this week", "No burst this week", "No theme spans several sectors",
                     "No topic was born",

@@ -18,6 +18,7 @@ from pipelines.steps import mail as mail_module
 from pipelines.steps.digest import write_digest
 from pipelines.steps.mail import MailSettings, send_digest
 from pipelines.store import Store
+from tests.conftest import THIS_WEEK
 from tests.pipelines.test_digest_sections import build_store
 
 PASSWORD = "s3cret-smtp-pw"
@@ -60,7 +61,7 @@ def digest_folder(tmp_path):
     settings = Settings(reports_dir=tmp_path)
     with Store.open(":memory:") as store:
         build_store(store)
-        return write_digest(store, settings, "2026-W48")[1]
+        return write_digest(store, settings, THIS_WEEK)[1]
 
 
 def settings_for(controller, **overrides) -> MailSettings:
@@ -75,7 +76,7 @@ def test_send_digest_delivers_text_and_html_parts(smtp_server, digest_folder, ca
     assert send_digest(digest_folder, settings_for(controller)) == 2
     (recipients, message), = inbox.messages
     assert recipients == ["a@example.test", "b@example.test"] and logins == [b"digest"]
-    assert message["Subject"] == "trendscout digest 2026-W48: 2 rising themes"
+    assert message["Subject"] == f"trendscout digest {THIS_WEEK}: 2 rising themes"
     html = message.get_body(("html",)).get_content()
     text = message.get_body(("plain",)).get_content()
     assert "&lt;script&gt;" in html and "<script>" not in html and "\\<script\\>" in text
@@ -114,9 +115,9 @@ def test_write_digest_mails_when_enabled_and_survives_a_dead_server(smtp_server,
     with Store.open(":memory:") as store:
         build_store(store)
         monkeypatch.setattr(mail_module, "mail_of", lambda _: settings_for(controller))
-        result, _ = write_digest(store, settings, "2026-W48")
+        result, _ = write_digest(store, settings, THIS_WEEK)
         assert result.counts["mailed"] == 2 and len(inbox.messages) == 1
         monkeypatch.setattr(mail_module, "mail_of", lambda _: settings_for(controller, port=free_port()))
-        result, folder = write_digest(store, settings, "2026-W48")
+        result, folder = write_digest(store, settings, THIS_WEEK)
     assert result.errors and result.errors[0].startswith("mail:") and (folder / "digest.html").is_file()
     assert PASSWORD not in caplog.text

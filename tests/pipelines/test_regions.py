@@ -11,7 +11,7 @@ from pipelines.settings import GeographySettings, Settings
 from pipelines.steps.ingest import upsert_documents
 from pipelines.store import Store
 from pipelines.views.regions import consortia, list_regions, region_brief, theme_geography
-from tests.conftest import write_config
+from tests.conftest import THIS_WEEK, write_config
 from tests.pipelines.test_digest_sections import build_store
 
 OPTIONS = GeographySettings()
@@ -136,7 +136,7 @@ def test_digest_section_has_followed_briefs_and_collaboration_areas(store, tmp_p
 
     settings = Settings(reports_dir=tmp_path, dashboard={"regions": ["DE71", "PL91"]},
                         geography={"non_eu_min_count": 1})  # one US partner since 2025-11-20, none before
-    d = build_digest(store, settings, "2026-W48")
+    d = build_digest(store, settings, THIS_WEEK)
     assert [b["region"] for b in d["geography"]["briefs"]] == ["DE71"]  # PL91 has no documents
     areas = {x["topic_id"]: x["pairs"] for x in d["geography"]["collaboration"]}
     assert set(areas) == {1, 4}
