@@ -347,7 +347,11 @@ class ForecastBacktest:
 
     def add_window(self, window: pd.DataFrame, period: str, baseline_periods: int) -> None:
         """Forecast every topic of a detection window (doc_id, topic_id, period: its start) at its last period."""
-        counts, volumes = topic_series(window, period)
+        self.add_series(*topic_series(window, period), period, baseline_periods)
+
+    def add_series(self, counts: pd.DataFrame, volumes: pd.Series, period: str, baseline_periods: int) -> None:
+        """Forecast every series of a detection window (`counts`: series x its consecutive periods, `volumes`: all
+        documents per period) at its last period, the lasting growth one year ahead."""
         lasting = PERIODS_PER_YEAR[period]
         self.add(counts, volumes, following_periods(counts.columns[-1], max(self.horizon, lasting), period),
                  baseline_periods, lasting, period)

@@ -109,6 +109,22 @@ class TermIndex:
         return TermCounts(matrix[:, keep].tocsc(), self.names[keep], doc_ids)
 
 
+    def per_period(self, doc_ids, labels, terms, columns) -> pd.DataFrame:
+        """Documents holding each of `terms` (that the index holds) per label: terms x `columns`, `labels` giving
+        the label (a period start) of each of `doc_ids`."""
+        position = {name: j for j, name in enumerate(self.names)}
+        terms = [t for t in dict.fromkeys(terms) if t in position]
+        rows = self.doc_ids.get_indexer(pd.Index(doc_ids))
+        if (rows < 0).any():
+            raise KeyError("documents outside the index")
+        slot = pd.Index(columns).get_indexer(pd.Index(labels))
+        keep = slot >= 0
+        periods = sp.csr_matrix((np.ones(keep.sum()), (np.arange(keep.sum()), slot[keep])),
+                                shape=(int(keep.sum()), len(columns)))
+        held = self.matrix[rows[keep]][:, [position[t] for t in terms]]
+        return pd.DataFrame((held.T @ periods).toarray(), index=pd.Index(terms), columns=list(columns))
+
+
 def topic_specificity(matrix: sp.csc_matrix, topics: np.ndarray) -> np.ndarray:
     """Per term: (chi2 - (K - 1)) / n of its documents' topics against all documents' topics (outliers left out)."""
     real = topics != OUTLIER

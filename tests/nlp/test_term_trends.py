@@ -134,3 +134,14 @@ def test_term_documents_reads_given_terms_as_the_term_matrix_reads_them():
     for j, term in enumerate(terms[:4]):  # the same documents as the vectorizer that found the terms
         assert (found[:, j] == matrix[:, list(names).index(term)].toarray().ravel()).all(), term
     assert found[:, 1].tolist() == [1, 1, 0, 0, 0]  # a phrase is its words in a row (stop words dropped)
+
+
+def test_term_index_counts_documents_holding_each_term_per_period():
+    texts = pd.Series(["quantum sensing chips", "quantum sensing", "photonic chips", "quantum chips"],
+                      index=["a", "b", "c", "d"])
+    index = TermIndex(texts, min_docs=1)
+    months = pd.to_datetime(["2024-01-01", "2024-02-01", "2024-02-01", "2024-03-01"])
+    frame = index.per_period(["a", "b", "c", "d"], months, ["quantum sensing", "chips", "absent", "chips"],
+                             pd.to_datetime(["2024-01-01", "2024-02-01"]))  # March is not asked for
+    assert frame.index.tolist() == ["quantum sensing", "chips"]
+    assert frame.to_numpy().tolist() == [[1, 1], [1, 1]]
