@@ -58,14 +58,7 @@ def forecast(store: Store, settings: ForecastSettings) -> StepResult:
     if docs.empty or series.empty:
         result.skip("no_documents")
         return result
-    members, corpora = memberships(store, series, docs)
-    in_window = period_start(docs["published_on"], period).where(lambda p: p.isin(periods))
-    counts, volumes = series_counts(series, members, corpora, pd.Series(in_window.to_numpy(), docs["doc_id"]),
-                                    periods)
-    in_base = rolling_start(docs["published_on"], as_of, period).isin(baseline)
-    base_n, base_v = series_counts(series, members, corpora, pd.Series(np.where(in_base, "base", None),
-                                                                       docs["doc_id"]), ["base"])
-    share_baseline = (base_n["base"] / base_v["base"].where(base_v["base"] > 0)).to_numpy()
+    counts, volumes, share_baseline = window_series(store, series, docs, periods, baseline, as_of, period)
     lasting = PERIODS_PER_YEAR[period]
     ahead = [p.date() for p in following_periods(periods[-1], settings.horizon, period)]
     rows = []
@@ -78,13 +71,7 @@ def forecast(store: Store, settings: ForecastSettings) -> StepResult:
             p_lasting_raw=p_lasting, share_baseline=share, share_last=y[-1] / v[-1] if v[-1] else None))
     frame = pd.concat(rows, ignore_index=True)
     resolved = resolved_lasting(store, detect_id, as_of, period, periods[-1], settings.growth_factor)
-    frame["p_lasting"] = frame["p_lasting_raw"].astype(float)
-    calibrated = 0
-    for scope, known in resolved.groupby("scope"):
-        calibrator = ProbabilityCalibrator(**settings.calibrator_options()).fit(known["p"], known["event"])
-        mapped = frame["p_lasting"].notna() & frame["scope"].eq(scope)
-        frame.loc[mapped, "p_lasting"] = calibrator.predict(frame.loc[mapped, "p_lasting"])
-        calibrated += int(calibrator.fitted_) * int((mapped & frame["step"].eq(1)).sum())
+    frame["p_lasting"], calibrated = calibrated_lasting(frame, resolved, settings)
     frame = frame[["detect_id", *KEY, "step", "period", "model", "mean", "q10", "q25", "q50", "q75", "q90",
                    "p_lasting", "p_lasting_raw", "share_baseline", "share_last"]]
     with store.transaction() as con:
@@ -97,6 +84,34 @@ def forecast(store: Store, settings: ForecastSettings) -> StepResult:
                  lasting_resolved=len(resolved), lasting_calibrated=calibrated,
                  **{f"model_{k}": int(n) for k, n in models.items()})
     return result
+
+
+def window_series(store: Store, series: pd.DataFrame, docs: pd.DataFrame, periods: list, baseline: list,
+                  as_of: pd.Timestamp, period: str) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Documents of each series and of its sub-corpus per period of `periods` (series x periods, in the order of
+    `series`), and each series' share over the detection's `baseline` periods (NaN: no documents there)."""
+    members, corpora = memberships(store, series, docs)
+    in_window = period_start(docs["published_on"], period).where(lambda p: p.isin(periods))
+    counts, volumes = series_counts(series, members, corpora, pd.Series(in_window.to_numpy(), docs["doc_id"]),
+                                    periods)
+    in_base = rolling_start(docs["published_on"], as_of, period).isin(baseline)
+    base_n, base_v = series_counts(series, members, corpora, pd.Series(np.where(in_base, "base", None),
+                                                                       docs["doc_id"]), ["base"])
+    return counts, volumes, (base_n["base"] / base_v["base"].where(base_v["base"] > 0)).to_numpy()
+
+
+def calibrated_lasting(frame: pd.DataFrame, resolved: pd.DataFrame, settings: ForecastSettings
+                       ) -> tuple[pd.Series, int]:
+    """The forecasts' raw lasting-growth probabilities mapped per scope by a calibrator fitted on that scope's
+    resolved ones (raw where none is fitted), and how many series had a map."""
+    p = frame["p_lasting_raw"].astype(float)
+    calibrated = 0
+    for scope, known in resolved.groupby("scope"):
+        calibrator = ProbabilityCalibrator(**settings.calibrator_options()).fit(known["p"], known["event"])
+        mapped = p.notna() & frame["scope"].eq(scope)
+        p[mapped] = calibrator.predict(p[mapped])
+        calibrated += int(calibrator.fitted_) * int((mapped & frame["step"].eq(1)).sum())
+    return p, calibrated
 
 
 def forecast_series(store: Store, detect_id: str, top_cells: int) -> pd.DataFrame:
