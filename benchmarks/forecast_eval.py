@@ -8,7 +8,11 @@ the naive last value and Holt's linear smoothing, and the lasting-growth probabi
 ahead >= 1.5 x the share of the window's baseline periods) is scored with Brier. Writes
 benchmarks/out/forecast-eval.json and one fan chart per corpus into docs/img/.
 
-    .venv/bin/python benchmarks/forecast_eval.py [--series N] [--every K] [cordis] [patents] [arxiv] [acl]
+    .venv/bin/python benchmarks/forecast_eval.py [--series N] [--every K] [--rising] [cordis] [patents] [arxiv] [acl]
+
+`--rising`: at every cutoff the N eligible series whose share rose most (recent periods of the window over its
+baseline periods, half a document added to both) instead of a sample: the kind of series the product forecasts
+for its flagged terms, chosen for a rise and prone to fall back. Writes forecast-eval-rising.json, no chart.
 
 (from a worktree whose package is installed elsewhere: PYTHONPATH=. so that its nlp/ is the one scored)
 """
@@ -77,7 +81,15 @@ def term_series(name: str, spec: dict) -> tuple[sparse.csr_matrix, np.ndarray, l
     return counts, vectorizer.get_feature_names_out(), list(volumes.index), volumes
 
 
-def evaluate(name: str, n_series: int, every: int, settings: ForecastSettings) -> dict:
+def rising(window: sparse.csr_matrix, volumes: np.ndarray, baseline: int, eligible: np.ndarray, n: int) -> np.ndarray:
+    """The `n` eligible series with the largest growth of share, recent periods over baseline periods."""
+    base = np.asarray(window[eligible, :baseline].sum(axis=1)).ravel()
+    recent = np.asarray(window[eligible, baseline:].sum(axis=1)).ravel()
+    growth = ((recent + 0.5) / (volumes[baseline:].sum() + 1)) / ((base + 0.5) / (volumes[:baseline].sum() + 1))
+    return eligible[np.argsort(-growth, kind="stable")[:n]]
+
+
+def evaluate(name: str, n_series: int, every: int, settings: ForecastSettings, select_rising: bool = False) -> dict:
     spec = RUNS[name]
     started = time.monotonic()
     counts, vocab, periods, volumes = term_series(name, spec)
@@ -91,7 +103,10 @@ def evaluate(name: str, n_series: int, every: int, settings: ForecastSettings) -
     for c in range(w - 1, len(periods) - 1, every):
         window = counts[:, c - w + 1: c + 1]
         eligible = np.flatnonzero(np.asarray(window.sum(axis=1)).ravel() >= MIN_DOCS)
-        chosen = rng.choice(eligible, min(n_series, len(eligible)), replace=False) if len(eligible) else eligible
+        if select_rising:
+            chosen = rising(window, volumes.to_numpy()[c - w + 1: c + 1], spec["baseline"], eligible, n_series)
+        else:
+            chosen = rng.choice(eligible, min(n_series, len(eligible)), replace=False) if len(eligible) else eligible
         used.update(chosen.tolist())
         dense_window = pd.DataFrame(window[chosen].toarray(), index=chosen, columns=range(c - w + 1, c + 1))
         bt.add(dense_window, pd.Series(volumes.to_numpy()[c - w + 1: c + 1], index=dense_window.columns),
@@ -100,9 +115,10 @@ def evaluate(name: str, n_series: int, every: int, settings: ForecastSettings) -
     outcomes = pd.DataFrame(counts[rows].toarray() / np.maximum(volumes.to_numpy(), 1), index=rows,
                             columns=range(len(periods)))
     result = bt.score(outcomes) | {"corpus": name, "period": spec["period"], "series_per_cutoff": n_series,
-                                   "cutoffs": len(range(w - 1, len(periods) - 1, every)),
+                                   "cutoffs": len(range(w - 1, len(periods) - 1, every)), "rising": select_rising,
                                    "seconds": round(time.monotonic() - started)}
-    chart(name, spec, counts, list(vocab), periods, volumes, settings)
+    if not select_rising:
+        chart(name, spec, counts, list(vocab), periods, volumes, settings)
     return result
 
 
@@ -155,11 +171,13 @@ if __name__ == "__main__":
     parser.add_argument("names", nargs="*", default=list(RUNS))
     parser.add_argument("--series", type=int, default=200)
     parser.add_argument("--every", type=int, default=1)
+    parser.add_argument("--rising", action="store_true")
     args = parser.parse_args()
     settings = ForecastSettings()
-    results = {name: evaluate(name, args.series, args.every, settings) for name in args.names}
+    results = {name: evaluate(name, args.series, args.every, settings, args.rising) for name in args.names}
     OUT.mkdir(exist_ok=True)
-    (OUT / "forecast-eval.json").write_text(json.dumps(results, indent=2, default=str))
+    out = "forecast-eval-rising.json" if args.rising else "forecast-eval.json"
+    (OUT / out).write_text(json.dumps(results, indent=2, default=str))
     print(table(results))
     for name, r in results.items():
         print(name, r.get("models"), r.get("points"), "lasting base rate", r.get("lasting_base_rate"),

@@ -347,7 +347,11 @@ class ForecastBacktest:
 
     def add_window(self, window: pd.DataFrame, period: str, baseline_periods: int) -> None:
         """Forecast every topic of a detection window (doc_id, topic_id, period: its start) at its last period."""
-        counts, volumes = topic_series(window, period)
+        self.add_series(*topic_series(window, period), period, baseline_periods)
+
+    def add_series(self, counts: pd.DataFrame, volumes: pd.Series, period: str, baseline_periods: int) -> None:
+        """Forecast every series of a detection window (`counts`: series x its consecutive periods, `volumes`: all
+        documents per period) at its last period, the lasting growth one year ahead."""
         lasting = PERIODS_PER_YEAR[period]
         self.add(counts, volumes, following_periods(counts.columns[-1], max(self.horizon, lasting), period),
                  baseline_periods, lasting, period)
@@ -367,3 +371,24 @@ def topic_series(docs: pd.DataFrame, period: str) -> tuple[pd.DataFrame, pd.Seri
     counts = docs.groupby(["topic_id", "period"]).size().unstack("period", fill_value=0)
     counts = counts.reindex(columns=list(span.start_time), fill_value=0)
     return counts, counts.sum(axis=0)
+
+
+def series_counts(series: pd.DataFrame, members: pd.DataFrame, corpora: pd.DataFrame, labels: pd.Series,
+                  columns: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Documents of each series per label, and of its sub-corpus (the share's denominator) per label.
+
+    `series`: its key columns and `corpus` (the sub-corpus its share is of); `members`: the key columns and doc_id of
+    every document a series counts; `corpora`: corpus, doc_id of every document of each sub-corpus; `labels`: doc_id
+    -> label (a period start; NaN: not counted); `columns`: the labels wanted, in order. Returns (counts, volumes),
+    both indexed by the series' keys in the order of `series`, with `columns` as columns."""
+    keys = [c for c in series.columns if c != "corpus"]
+    index = pd.MultiIndex.from_frame(series[keys])
+
+    def per_label(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+        frame = frame.assign(label=frame["doc_id"].map(labels)).dropna(subset=["label"])
+        return frame.groupby([*by, "label"]).size().unstack("label", fill_value=0).reindex(columns=columns,
+                                                                                          fill_value=0)
+
+    counts = per_label(members, keys).reindex(index, fill_value=0)
+    volumes = per_label(corpora, ["corpus"]).reindex(series["corpus"].to_numpy(), fill_value=0).set_axis(index)
+    return counts, volumes

@@ -26,17 +26,30 @@ OUTLIER = -1
 TOKEN = r"(?u)\b[a-zA-Z][a-zA-Z0-9\-]+\b"
 
 
+def _vectorizer(ngram_range=(1, 3), **options) -> CountVectorizer:
+    """Binary counts of words and phrases, English stop words dropped: how every term is read."""
+    return CountVectorizer(stop_words="english", ngram_range=ngram_range, binary=True, token_pattern=TOKEN,
+                           dtype=np.float64, **options)
+
+
 def term_matrix(texts: list[str], min_docs: int, max_df: float, ngram_range=(1, 3)) -> tuple[sp.csc_matrix, np.ndarray]:
     """Binary documents x terms matrix (English stop words dropped) and the term names."""
     if len(texts) < min_docs:
         return sp.csc_matrix((len(texts), 0)), np.array([], dtype=object)
-    vectorizer = CountVectorizer(stop_words="english", ngram_range=ngram_range, binary=True, min_df=min_docs,
-                                 max_df=max_df, token_pattern=TOKEN, dtype=np.float64)
+    vectorizer = _vectorizer(ngram_range, min_df=min_docs, max_df=max_df)
     try:
         matrix = vectorizer.fit_transform(texts)
     except ValueError:  # nothing left after min_df / max_df
         return sp.csc_matrix((len(texts), 0)), np.array([], dtype=object)
     return matrix.tocsc(), vectorizer.get_feature_names_out()
+
+
+def term_documents(texts: list[str], terms: list[str]) -> sp.csc_matrix:
+    """Binary documents x `terms` (distinct, in that order): the documents holding each term, read as `term_matrix`
+    reads them (a phrase is counted where its words follow each other once stop words are dropped)."""
+    if not len(terms):
+        return sp.csc_matrix((len(texts), 0))
+    return _vectorizer(vocabulary=list(terms)).transform(texts).tocsc()
 
 
 @dataclass(frozen=True)
@@ -94,6 +107,22 @@ class TermIndex:
         if not keep.any():  # as `term_matrix`: nothing left after min_df
             return TermCounts(sp.csc_matrix((len(rows), 0)), np.array([], dtype=object), doc_ids)
         return TermCounts(matrix[:, keep].tocsc(), self.names[keep], doc_ids)
+
+
+    def per_period(self, doc_ids, labels, terms, columns) -> pd.DataFrame:
+        """Documents holding each of `terms` (that the index holds) per label: terms x `columns`, `labels` giving
+        the label (a period start) of each of `doc_ids`."""
+        position = {name: j for j, name in enumerate(self.names)}
+        terms = [t for t in dict.fromkeys(terms) if t in position]
+        rows = self.doc_ids.get_indexer(pd.Index(doc_ids))
+        if (rows < 0).any():
+            raise KeyError("documents outside the index")
+        slot = pd.Index(columns).get_indexer(pd.Index(labels))
+        keep = slot >= 0
+        periods = sp.csr_matrix((np.ones(keep.sum()), (np.arange(keep.sum()), slot[keep])),
+                                shape=(int(keep.sum()), len(columns)))
+        held = self.matrix[rows[keep]][:, [position[t] for t in terms]]
+        return pd.DataFrame((held.T @ periods).toarray(), index=pd.Index(terms), columns=list(columns))
 
 
 def topic_specificity(matrix: sp.csc_matrix, topics: np.ndarray) -> np.ndarray:

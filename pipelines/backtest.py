@@ -88,6 +88,12 @@ def _replay_dates(scratch: Store, shuffle_seed: int | None) -> pd.DataFrame:
     return frame
 
 
+def shown_terms(cells: pd.DataFrame, top: int) -> list[str]:
+    """The term cells the forecast step forecasts: flagged or within the `top` best-ranked terms."""
+    terms = cells[cells["scope"] == "term"]
+    return terms.loc[terms["flagged"].astype(bool) | (terms["rank"] <= top), "cell"].tolist()
+
+
 def _term_index(corpus: pd.DataFrame, trends) -> TermIndex | None:
     """Every document's terms, vectorized once for all cutoffs (each cutoff keeps terms by its own documents)."""
     if not (trends.term_cells or trends.terms):
@@ -167,9 +173,10 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
     backtest_id = "bt-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     rows: list[dict] = []
     skipped: list[dict] = []
-    forecasts = ForecastBacktest(horizon=settings.forecast.horizon, growth_factor=settings.forecast.growth_factor,
-                                 forecaster=settings.forecast.forecaster_options(),
-                                 calibrator=settings.forecast.calibrator_options())
+    forecasts, term_forecasts = (ForecastBacktest(
+        horizon=settings.forecast.horizon, growth_factor=settings.forecast.growth_factor,
+        forecaster=settings.forecast.forecaster_options(), calibrator=settings.forecast.calibrator_options())
+        for _ in range(2))
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="trendscout-backtest-") as tmp, Store.open(":memory:") as scratch:
         scratch.con.execute(f"ATTACH '{settings.store_path}' AS src (READ_ONLY)")
@@ -197,6 +204,12 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
             # forecasts count calendar periods: each bin anchored at the cutoff falls in its own one
             calendar = detector.window_.assign(period=period_start(detector.window_["period"], detector.period_))
             forecasts.add_window(calendar, detector.period_, len(detector.baseline_periods_))
+            shown = shown_terms(cells, settings.forecast.top_cells)
+            if index is not None and shown:  # the term rows the forecast step would forecast
+                counts, volumes = topic_series(calendar, detector.period_)
+                term_forecasts.add_series(index.per_period(calendar["doc_id"], calendar["period"], shown,
+                                                           counts.columns), volumes, detector.period_,
+                                          len(detector.baseline_periods_))
             recent = recent_documents(scratch, detector)
             flagged = cells[cells["scope"].isin(["topic", "term"]) & cells["flagged"]]
             topics = scratch.df("SELECT topic_id, label, terms FROM topics").set_index("topic_id")
@@ -228,6 +241,11 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
         last = period_start(pd.Series(detector.recent_periods_[-1:]), detector.period_).iloc[0]
         counts, volumes = topic_series(outcome[outcome["period"] <= last], detector.period_)
         metrics["detector"]["forecast"] = forecasts.score(counts / volumes.clip(lower=1), detector.period_)
+        if term_forecasts.rows:  # the terms' shares of the same periods (documents holding them / all)
+            terms = index.per_period(outcome["doc_id"], outcome["period"],
+                                     [r["series"] for r in term_forecasts.rows], counts.columns)
+            metrics["detector"]["forecast_terms"] = term_forecasts.score(terms / volumes.clip(lower=1),
+                                                                         detector.period_)
     params = {"from": str(points[0].date()) if points else None, "to": str(points[-1].date()) if points else None,
               "step": step, "refit_every": refit_every, "early_tolerance_days": tolerance_days,
               "shuffle_seed": shuffle_seed, "consecutive_looks": looks, "trends": trends.model_dump(),

@@ -289,4 +289,28 @@ MIGRATIONS: dict[int, str] = {
         length INTEGER NOT NULL              -- sum of its tf (BM25's document length)
     );
     """,
+    # foresight per theme series (issue 17): terms and topic x region / sector cells are forecast too, keyed as in
+    # trend_cells; each row keeps its series' baseline and last shares (the lasting-growth threshold, the origin)
+    15: """
+    CREATE TABLE theme_forecasts_v15 (
+        detect_id VARCHAR NOT NULL,
+        scope VARCHAR NOT NULL,              -- topic | term | region | sector (the trend_scores / trend_cells row)
+        topic_id INTEGER NOT NULL,           -- the topic; a term: the topic holding most of its documents
+        cell VARCHAR NOT NULL,               -- '' (topic), the word or phrase, NUTS-2 code or sector label
+        step INTEGER NOT NULL,               -- periods after the detection's last complete period
+        period DATE NOT NULL,                -- the start of that period (the detection's period length)
+        model VARCHAR NOT NULL,              -- naive | level | trend (nlp.forecast.ThemeForecaster)
+        mean DOUBLE, q10 DOUBLE, q25 DOUBLE, q50 DOUBLE, q75 DOUBLE, q90 DOUBLE,  -- share of the series' sub-corpus
+        p_lasting DOUBLE,                    -- P(share one year ahead >= growth_factor x share_baseline), calibrated
+        p_lasting_raw DOUBLE,                -- the series' own forecast
+        share_baseline DOUBLE,               -- the series' share in the detection's baseline window
+        share_last DOUBLE,                   -- its share in the last complete period (the forecast's origin)
+        PRIMARY KEY (detect_id, scope, topic_id, cell, step)
+    );
+    INSERT INTO theme_forecasts_v15 SELECT f.detect_id, 'topic', f.topic_id, '', f.step, f.period, f.model, f.mean,
+        f.q10, f.q25, f.q50, f.q75, f.q90, f.p_lasting, f.p_lasting_raw, s.share_baseline, NULL
+        FROM theme_forecasts f LEFT JOIN trend_scores s USING (detect_id, topic_id);
+    DROP TABLE theme_forecasts;
+    ALTER TABLE theme_forecasts_v15 RENAME TO theme_forecasts;
+    """,
 }

@@ -167,9 +167,10 @@ class BacktestSettings(Section):
 
 
 class ForecastSettings(Section):
-    """Forecasts of every topic's share (`nlp.forecast.ThemeForecaster`) and the probability of lasting growth."""
+    """Forecasts of each theme series' share (`nlp.forecast.ThemeForecaster`) and the probability of lasting growth."""
 
     horizon: int = 4  # periods ahead (the detection's period)
+    top_cells: int = 20  # term, region and sector cells forecast: the flagged ones and this many best-ranked per scope
     growth_factor: float = 1.5  # lasting growth: share one year ahead >= this x the baseline share
     window: int = 12  # the last periods the model is fitted on
     min_history: int = 6  # periods with documents below which the forecast is naive

@@ -49,7 +49,7 @@ def trends(ctx: typer.Context, region: str = typer.Option(None, help="Only theme
     if as_json:
         records = frame.astype(object).where(frame.notna(), None).to_dict("records")  # NaN is not JSON
         for record in records:  # the share ahead with intervals and P(lasting growth), from the forecast step
-            record["forecast"] = forecasts.get(record["topic_id"])
+            record["forecast"] = forecasts.get((record["scope"], record["topic_id"], record["cell"]))
         typer.echo(json.dumps({"detect_id": detect_id, "themes": records}, default=str))
     else:
         typer.echo(render_flags(frame))

@@ -28,7 +28,7 @@ from pipelines.dashboard.settings import dashboard_of
 from pipelines.settings import Settings
 from pipelines.views.charts import png_chart, png_lines
 from pipelines.views.feedback import VERDICTS, record_feedback
-from pipelines.views.forecasts import fan_traces, theme_forecasts
+from pipelines.views.forecasts import add_cell_lines, fan_traces, theme_forecasts
 from pipelines.views.regions import list_regions, region_brief, theme_geography
 from pipelines.views.themes import NUTS, DocFilter
 
@@ -104,8 +104,11 @@ def create_app(settings: Settings) -> Starlette:
                                       _page(request))
             geo = theme_geography(store, request.path_params["topic_id"], settings.geography) if page else None
             ahead = theme_forecasts(store, page["detect_id"], page["topic_id"]) if page and page["detect_id"] else {}
-            found = queries.theme_series(store, page["topic_id"]) if ahead else None
-            fan = fan_traces(found[0], ahead[page["topic_id"]]) if found and found[0] else None
+            own = ahead.get(("topic", page["topic_id"], "")) if page else None
+            found = queries.theme_series(store, page["topic_id"]) if own else None
+            fan = fan_traces(found[0], own) if found and found[0] else None
+            if page:
+                add_cell_lines(page["topic_id"], page["regions"], page["sectors"], ahead, page["period"])
         if page is None:
             raise HTTPException(404, "no such theme")
         return render(request, "theme.html.j2", t=page, geo=geo, verdicts=VERDICTS, default_user=options.user,

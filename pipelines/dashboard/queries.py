@@ -123,7 +123,8 @@ def theme_page(store: Store, topic_id: int, where: DocFilter, limit: int, page: 
     page_label = evidence.get("label") or (topic["label"].iloc[0] if not topic.empty else f"topic {topic_id}")
     params = detection_params(store, detect_id)
     return {
-        "topic_id": topic_id, "detect_id": detect_id, "stats": stats, "label": page_label,
+        "topic_id": topic_id, "detect_id": detect_id, "period": params.get("period", "month"), "stats": stats,
+        "label": page_label,
         "terms": evidence.get("terms") or (json.loads(topic["terms"].iloc[0] or "[]") if not topic.empty else []),
         "onset": onset,
         "regions": regions, "sectors": sectors,

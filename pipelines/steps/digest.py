@@ -39,7 +39,7 @@ from pipelines.store import Store
 from pipelines.views.charts import png_chart
 from pipelines.views.detections import latest_detection
 from pipelines.views.feedback import apply_feedback, feedback_status, latest_feedback
-from pipelines.views.forecasts import theme_forecasts
+from pipelines.views.forecasts import add_cell_lines, forecast_line, theme_forecasts
 from pipelines.views.names import nuts_names, region_label, sector_label
 from pipelines.views.regions import digest_geography
 from pipelines.views.themes import (
@@ -122,6 +122,14 @@ def forecast_fan(forecast: dict | None) -> list[tuple[str, float, float, float]]
     return [(s["period"], s["interval_80"][0], s["median"], s["interval_80"][1]) for s in forecast["steps"]]
 
 
+def with_forecasts(theme: dict, forecasts: dict, period: str) -> dict:
+    """A theme card with its forecast (`views.forecasts`): its chart's fan, its line, and the line of each of its
+    flagged region and sector cells that has one."""
+    add_cell_lines(theme["topic_id"], theme["regions"], theme["sectors"], forecasts, period)
+    own = forecasts.get(("topic", theme["topic_id"], ""))
+    return theme | {"forecast": forecast_fan(own), "forecast_line": forecast_line(own, period)}
+
+
 def freshness(store: Store, sunday: date, period: str) -> dict:
     """The newest document's date and whether it is older than two periods at the end of the week (or today)."""
     newest = store.scalar("SELECT max(published_on) FROM documents WHERE published_on <= ?", [sunday])
@@ -198,8 +206,8 @@ def build_digest(store: Store, settings: Settings, week: str | None = None) -> d
     forecasts = theme_forecasts(store, detect_id)
 
     def themes_of(frame: pd.DataFrame) -> list[dict]:
-        return [_theme(store, row, detect_id, params, feedback, min(settings.digest.docs_per_theme, 5), names)
-                | {"forecast": forecast_fan(forecasts.get(int(row["topic_id"])))} for row in frame.to_dict("records")]
+        return [with_forecasts(_theme(store, row, detect_id, params, feedback, min(settings.digest.docs_per_theme, 5),
+                                      names), forecasts, period) for row in frame.to_dict("records")]
 
     themes, burst_themes, watch_list = themes_of(passed), themes_of(bursts), themes_of(watch)
     suppressed = [{"topic_id": int(r["topic_id"]), "label": json.loads(r["evidence"]).get("label"),
@@ -210,6 +218,9 @@ def build_digest(store: Store, settings: Settings, week: str | None = None) -> d
     recent = listed[0]["recent_periods"] if listed else []
     since = date.fromisoformat(recent[0]) if recent else monday
     terms = early_terms(store, detect_id, since)
+    by_term = {cell: f for (scope, _, cell), f in forecasts.items() if scope == "term"}
+    for term in terms:  # the detector's flagged terms: their forecast
+        term["forecast"] = forecast_line(by_term.get(term["term"]), period) if term.get("flagged") else None
     births = lineage(store, start=monday, end=sunday)
     dashboard = settings.dashboard
     return {"week": label, "from": str(monday), "to": str(sunday), "as_of": str(as_of),

@@ -63,6 +63,8 @@ def test_backtest_cli_detects_planted_theme_without_false_alarms(tmp_path):
     assert forecast["horizon"] == 4 and forecast["n_forecasts"] > 0 and 0 <= forecast["coverage_80"] <= 1
     assert set(forecast) >= {"coverage_50", "crps", "crps_naive", "crps_ets", "rel_rmse", "rel_rmse_naive",
                              "rel_rmse_ets", "brier", "brier_base_rate"}
+    terms = result["forecast_terms"]  # the flagged and best-ranked terms' shares, scored the same way
+    assert terms["horizon"] == 4 and terms["n_forecasts"] > 0 and set(terms) >= set(forecast) - {"models", "points"}
 
 
 @pytest.mark.integration

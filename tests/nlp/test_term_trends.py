@@ -3,7 +3,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from nlp.emergence import EmergenceDetector
-from nlp.term_trends import TermCounts, TermIndex, redundant, topic_specificity
+from nlp.term_trends import TermCounts, TermIndex, redundant, term_documents, term_matrix, topic_specificity
 from nlp.trends import benjamini_hochberg, choose_period, discrete_bh
 from pipelines.settings import TrendSettings
 
@@ -122,3 +122,26 @@ def test_a_corpus_term_index_gives_each_subset_the_counts_of_vectorizing_that_su
         assert got.names.tolist() == expected.names.tolist()  # kept by the subset's own document frequencies
         assert got.doc_ids.equals(expected.doc_ids) and got.matrix.shape == expected.matrix.shape
         assert (got.matrix != expected.matrix).nnz == 0
+
+
+def test_term_documents_reads_given_terms_as_the_term_matrix_reads_them():
+    texts = ["Quantum sensing of the gravity field", "quantum sensing", "the sensing of quantum states",
+             "hydrogen valleys and quantum-sensing", "nothing here"]
+    matrix, names = term_matrix(texts, 1, 1.0)
+    terms = ["sensing", "quantum sensing", "quantum-sensing", "gravity field", "absent term"]
+    found = term_documents(texts, terms).toarray()
+    assert found.shape == (5, 5) and found[:, 4].sum() == 0
+    for j, term in enumerate(terms[:4]):  # the same documents as the vectorizer that found the terms
+        assert (found[:, j] == matrix[:, list(names).index(term)].toarray().ravel()).all(), term
+    assert found[:, 1].tolist() == [1, 1, 0, 0, 0]  # a phrase is its words in a row (stop words dropped)
+
+
+def test_term_index_counts_documents_holding_each_term_per_period():
+    texts = pd.Series(["quantum sensing chips", "quantum sensing", "photonic chips", "quantum chips"],
+                      index=["a", "b", "c", "d"])
+    index = TermIndex(texts, min_docs=1)
+    months = pd.to_datetime(["2024-01-01", "2024-02-01", "2024-02-01", "2024-03-01"])
+    frame = index.per_period(["a", "b", "c", "d"], months, ["quantum sensing", "chips", "absent", "chips"],
+                             pd.to_datetime(["2024-01-01", "2024-02-01"]))  # March is not asked for
+    assert frame.index.tolist() == ["quantum sensing", "chips"]
+    assert frame.to_numpy().tolist() == [[1, 1], [1, 1]]

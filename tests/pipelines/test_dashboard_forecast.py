@@ -9,7 +9,7 @@ from pipelines.dashboard.app import create_app
 from pipelines.settings import ForecastSettings, Settings
 from pipelines.steps.forecast import forecast
 from pipelines.store import Store
-from pipelines.views.forecasts import theme_forecasts
+from pipelines.views.forecasts import forecast_line, theme_forecasts
 from tests.pipelines.test_digest_sections import build_store
 
 
@@ -26,7 +26,7 @@ def test_theme_page_draws_the_share_and_the_forecast_fan_after_the_last_period(t
     assert 'id="theme-data"' not in before and 'src="/themes/1/chart.png"' in before  # no forecast: the PNG
     with Store.open(settings.store_path) as store:
         assert forecast(store, ForecastSettings(n_samples=300)).counts["topics"] == 4
-        fan = theme_forecasts(store, "d1", 1)[1]
+        fan = theme_forecasts(store, "d1", 1)[("topic", 1, "")]
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as c:
         page = c.get("/themes/1").text
     traces = plot_of(page)
@@ -41,3 +41,22 @@ def test_theme_page_draws_the_share_and_the_forecast_fan_after_the_last_period(t
     assert high80 == [round(100 * s["interval_80"][1], 3) for s in fan["steps"]]
     assert all(a <= b <= m <= d <= e for a, b, m, d, e in zip(low80, low50, median, high50, high80, strict=True))
     assert 'src="/static/plotly.min.js"' in page and 'src="/themes/1/chart.png"' in page  # the PNG without script
+
+
+def test_theme_page_shows_the_forecast_line_of_a_flagged_region_cell(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data", reports_dir=tmp_path / "reports")
+    with Store.open(settings.store_path) as store:
+        build_store(store)
+        store.con.execute("INSERT INTO trend_cells (detect_id, topic_id, scope, cell, country, rank, n_recent, "
+                          "flagged) VALUES ('d1', 1, 'region', 'DE71', 'DE', 1, 9, true), "
+                          "('d1', 1, 'region', 'FR10', 'FR', 2, 3, false)")
+        store.con.execute("UPDATE nuts_regions SET name = '<b>Darmstadt</b>' WHERE code = 'DE71'")
+        for cell in ("DE71", "FR10"):
+            store.con.execute("INSERT INTO theme_forecasts VALUES ('d1', 'region', 1, ?, 1, '2026-12-01', 'level', "
+                              "0.1, 0.05, 0.08, 0.1, 0.12, 0.2, 0.7, 0.6, 0.04, 0.09)", [cell])
+        line = forecast_line(theme_forecasts(store, "d1", 1)[("region", 1, "DE71")], "month")
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as c:
+        page = c.get("/themes/1").text
+    assert line == "next 1 month: share 9.00 % → 10.00 % (80 %: 5.00–20.00 %); P(lasting) 70 %"
+    assert page.count('class="cell-forecast"') == 1 and f"rising here; {line}" in page  # FR10 is not flagged
+    assert "<b>Darmstadt" not in page and "&lt;b&gt;Darmstadt" in page
