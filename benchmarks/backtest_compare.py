@@ -22,6 +22,7 @@ import pandas as pd
 from backtest_data import OUT, acl_corpus, arxiv_corpus, cordis_corpus, patents_corpus
 
 from pipelines.backtest import run_backtest
+from pipelines.cli.trends import describe_miss
 from pipelines.logs import Bars, configure_logging
 from pipelines.settings import Settings
 from pipelines.steps.embed import embed
@@ -101,6 +102,8 @@ def table(results: dict[str, dict]) -> str:
             lines.append(f"{'':<10}{d['theme']:<32} {d['label']:<13} first {d['first_cutoff'] or '-':<10} "
                          f"delay {d['delay_days'] if d['delay_days'] is not None else '-':>5} "
                          f"{d['n_matching_flags']:>3} flags, {d['premature_flags']} premature")
+        for miss in result.get("missed", []):
+            lines.append(f"{'':<10}missed {miss['theme']}: {describe_miss(miss)}")
     return "\n".join(lines)
 
 
