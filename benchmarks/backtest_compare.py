@@ -7,7 +7,7 @@ With --shuffle SEED every run replays the documents with permuted dates (the con
 --to and --refit-every replace the runs' own cadence and range (e.g. CORDIS monthly over three years:
 `cordis --step month --from 2022-10-31 --to 2025-09-30`). Each result carries its wall and CPU seconds.
 
-    .venv/bin/python benchmarks/backtest_compare.py [cordis] [patents] [acl] [arxiv] [--shuffle SEED]
+    .venv/bin/python benchmarks/backtest_compare.py [cordis] [patents] [acl] [arxiv] [arxiv_full] [--shuffle SEED]
         [--step month] [--from DATE] [--to DATE] [--refit-every K]
 """
 
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from backtest_data import OUT, acl_corpus, arxiv_corpus, cordis_corpus, patents_corpus
+from backtest_data import OUT, acl_corpus, arxiv_corpus, arxiv_full_corpus, cordis_corpus, patents_corpus
 
 from pipelines.backtest import run_backtest
 from pipelines.cli.trends import describe_miss
@@ -47,6 +47,10 @@ RUNS = {
               "from": "2012-12-31", "to": "2019-12-31",
               "topics": {"n_clusters": 40, "window_months": 36},
               "trends": {}},
+    "arxiv_full": {"corpus": arxiv_full_corpus, "kind": "paper", "truth": "arxiv_applied.csv", "step": "quarter",
+                   "from": "2012-12-31", "to": "2019-12-31",
+                   "topics": {"n_clusters": 40, "window_months": 36},
+                   "trends": {}},
 }
 
 
