@@ -7,7 +7,7 @@ With --shuffle SEED every run replays the documents with permuted dates (the con
 --to and --refit-every replace the runs' own cadence and range (e.g. CORDIS monthly over three years:
 `cordis --step month --from 2022-10-31 --to 2025-09-30`). Each result carries its wall and CPU seconds.
 
-    .venv/bin/python benchmarks/backtest_compare.py [cordis] [patents] [acl] [arxiv] [--shuffle SEED]
+    .venv/bin/python benchmarks/backtest_compare.py [cordis] [patents] [acl] [arxiv] [arxiv_full] [--shuffle SEED]
         [--step month] [--from DATE] [--to DATE] [--refit-every K]
 """
 
@@ -19,9 +19,10 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from backtest_data import OUT, acl_corpus, arxiv_corpus, cordis_corpus, patents_corpus
+from backtest_data import OUT, acl_corpus, arxiv_corpus, arxiv_full_corpus, cordis_corpus, patents_corpus
 
 from pipelines.backtest import run_backtest
+from pipelines.cli.trends import describe_miss
 from pipelines.logs import Bars, configure_logging
 from pipelines.settings import Settings
 from pipelines.steps.embed import embed
@@ -46,6 +47,10 @@ RUNS = {
               "from": "2012-12-31", "to": "2019-12-31",
               "topics": {"n_clusters": 40, "window_months": 36},
               "trends": {}},
+    "arxiv_full": {"corpus": arxiv_full_corpus, "kind": "paper", "truth": "arxiv_applied.csv", "step": "quarter",
+                   "from": "2012-12-31", "to": "2019-12-31",
+                   "topics": {"n_clusters": 40, "window_months": 36},
+                   "trends": {}},
 }
 
 
@@ -101,6 +106,8 @@ def table(results: dict[str, dict]) -> str:
             lines.append(f"{'':<10}{d['theme']:<32} {d['label']:<13} first {d['first_cutoff'] or '-':<10} "
                          f"delay {d['delay_days'] if d['delay_days'] is not None else '-':>5} "
                          f"{d['n_matching_flags']:>3} flags, {d['premature_flags']} premature")
+        for miss in result.get("missed", []):
+            lines.append(f"{'':<10}missed {miss['theme']}: {describe_miss(miss)}")
     return "\n".join(lines)
 
 

@@ -7,7 +7,7 @@
 - ACL Anthology papers with an abstract from 2016 on (earlier years have abstracts for few venues),
   dated by year and month of publication, with the venue (conference, workshop, shared task) as group.
 - arXiv applied-CS / engineering / q-bio / physics / finance papers 2007-2019, a seeded sample of
-  `ARXIV_SAMPLE` papers (the whole archive is 183k), dated by first submission.
+  `ARXIV_SAMPLE` papers (the whole archive is 183k), dated by first submission; `arxiv_full_corpus`: all of them.
 """
 
 from __future__ import annotations
@@ -63,11 +63,16 @@ def acl_corpus() -> Path:
     return path
 
 
-def arxiv_corpus() -> Path:
-    path = OUT / "backtest-arxiv.parquet"
+def arxiv_corpus(sample: int | None = ARXIV_SAMPLE) -> Path:
+    path = OUT / ("backtest-arxiv.parquet" if sample == ARXIV_SAMPLE else f"backtest-arxiv-{sample or 'full'}.parquet")
     if not path.exists():
         OUT.mkdir(exist_ok=True)
         papers = pd.read_parquet(SHARED / "arxiv-archive-2007-2019" / "papers.parquet",
                                  columns=["id", "title", "text", "date"])
-        papers.sample(ARXIV_SAMPLE, random_state=13).sort_values("date").to_parquet(path)
+        papers = papers.sample(sample, random_state=13) if sample else papers
+        papers.sort_values("date").to_parquet(path)
     return path
+
+
+def arxiv_full_corpus() -> Path:
+    return arxiv_corpus(None)

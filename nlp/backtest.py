@@ -15,10 +15,13 @@ Rules (docs/backtest.md):
   least `CONFIRM_MIN_DOCS` documents of the following year. Flags whose following year runs past
   the data (or whose earlier year holds no documents) are not judged.
 - Threat score (Klavans & Boyack) = hits / (hits + misses + false-alarm themes).
+- Every miss is explained: flagged but labelled burst / style, or the closest tested cell naming the
+  theme with the rules it failed (q-value, support, growth, persistence), or no cell names it.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -108,15 +111,13 @@ def score_flags(flags: pd.DataFrame, truth: pd.DataFrame, cutoffs: list, *, tole
     flags = flags.reset_index(drop=True)
     matched = match_matrix(flags, truth) if len(flags) else np.zeros((0, len(truth)), dtype=bool)
     when = pd.to_datetime(flags["cutoff"]) if len(flags) else pd.Series([], dtype="datetime64[ns]")
-    tolerance = pd.Timedelta(days=tolerance_days)
     themes, delays, false_alarms, premature, late = [], [], 0, 0, 0
     for j, (_, theme) in enumerate(truth.iterrows()):
         hit_cutoffs = sorted(when[matched[:, j]])
         row = {"theme": theme["theme"], "label": theme["label"], "n_matching_flags": len(hit_cutoffs),
                "detected": False, "first_cutoff": None, "delay_days": None, "premature_flags": 0, "late_flags": 0}
         if theme["label"] == "emerging":
-            opens = theme["expected_from"] - tolerance if pd.notna(theme["expected_from"]) else pd.Timestamp.min
-            closes = theme["expected_to"] if pd.notna(theme["expected_to"]) else pd.Timestamp.max
+            opens, closes = hit_window(theme, tolerance_days)
             in_time = [c for c in hit_cutoffs if opens <= c <= closes]
             row["premature_flags"] = sum(c < opens for c in hit_cutoffs)
             row["late_flags"] = sum(c > closes for c in hit_cutoffs)
@@ -143,6 +144,78 @@ def score_flags(flags: pd.DataFrame, truth: pd.DataFrame, cutoffs: list, *, tole
             "median_delay_days": float(np.median(delays)) if delays else None,
             "flags_per_cutoff": len(flags) / max(len(cutoffs), 1), "n_flags": len(flags),
             "n_cutoffs": len(cutoffs), "themes": themes}
+
+
+def hit_window(theme: pd.Series, tolerance_days: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The cutoffs at which a flag on an emerging theme counts as a hit: [expected_from - tolerance, expected_to]."""
+    opens = theme["expected_from"] - pd.Timedelta(days=tolerance_days) if pd.notna(theme["expected_from"]) \
+        else pd.Timestamp.min
+    return opens, theme["expected_to"] if pd.notna(theme["expected_to"]) else pd.Timestamp.max
+
+
+def closest_cells(cells: pd.DataFrame, topics: pd.DataFrame, truth: pd.DataFrame, cutoff, *,
+                  tolerance_days: int) -> list[dict]:
+    """Per emerging theme whose hit window holds `cutoff`: the topic or term cell whose marker names it that
+    came closest to a flag (flagged first, then the smallest q-value), with the rules it failed.
+
+    `cells` are the detector's (scope, cell, topic_id, n_recent, n_baseline, growth, q_value, flagged,
+    failed); `topics` holds label and terms (JSON) by topic_id. What explains a miss (`explain_misses`).
+    """
+    c = pd.Timestamp(cutoff)
+    candidates = cells[cells["scope"].isin(["topic", "term"])]
+    if candidates.empty:
+        return []
+    markers = {tid: " | ".join(marker("topic", "", row.label, json.loads(row.terms or "[]")))
+               for tid, row in topics.iterrows()}
+    text = np.where(candidates["scope"] == "term", candidates["cell"],
+                    candidates["topic_id"].map(markers).fillna("")).astype(str)
+    text = pd.Series(text, index=candidates.index)
+    rows = []
+    for _, theme in truth[truth["label"] == "emerging"].iterrows():
+        opens, closes = hit_window(theme, tolerance_days)
+        named = candidates[text.str.contains(phrase_pattern(theme["phrases"]))] if opens <= c <= closes else None
+        if named is None or named.empty:
+            continue
+        best = named.sort_values(["flagged", "q_value", "growth"], ascending=[False, True, False]).iloc[0]
+        rows.append({"theme": theme["theme"], "cutoff": c.strftime("%Y-%m-%d"), "scope": best["scope"],
+                     "marker": text[best.name], "n_recent": int(best["n_recent"]),
+                     "n_baseline": int(best["n_baseline"]), "growth": _number(best["growth"]),
+                     "q_value": _number(best["q_value"]), "failed": best["failed"] or ""})
+    return rows
+
+
+def explain_misses(themes: list[dict], flags: pd.DataFrame, closest: list[dict], truth: pd.DataFrame, *,
+                   tolerance_days: int) -> list[dict]:
+    """Why each missed emerging theme was missed: flagged in its hit window but labelled burst or style (the
+    first such flag and its reason), else the closest cell naming it (`closest_cells`: the smallest q-value
+    over the window's cutoffs and the rules it failed), else no tested topic or term names it."""
+    matched = match_matrix(flags, truth) if len(flags) else np.zeros((0, len(truth)), dtype=bool)
+    when = pd.to_datetime(flags["cutoff"]) if len(flags) else pd.Series([], dtype="datetime64[ns]")
+    near = pd.DataFrame(closest, columns=["theme", "cutoff", "scope", "marker", "n_recent", "n_baseline", "growth",
+                                          "q_value", "failed"])
+    out = []
+    for j, (_, theme) in enumerate(truth.iterrows()):
+        row = next(t for t in themes if t["theme"] == theme["theme"])
+        if theme["label"] != "emerging" or row["detected"]:
+            continue
+        opens, closes = hit_window(theme, tolerance_days)
+        labelled = flags[matched[:, j] & when.between(opens, closes).to_numpy() & (flags["verdict"] != "emerging")]
+        if len(labelled):
+            first = labelled.sort_values("cutoff").iloc[0]
+            out.append({"theme": theme["theme"], "why": f"labelled {first['verdict']}",
+                        "cutoff": str(first["cutoff"]), "marker": first["label"], "reason": first["verdict_reason"]})
+            continue
+        mine = near[near["theme"] == theme["theme"]]
+        if mine.empty:
+            out.append({"theme": theme["theme"], "why": "no tested topic or term names it"})
+            continue
+        best = mine.assign(q=mine["q_value"].fillna(1.0)).sort_values(["q", "growth"], ascending=[True, False])
+        out.append({"theme": theme["theme"], "why": "not flagged", **best.iloc[0].drop("q").to_dict()})
+    return out
+
+
+def _number(value) -> float | None:
+    return None if pd.isna(value) else round(float(value), 4)
 
 
 class Confirmer:

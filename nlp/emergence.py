@@ -167,7 +167,7 @@ class EmergenceDetector(BaseEstimator):
             terms = terms.drop(order[redundant(term_docs, order)])
             beyond = terms[terms["flagged"]].sort_values(["q_value", "p_value"], kind="stable")\
                 .index[self.max_term_flags:]
-            terms.loc[beyond, "flagged"] = False  # the most significant terms are kept
+            terms.loc[beyond, ["flagged", "failed"]] = [False, "term_cap"]  # the most significant terms are kept
             cells = pd.concat([cells, terms.astype({"flagged": bool})], ignore_index=True)
         cells = cells.sort_values(["flagged", "score"], ascending=[False, False]).reset_index(drop=True)
         cells["rank"] = cells.groupby("scope").cumcount() + 1
@@ -214,15 +214,20 @@ class EmergenceDetector(BaseEstimator):
             start += n
 
     def _flag(self, cells: pd.DataFrame) -> pd.DataFrame:
-        """Score from the components; flag tested cells that pass q, support, growth and persistence; date onsets."""
+        """Score from the components; flag tested cells that pass q, support, growth and persistence (`failed`
+        names the rules a cell did not pass); date onsets."""
         weights = {**DEFAULT_WEIGHTS, **(self.weights or {})}
         components = {"growth": np.log2(cells["growth"]).clip(lower=0).fillna(0),
                       "acceleration": cells["acceleration"].clip(-1, 1), "novelty": cells["novelty"].fillna(0),
                       "persistence": cells["persistence"], "spread": cells["spread"].fillna(0)}
         cells["score"] = sum(weights[name] * value for name, value in components.items())
-        cells["flagged"] = (cells["tested"] & (cells["q_value"] <= self.fdr) & (cells["n_recent"] >= self.min_docs)
-                            & (cells["growth"] >= self.min_growth)
-                            & (cells["active_periods"] >= min(self.min_active_periods, self._split[1])))
+        failed = pd.DataFrame({
+            "untestable": ~cells["tested"].astype(bool), "fdr": ~(cells["q_value"] <= self.fdr),
+            "support": cells["n_recent"] < self.min_docs, "growth": ~(cells["growth"] >= self.min_growth),
+            "persistence": cells["active_periods"] < min(self.min_active_periods, self._split[1])})
+        cells["flagged"] = ~failed.any(axis=1).to_numpy()
+        names = failed.columns.to_numpy()
+        cells["failed"] = [",".join(names[row]) for row in failed.to_numpy()]  # the rules a cell did not pass
         cells["onset"] = [self.periods_[i] if flagged and (i := onset(series)) is not None else pd.NaT
                           for flagged, series in zip(cells["flagged"], cells["index_series"], strict=True)]
         return cells

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nlp.backtest import Confirmer, read_truth, repeated, score_flags, theme_fractions
+from nlp.backtest import Confirmer, closest_cells, explain_misses, read_truth, repeated, score_flags, theme_fractions
 from nlp.baselines import top_k, topic_share_growth, topics_over_time_growth
 from nlp.forecast import ForecastBacktest, topic_series
 from nlp.term_trends import TermIndex
@@ -173,6 +173,7 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
     backtest_id = "bt-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     rows: list[dict] = []
     skipped: list[dict] = []
+    closest: list[dict] = []  # per cutoff and theme, the cell naming it that came closest to a flag
     forecasts, term_forecasts = (ForecastBacktest(
         horizon=settings.forecast.horizon, growth_factor=settings.forecast.growth_factor,
         forecaster=settings.forecast.forecaster_options(), calibrator=settings.forecast.calibrator_options())
@@ -213,6 +214,7 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
             recent = recent_documents(scratch, detector)
             flagged = cells[cells["scope"].isin(["topic", "term"]) & cells["flagged"]]
             topics = scratch.df("SELECT topic_id, label, terms FROM topics").set_index("topic_id")
+            closest += closest_cells(cells, topics, truth, cutoff, tolerance_days=tolerance_days)
             style = StyleJudge(recent, trends) if trends.style and not flagged.empty else None
             detected = _flag_rows(topics, flagged, "detector", cutoff, recent, truth, bursts, style)
             k = sum(r["verdict"] == "emerging" for r in detected)  # the flags the digest presents as emerging
@@ -235,6 +237,8 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
                "detector_bursts": all_flags[all_flags["verdict"] == "burst"],
                "detector_style": all_flags[all_flags["verdict"] == "style"]}
     metrics = {m: score_flags(f, truth, points, tolerance_days=tolerance_days) for m, f in scored.items()}
+    metrics["detector"]["missed"] = explain_misses(metrics["detector"]["themes"], all_flags, closest, truth,
+                                                   tolerance_days=tolerance_days)
     detector_cutoffs = scored["detector"]["cutoff"].nunique()
     if forecasts.rows:  # outcomes: the topics' shares of the complete periods up to the last cutoff, as then assigned
         outcome = docs.assign(period=period_start(docs["published_on"], detector.period_))

@@ -136,6 +136,20 @@ def render_backtest(result: dict) -> str:
         lines.append(f"  {theme['theme']:<24} {theme['label']:<13} detected={theme['detected']!s:<5} "
                      f"first={theme['first_cutoff']} delay={theme['delay_days']} flags={theme['n_matching_flags']} "
                      f"premature={theme['premature_flags']}")
+    for miss in result.get("missed", []):
+        lines.append(f"  missed {miss['theme']}: {describe_miss(miss)}")
     for skip in result["skipped_cutoffs"]:
         lines.append(f"  {skip['cutoff']}: {skip['reason']}")
     return "\n".join(lines)
+
+
+def describe_miss(miss: dict) -> str:
+    """One line on why a theme was missed (`nlp.backtest.explain_misses`)."""
+    if miss["why"] == "not flagged":
+        q = "-" if miss["q_value"] is None else f"{miss['q_value']:.3g}"
+        growth = "-" if miss["growth"] is None else f"{miss['growth']:.1f}x"
+        return (f"closest {miss['scope']} '{miss['marker']}' at {miss['cutoff']}: {miss['n_recent']} recent vs "
+                f"{miss['n_baseline']} baseline documents, growth {growth}, q {q}, failed {miss['failed']}")
+    if miss["why"].startswith("labelled"):
+        return f"{miss['why']} at {miss['cutoff']} ('{miss['marker']}': {miss['reason']})"
+    return miss["why"]

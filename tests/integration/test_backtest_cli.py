@@ -68,6 +68,27 @@ def test_backtest_cli_detects_planted_theme_without_false_alarms(tmp_path):
 
 
 @pytest.mark.integration
+def test_backtest_explains_a_miss_with_the_closest_cell_and_the_rules_it_failed(tmp_path):
+    """Cut off before the batteries rise: the theme is missed, and the report names the cell that came closest."""
+    path = tmp_path / "news.jsonl"
+    corpus().to_json(path, orient="records", lines=True)
+    (tmp_path / "truth.csv").write_text(TRUTH)
+    topics = {"reducer": "pca", "clusterer": "kmeans", "n_clusters": 5, "min_topic_size": 5, "n_components": 5}
+    config = write_config(tmp_path, nlp={"embedder": "hashing"}, topics=topics,
+                          trends={"period": "month", "recent_days": 91, "baseline_days": 274})
+    args = ("--config", config, "backtest", "--truth", tmp_path / "truth.csv", "--corpus", path,
+            "--from", "2024-06", "--to", "2024-07", "--step", "month")
+    result = json.loads(run_cli(*args, "--json", timeout=120).stdout)
+    assert result["recall"] == 0.0
+    [miss] = result["missed"]
+    assert miss["theme"] == "batteries" and miss["why"] == "not flagged"
+    assert miss["cutoff"] in {"2024-06-30", "2024-07-31"} and "electrolyte" in miss["marker"]
+    assert miss["failed"] and set(miss["failed"].split(",")) <= {"untestable", "fdr", "support", "growth",
+                                                                   "persistence", "term_cap"}
+    assert "missed batteries: closest" in run_cli(*args, timeout=120).stdout
+
+
+@pytest.mark.integration
 def test_backtest_from_the_first_thin_months_reports_too_little_data_and_goes_on(tmp_path):
     frame = corpus()
     early = pd.to_datetime(frame["date"]) < pd.Timestamp("2023-04-01")

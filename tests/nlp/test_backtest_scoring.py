@@ -1,7 +1,17 @@
 import pandas as pd
 import pytest
 
-from nlp.backtest import Confirmer, marker, matches, read_truth, repeated, score_flags, theme_fractions
+from nlp.backtest import (
+    Confirmer,
+    closest_cells,
+    explain_misses,
+    marker,
+    matches,
+    read_truth,
+    repeated,
+    score_flags,
+    theme_fractions,
+)
 
 TRUTH = """theme,terms,label,expected_from,expected_to
 batteries,solid-state battery|sodium-ion,emerging,2024-01-01,2024-12-31
@@ -108,3 +118,45 @@ def test_read_truth_rejects_unknown_labels(tmp_path):
     path.write_text("theme,terms,label,expected_from,expected_to\nx,y,rising,,\n")
     with pytest.raises(ValueError, match="label"):
         read_truth(path)
+
+
+def cell(scope, name, q, flagged=False, failed="fdr", topic_id=0, growth=3.0):
+    return {"scope": scope, "cell": name, "topic_id": topic_id, "n_recent": 20, "n_baseline": 4, "growth": growth,
+            "q_value": q, "flagged": flagged, "failed": "" if flagged else failed}
+
+
+TOPICS = pd.DataFrame({"topic_id": [0, 1], "label": ["grid · storage", "sodium-ion · cells"],
+                       "terms": ['["grid", "storage"]', '["sodium-ion", "cells"]']}).set_index("topic_id")
+
+
+def test_closest_cells_keep_the_cell_naming_a_theme_with_the_smallest_q_inside_its_hit_window(truth):
+    cells = pd.DataFrame([cell("term", "sodium-ion", 0.2), cell("term", "sodium-ion battery", 0.08),
+                          cell("topic", "", 0.5, topic_id=1), cell("term", "steel", 0.01, flagged=True),
+                          cell("region", "DE11", 0.001, topic_id=1)])
+    rows = closest_cells(cells, TOPICS, truth, "2024-03-31", tolerance_days=180)
+    assert [(r["theme"], r["marker"], r["q_value"], r["failed"]) for r in rows] == [
+        ("batteries", "sodium-ion battery", 0.08, "fdr")]  # controls and region cells are not explained
+    assert closest_cells(cells, TOPICS, truth, "2022-03-31", tolerance_days=180) == []  # before the window
+    topic_only = pd.DataFrame([cell("topic", "", 0.3, topic_id=1, failed="fdr,persistence")])
+    assert closest_cells(topic_only, TOPICS, truth, "2024-03-31", tolerance_days=180)[0]["marker"] == \
+        "sodium-ion · cells | sodium-ion | cells"
+
+
+def test_a_miss_is_explained_by_its_labelled_flag_else_its_closest_cell_else_nothing(truth):
+    themes = [{"theme": "batteries", "label": "emerging", "detected": False},
+              {"theme": "steel", "label": "not_emerging", "detected": False}]
+    labelled = pd.DataFrame([flag("2024-06-30", ["sodium-ion"], scope="term", label="sodium-ion")
+                             | {"verdict": "burst", "verdict_reason": "62% in one call"}])
+    near = [{"theme": "batteries", "cutoff": c, "scope": "term", "marker": "sodium-ion", "n_recent": 9,
+             "n_baseline": 2, "growth": 4.0, "q_value": q, "failed": "fdr"}
+            for c, q in (("2024-03-31", 0.3), ("2024-06-30", 0.09))]
+    assert explain_misses(themes, labelled, near, truth, tolerance_days=180) == [
+        {"theme": "batteries", "why": "labelled burst", "cutoff": "2024-06-30", "marker": "sodium-ion",
+         "reason": "62% in one call"}]
+    early = labelled.assign(cutoff="2022-06-30")  # a labelled flag outside the hit window does not explain it
+    [miss] = explain_misses(themes, early, near, truth, tolerance_days=180)
+    assert (miss["why"], miss["cutoff"], miss["q_value"]) == ("not flagged", "2024-06-30", 0.09)
+    assert explain_misses(themes, early.iloc[:0], [], truth, tolerance_days=180) == [
+        {"theme": "batteries", "why": "no tested topic or term names it"}]
+    assert explain_misses([{**themes[0], "detected": True}, themes[1]], early, near, truth,
+                          tolerance_days=180) == []

@@ -37,6 +37,7 @@ def test_emergence_detector_flags_planted_rise_not_flat_topic():
     docs = synthetic_docs(rates)
     cells = detector().fit(docs, as_of=AS_OF).transform(docs).set_index("topic_id")
     assert cells.loc[1, "flagged"] and not cells.loc[0, "flagged"]
+    assert cells.loc[1, "failed"] == "" and "fdr" in cells.loc[0, "failed"].split(",")
     assert cells.loc[1, "q_value"] < 0.01 and cells.loc[1, "growth"] > 2
     assert cells.loc[1, "persistence"] == 1.0 and cells.loc[1, "rank"] == 1
     assert pd.Timestamp("2024-05-01") <= cells.loc[1, "onset"] <= pd.Timestamp("2024-10-01")
@@ -71,7 +72,7 @@ def test_emergence_detector_needs_persistence_not_one_burst():
     docs = synthetic_docs(rates, seed=1)
     cells = detector(min_active_periods=2).fit(docs, as_of=AS_OF).transform(docs).set_index("topic_id")
     assert cells.loc[2, "q_value"] < 0.01 and cells.loc[2, "active_periods"] == 1
-    assert not cells.loc[2, "flagged"]
+    assert not cells.loc[2, "flagged"] and cells.loc[2, "failed"] == "persistence"
 
 
 @pytest.mark.parametrize("count_model", ["poisson", "quasipoisson"])
