@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 COMPONENTS = ["acceleration", "novelty", "persistence", "spread", "active_periods", "age_periods", "distance",
               "n_regions", "n_sectors", "n_orgs", "n_new_orgs", "new_org_share", "diversity_baseline",
               "diversity_recent", "sector_mix", "bridges", "emerging_regions", "cross_border_orgs", "specificity"]
+RUNNERS_UP = 5  # unflagged terms kept per term the trends view shows (it drops those with a corpus-generic word)
 
 
 def doc_topics(store: Store, until=None) -> pd.DataFrame:
@@ -191,9 +192,11 @@ def detect(store: Store, trends: TrendSettings, run_id: str, as_of=None) -> Step
     scores = topic_rows[["topic_id", "rank", "n_recent", "n_baseline", "share_recent", "share_baseline", "growth",
                          "p_value", "q_value", "score", "flagged", "evidence"]].assign(detect_id=run_id)
     scores = apply_feedback(scores, latest_feedback(store))  # watched: always reported; rejected: suppressed
-    is_term = cells["scope"] == "term"  # tens of thousands: keep the flagged ones and the best runners-up
+    is_term = cells["scope"] == "term"  # tens of thousands: keep the flagged ones and the best runners-up by q
+    runners_up = cells[is_term & ~cells["flagged"].astype(bool)].sort_values(["q_value", "p_value"], kind="stable")\
+        .index[:RUNNERS_UP * trends.top_n]  # `trends --terms` ranks by q and drops those with a generic word
     kept = cells[(cells["scope"] == "topic") | (~is_term & cells["tested"] & (cells["n_recent"] >= trends.min_docs))
-                 | (is_term & (cells["flagged"] | (cells["rank"] <= trends.top_n)))].copy()
+                 | (is_term & cells["flagged"]) | cells.index.isin(runners_up)].copy()
     kept["components"] = [json.dumps(_components(r), default=_plain) for r in kept.itertuples()]
     kept = kept.assign(detect_id=run_id, is_cross_sectoral=kept["is_cross_sectoral"].fillna(False).astype(bool),
                        is_cross_border=kept["is_cross_border"].fillna(False).astype(bool))

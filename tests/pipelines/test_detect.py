@@ -86,6 +86,22 @@ def test_detect_stores_a_rising_phrase_as_a_term_flag_shown_by_ranked_flags_and_
                           as_of="2024-12-31").counts["terms_flagged"]
 
 
+def test_detect_keeps_the_term_runners_up_with_the_smallest_q_values():
+    """`trends --terms` ranks unflagged terms by q: the stored runners-up are the best by q, not by score."""
+    from pipelines.steps.detect import RUNNERS_UP, score_cells
+
+    trends = TrendSettings(period="month", terms=False, style=False, top_n=3)
+    with rising_phrase_store(":memory:") as s:
+        _, cells, _, _ = score_cells(s, trends, "2024-12-31")
+        detect(s, trends, "run1", as_of="2024-12-31")
+        stored = s.df("SELECT cell FROM trend_cells WHERE scope = 'term' AND NOT flagged")
+    unflagged = cells[(cells["scope"] == "term") & ~cells["flagged"].astype(bool)]
+    best = unflagged.sort_values(["q_value", "p_value"], kind="stable").head(RUNNERS_UP * trends.top_n)
+    assert len(unflagged) > len(best) and set(stored["cell"]) == set(best["cell"])
+    by_score = unflagged.sort_values("score", ascending=False).head(len(best))
+    assert set(by_score["cell"]) != set(best["cell"])  # the planted data tells the two orders apart
+
+
 def test_trends_terms_cli_lists_the_flagged_term(tmp_path):
     from typer.testing import CliRunner
 
