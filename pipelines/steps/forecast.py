@@ -36,6 +36,9 @@ def forecast(store: Store, settings: ForecastSettings) -> StepResult:
         result.skip("no_detection")
         return result
     as_of, period = store.df("SELECT as_of, period FROM detections WHERE detect_id = ?", [detect_id]).iloc[0]
+    if period is None:  # a detection without scores: too little history
+        result.skip("no_scores")
+        return result
     periods = complete_periods(pd.Timestamp(as_of), settings.window, period)
     docs = store.df("SELECT a.topic_id, d.published_on FROM topic_assignments a JOIN canonical_documents d "
                     "USING (doc_id) WHERE d.published_on >= ? AND d.published_on <= ?", [periods[0].date(), as_of])
