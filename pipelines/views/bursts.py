@@ -55,7 +55,7 @@ class StyleJudge:
         self.extractor = PhraseExtractor(model=trends.style_model, batch_size=64, max_words=3)
         self.n_terms = trends.style_terms
         self.texts = texts["t"].tolist()
-        self.topics = texts["topic_id"].to_numpy()
+        self.searchable, self.topics = texts["t"].reset_index(drop=True), texts["topic_id"].to_numpy()
         self.min_docs, self.min_specificity = trends.min_docs, trends.min_term_specificity
         self.max_p = trends.style_concentration_p
 
@@ -63,7 +63,7 @@ class StyleJudge:
         """Whether the recent documents holding `term` gather in a few topics: at least `min_docs` of them,
         specificity >= `min_term_specificity` (the detector's own line between scattered and topic-specific) and
         a permutation p-value <= `style_concentration_p` (`nlp.bursts.topic_concentration`)."""
-        has = pd.Series(self.texts).str.contains(term_pattern(term)).to_numpy()
+        has = self.searchable.str.contains(term_pattern(term)).to_numpy()
         if has.sum() < self.min_docs:
             return False
         specificity, p_value = topic_concentration(self.topics[has], self.topics)

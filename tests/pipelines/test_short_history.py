@@ -91,6 +91,8 @@ def test_two_months_are_too_little_history_for_the_default_windows_and_the_diges
     assert note in (folder / "digest.md").read_text()
     listed = trends_json(tmp_path)
     assert listed["history"]["too_little"] and listed["themes"] == []
+    detected = CliRunner().invoke(app, ["--config", str(write_config(tmp_path)), "detect"])
+    assert detected.exit_code == 0 and note in detected.stdout
     assert f"No themes were scored: {note}" in home_page(tmp_path)
 
 
