@@ -20,6 +20,12 @@ but a theme has content words. The rule, on each word's part of speech where it 
 documents (spaCy, `nlp.phrases`): a term *names a thing* when its first word is not a verb (VERB, AUX: a
 verb-led term is a predicate, "aligns eu") and one of its words is a noun or proper noun that is not
 corpus-generic (common and spread evenly over the topics, `nlp.labels.generic_words`: "insights").
+Genericness is judged against the corpus itself, so in a narrow corpus (patents that all mention neural
+networks) a theme's own words are generic too: "convolutional neural networks" has no noun the corpus does
+not use everywhere. What still tells it from a style shift is where its documents are: a style shift runs
+through every topic in proportion to its size, a theme gathers in a few. So a term with a noun whose recent
+documents are concentrated over the topics (`topic_concentration`: specificity above a threshold and beyond
+what random documents of the same number reach) names a thing too, generic words or a verb-led tag aside.
 A flag none of whose marker terms names a thing is `style`.
 """
 
@@ -31,6 +37,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+OUTLIER = -1
 TEMPLATE_JACCARD = 0.6
 VERBS = frozenset({"VERB", "AUX"})
 NOUNS = frozenset({"NOUN", "PROPN"})
@@ -63,17 +70,51 @@ def template_share(texts: list[str], max_docs: int = 200) -> float:
     return float(repeated.mean()) if len(texts) else 0.0
 
 
-def names_a_thing(term: str, pos: dict[str, str], generic: set[str] | frozenset) -> bool:
-    """Whether `term` has a noun or proper noun that is not in `generic` and is not led by a verb (`pos`: each
-    word's coarse part of speech)."""
+def topic_concentration(doc_topics: np.ndarray, all_topics: np.ndarray, draws: int = 200,
+                        seed: int = 0) -> tuple[float, float]:
+    """How unevenly a term's documents spread over the topics, against all documents: (specificity, p-value).
+
+    Specificity is the bias-corrected excess chi-square per document of the term's documents' topics against all
+    documents' topics, (chi2 - (K - 1)) / n (as `nlp.term_trends.topic_specificity`: about 0 for documents
+    spread like the corpus, K - 1 inside one topic); the p-value is the share of `draws` random sets of as many
+    documents, drawn from all, whose specificity reaches it (a permutation null: small sets scatter widely).
+    Outliers (topic -1) are left out; no documents: (0, 1).
+    """
+    doc_topics, all_topics = np.asarray(doc_topics), np.asarray(all_topics)
+    doc_topics, all_topics = doc_topics[doc_topics != OUTLIER], all_topics[all_topics != OUTLIER]
+    labels = np.unique(all_topics)
+    n = len(doc_topics)
+    if n == 0 or len(labels) < 2:
+        return 0.0, 1.0
+    share = np.bincount(np.searchsorted(labels, all_topics), minlength=len(labels)) / len(all_topics)
+
+    def specificity(counts: np.ndarray) -> float:
+        expected = share * n
+        return float((((counts - expected) ** 2 / expected).sum() - (len(labels) - 1)) / n)
+
+    observed = specificity(np.bincount(np.searchsorted(labels, doc_topics), minlength=len(labels)))
+    rng = np.random.default_rng(seed)
+    null = [specificity(np.bincount(np.searchsorted(labels, rng.choice(all_topics, n, replace=False)),
+                                    minlength=len(labels))) for _ in range(draws)]
+    return observed, (1 + sum(value >= observed for value in null)) / (1 + draws)
+
+
+def names_a_thing(term: str, pos: dict[str, str], generic: set[str] | frozenset,
+                  concentrated: set[str] | frozenset = frozenset()) -> bool:
+    """Whether `term` has a noun or proper noun and either is not led by a verb and has a noun not in `generic`,
+    or is in `concentrated` (its documents gather in a few topics); `pos`: each word's coarse part of speech."""
     words = term.split()
-    return bool(words) and pos.get(words[0]) not in VERBS and any(
-        pos.get(w) in NOUNS and w not in generic for w in words)
+    if not any(pos.get(w) in NOUNS for w in words):
+        return False
+    return term in concentrated or (pos.get(words[0]) not in VERBS and any(
+        pos.get(w) in NOUNS and w not in generic for w in words))
 
 
-def style_reason(terms: list[str], pos: dict[str, str], generic: set[str] | frozenset) -> str | None:
-    """Why a flag whose marker is `terms` is writing style rather than a theme; None when a term names a thing."""
-    if not terms or any(names_a_thing(t, pos, generic) for t in terms):
+def style_reason(terms: list[str], pos: dict[str, str], generic: set[str] | frozenset,
+                 concentrated: set[str] | frozenset = frozenset()) -> str | None:
+    """Why a flag whose marker is `terms` is writing style rather than a theme; None when a term names a thing
+    (`concentrated`: the terms whose documents gather in a few topics)."""
+    if not terms or any(names_a_thing(t, pos, generic, concentrated) for t in terms):
         return None
     described = [" ".join(f"{w}/{pos.get(w, 'X')}{' generic' if w in generic and pos.get(w) in NOUNS else ''}"
                           for w in t.split()) for t in terms]

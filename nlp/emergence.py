@@ -9,7 +9,9 @@ before), so they move with every cutoff. Inside them, counts are binned by perio
 date (for dispersion, persistence and onset); with `period="auto"` the period (week … year) is the
 shortest in which the median topic has `min_period_docs` documents per period, among those that put at
 least `min_active_periods` periods in the recent window: thin data gets coarser bins, not longer
-windows. The score an analyst reads is a weighted sum of components,
+windows. A corpus that starts inside the baseline window gets a baseline from its start when that
+holds at least `min_baseline_days` (`nlp.trends.history`; `history_.note` says so), else `fit` raises
+`TooLittleHistory`. The score an analyst reads is a weighted sum of components,
 each stored on its own:
 
 - growth: log2 of the rate ratio recent / baseline, normalised for volume per source;
@@ -34,6 +36,7 @@ from nlp.trends import (
     choose_period,
     data_edge,
     discrete_bh,
+    history,
     onset,
     periods_in,
     pooled_dispersion,
@@ -50,18 +53,21 @@ DEFAULT_WEIGHTS = {"growth": 1.0, "acceleration": 0.5, "novelty": 0.5, "persiste
 class EmergenceDetector(BaseEstimator):
     """Flag emerging topics and cells; every flag carries its p/q-value and components."""
 
-    def __init__(self, *, period: str, recent_days: int, baseline_days: int, min_docs: int, min_growth: float,
+    def __init__(self, *, period: str, recent_days: int, baseline_days: int, min_baseline_days: int, min_docs: int,
+                 min_growth: float,
                  min_active_periods: int, fdr: float, count_model: str, weights: dict | None,
                  min_diversity_gain: float, min_period_docs: float, max_term_df: float, min_term_specificity: float,
                  max_term_flags: int, esc_period: str, esc_periods: int):
         """Every argument is required: the defaults live in the caller's settings (trendscout: `[trends]`).
 
-        `recent_days` and `baseline_days` are the windows' lengths (rounded to whole periods); `esc_period`
+        `recent_days` and `baseline_days` are the windows' lengths (rounded to whole periods), `min_baseline_days`
+        the shortest baseline a corpus that starts late may have; `esc_period`
         ("auto": the detection's) and `esc_periods` fix the window of Porter's ESc term scores.
         """
         self.period = period
         self.recent_days = recent_days
         self.baseline_days = baseline_days
+        self.min_baseline_days = min_baseline_days
         self.min_docs = min_docs
         self.min_growth = min_growth
         self.min_active_periods = min_active_periods
@@ -79,24 +85,35 @@ class EmergenceDetector(BaseEstimator):
     def fit(self, docs: pd.DataFrame, y=None, *, as_of=None) -> EmergenceDetector:
         """Fix the windows at `as_of` (default: newest date) and learn the count dispersion.
 
-        Fitted: `as_of_`, `period_` (chosen when "auto"), `periods_` = `baseline_periods_` + `recent_periods_`
-        (the starts of the periods ending with `as_of_`), `window_` (doc_id, topic_id, period, recent: the
-        documents in those periods), `esc_window_` (doc_id, topic_id, t: the documents in ESc's `esc_periods`
-        periods ending with `as_of_`, t their index) and `dispersion_`.
+        Fitted: `as_of_`, `history_` (`nlp.trends.History`: the baseline the corpus allows), `period_` (chosen
+        when "auto"), `periods_` = `baseline_periods_` + `recent_periods_` (the starts of the periods ending with
+        `as_of_`; a shortened baseline starts with the period of the data's start), `window_` (doc_id, topic_id,
+        period, recent: the documents in those periods), `esc_window_` (doc_id, topic_id, t: the documents in
+        ESc's `esc_periods` periods ending with `as_of_`, t their index) and `dispersion_`.
 
         Args:
             docs: one row per document: doc_id, topic_id, published_on, source (outliers included, so
                 that volumes are the whole corpus).
+        Raises:
+            TooLittleHistory: the corpus starts less than `recent_days + min_baseline_days` before `as_of`.
         """
         if self.count_model not in COUNT_MODELS:
             raise ValueError(f"count_model must be one of {COUNT_MODELS}, not {self.count_model!r}")
         self.as_of_ = pd.Timestamp(as_of if as_of is not None else data_edge(docs["published_on"])).normalize()
+        self.history_ = history(docs["published_on"], self.as_of_, self.recent_days, self.baseline_days,
+                                self.min_baseline_days)
         self.period_ = self.period
         if self.period == AUTO:
-            self.period_ = choose_period(docs, self.as_of_, self.recent_days, self.baseline_days,
-                                         self.min_period_docs, self.min_active_periods)
+            self.period_ = choose_period(docs, self.as_of_, self.recent_days, self.history_.baseline_days,
+                                         self.min_period_docs, self.min_active_periods,
+                                         shortened=self.history_.shortened)
         b, r = periods_in(self.baseline_days, self.period_), periods_in(self.recent_days, self.period_)
         periods = rolling_periods(self.as_of_, b + r, self.period_)
+        if self.history_.shortened:  # the baseline starts with the bin of the data's start
+            first = int(np.searchsorted(np.array(periods, dtype="datetime64[ns]"),
+                                        self.history_.start.to_datetime64(), side="right")) - 1
+            first = min(max(first, 0), b - 1)
+            periods, b = periods[first:], b - first
         self.periods_ = periods
         self.baseline_periods_, self.recent_periods_ = periods[:b], periods[b:]
         window = docs[["doc_id", "topic_id"]].assign(period=self.period_starts(docs))

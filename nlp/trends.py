@@ -9,6 +9,8 @@ style: counts are divided by a dispersion factor before the same exact test.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy.special import betainc
@@ -41,6 +43,18 @@ def data_edge(dates: pd.Series, tail: float = 0.005) -> pd.Timestamp:
     if dates.empty:
         raise ValueError("data_edge needs at least one date")
     return dates.iloc[min(len(dates) - 1, int(np.ceil((1 - tail) * len(dates))) - 1)]
+
+
+def data_start(dates: pd.Series, tail: float = 0.005) -> pd.Timestamp:
+    """The date from which all but a `tail` share of documents are dated: where the data really starts.
+
+    The mirror of `data_edge`: one early mis-dated record (a CORDIS project signed months before the rest) must
+    not pass for a year of history.
+    """
+    dates = pd.to_datetime(pd.Series(dates)).dropna().sort_values()
+    if dates.empty:
+        raise ValueError("data_start needs at least one date")
+    return dates.iloc[int(np.floor(tail * len(dates)))]
 
 
 def complete_periods(as_of: pd.Timestamp, n: int, period: str = "month") -> list[pd.Timestamp]:
@@ -86,17 +100,71 @@ def rolling_start(dates: pd.Series, as_of, period: str = "month") -> pd.Series:
     return pd.Series(out, index=dates.index, dtype="datetime64[ns]")
 
 
+class TooLittleHistory(ValueError):
+    """The corpus starts too late for the windows: no baseline of the minimum length before the recent window."""
+
+
+@dataclass(frozen=True)
+class History:
+    """How much of the baseline window the corpus fills, at an as-of date.
+
+    `baseline_days` is the baseline actually used: `baseline_days` of the settings when the corpus reaches
+    back that far, else the days from the data's start to the start of the recent window (shortened).
+    """
+
+    start: pd.Timestamp  # where the data start (`data_start`: the first document but a 0.5 % early tail)
+    span_days: int  # from the start to the as-of date, both included
+    baseline_days: int
+    needed_days: int  # recent_days + the minimum baseline
+    shortened: bool
+
+    @property
+    def note(self) -> str | None:
+        """What an analyst must be told about the windows (None when the baseline is whole)."""
+        if not self.shortened:
+            return None
+        return f"baseline shortened to {self.baseline_days} days: the corpus starts on {self.start.date()}"
+
+    def as_dict(self) -> dict:
+        return {"start": str(self.start.date()), "span_days": self.span_days, "baseline_days": self.baseline_days,
+                "needed_days": self.needed_days, "shortened": self.shortened, "too_little": False, "note": self.note}
+
+
+def history(dates: pd.Series, as_of, recent_days: int, baseline_days: int, min_baseline_days: int) -> History:
+    """The baseline the corpus allows at `as_of`: whole, shortened to the data before the recent window, or none.
+
+    A corpus that starts (`data_start`: a thin early tail aside) less than `recent_days + baseline_days` before
+    the as-of date gets a baseline from its start, as long as that is at least `min_baseline_days` (capped at
+    `baseline_days`) long. Raises TooLittleHistory below that.
+    """
+    dates = pd.to_datetime(pd.Series(dates)).dropna()
+    as_of = pd.Timestamp(as_of).normalize()
+    dates = dates[dates <= as_of + pd.Timedelta(days=1)]
+    start = data_start(dates).normalize() if len(dates) else as_of
+    span = (as_of - start).days + 1
+    minimum = min(min_baseline_days, baseline_days)
+    needed = recent_days + minimum
+    if span < needed:
+        raise TooLittleHistory(f"too little history: the corpus spans {span} days (from {start.date()}), "
+                               f"the windows need {needed} ({recent_days} recent + {minimum} baseline)")
+    available = span - recent_days
+    return History(start=start, span_days=span, baseline_days=min(available, baseline_days),
+                   needed_days=needed, shortened=available < baseline_days)
+
+
 def choose_period(docs: pd.DataFrame, as_of, recent_days: int, baseline_days: int, min_docs: float,
-                  min_recent_periods: int, outlier: int = -1) -> str:
+                  min_recent_periods: int, outlier: int = -1, shortened: bool = False) -> str:
     """The shortest period in which the median topic has at least `min_docs` documents per period.
 
     The windows are fixed in days (`recent_days` up to `as_of`, `baseline_days` before); the period only
     sets the bins inside them (dispersion, persistence, onset), anchored at `as_of`. Thin data gets
     coarser bins, never longer windows: a period is a candidate when the recent window holds at least
     `min_recent_periods` of them (the persistence rule needs them), the recent window has documents and
-    the baseline has at least as many periods with documents as the recent window has periods. Counts
-    over the periods of the window that hold documents, for the topics there (outliers excluded). When
-    none reaches `min_docs`: the longest candidate.
+    the baseline has at least as many periods with documents as the recent window has periods — a baseline
+    `shortened` by the corpus start (`history`) with fewer periods than that: all of them, and at least
+    `MIN_DISPERSION_PERIODS`, the fewest the dispersion estimate reads. Counts over the periods of the window
+    that hold documents, for the topics there (outliers excluded). When none reaches `min_docs`: the longest
+    candidate.
     """
     real = docs[docs["topic_id"] != outlier]
     chosen = "month"
@@ -107,7 +175,8 @@ def choose_period(docs: pd.DataFrame, as_of, recent_days: int, baseline_days: in
         window = rolling_periods(as_of, n_baseline + n_recent, period)
         starts = rolling_start(docs["published_on"], as_of, period)
         active = starts[starts.isin(window)].unique()
-        if (active < window[n_baseline]).sum() < n_recent or not (active >= window[n_baseline]).any():
+        needed = max(MIN_DISPERSION_PERIODS, min(n_recent, n_baseline)) if shortened else n_recent
+        if (active < window[n_baseline]).sum() < needed or not (active >= window[n_baseline]).any():
             continue  # a baseline shorter than the recent window cannot anchor a rate
         chosen = period
         counts = real.loc[starts[real.index].isin(window), "topic_id"].value_counts()

@@ -26,7 +26,7 @@ from nlp.backtest import Confirmer, closest_cells, explain_misses, read_truth, r
 from nlp.baselines import top_k, topic_share_growth, topics_over_time_growth
 from nlp.forecast import ForecastBacktest, topic_series
 from nlp.term_trends import TermIndex
-from nlp.trends import period_start
+from nlp.trends import TooLittleHistory, data_start, period_start
 from pipelines.errors import TrendscoutError
 from pipelines.logs import Bars
 from pipelines.settings import Settings
@@ -165,15 +165,18 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
     trends, model = settings.trends, settings.nlp.embedder
     bursts = burst_thresholds(trends)
     with Store.open(settings.store_path) as store:  # migrates the file before it is attached read-only
-        first, last = store.df("SELECT min(published_on) AS a, max(published_on) AS b FROM documents").iloc[0]
-    if pd.isna(first):
+        dates = store.df("SELECT published_on FROM documents WHERE published_on IS NOT NULL")["published_on"]
+    if dates.empty:
         raise TrendscoutError(f"no documents in {settings.store_path}; ingest a corpus first (or pass --corpus)")
-    warm_up = pd.Timestamp(first) + pd.Timedelta(days=trends.baseline_days + trends.recent_days)
+    last = dates.max()
+    # the default first cutoff has whole windows: the start of the documents up to any cutoff is no later
+    warm_up = data_start(dates) + pd.Timedelta(days=trends.baseline_days + trends.recent_days)
     points = cutoffs(start or warm_up, end or last, step)
     backtest_id = "bt-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     rows: list[dict] = []
     skipped: list[dict] = []
     closest: list[dict] = []  # per cutoff and theme, the cell naming it that came closest to a flag
+    shortened: list[dict] = []  # cutoffs whose baseline the corpus start shortened (only with an early --from)
     forecasts, term_forecasts = (ForecastBacktest(
         horizon=settings.forecast.horizon, growth_factor=settings.forecast.growth_factor,
         forecaster=settings.forecast.forecaster_options(), calibrator=settings.forecast.calibrator_options())
@@ -193,6 +196,9 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
                             coherence=False)
                 detector, cells, docs, counts = score_cells(scratch, trends, as_of=cutoff, index=index)
                 esc = emergent_terms(trends, detector, counts) if trends.terms and not cells.empty else None
+            except TooLittleHistory as error:  # a cutoff before the corpus covers recent + min_baseline_days
+                skipped.append({"cutoff": str(cutoff.date()), "reason": str(error)})
+                continue
             except ValueError as error:  # a topic model or vectorizer on a handful of documents
                 skipped.append({"cutoff": str(cutoff.date()), "reason": f"too little data: {error}"})
                 logger.warning("backtest %s: too little data (%s); next cutoff", cutoff.date(), error)
@@ -202,6 +208,8 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
             if cells.empty:
                 skipped.append({"cutoff": str(cutoff.date()), "reason": "too little data: no topic counts"})
                 continue
+            if detector.history_.shortened:  # as the product does: flagged, and reported apart
+                shortened.append({"cutoff": str(cutoff.date()), "baseline_days": detector.history_.baseline_days})
             # forecasts count calendar periods: each bin anchored at the cutoff falls in its own one
             calendar = detector.window_.assign(period=period_start(detector.window_["period"], detector.period_))
             forecasts.add_window(calendar, detector.period_, len(detector.baseline_periods_))
@@ -264,4 +272,5 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
     detector = metrics.pop("detector")
     return {"backtest_id": backtest_id, **detector, "cutoffs_with_flags": detector_cutoffs,
             "share_of_cutoffs_flagged": detector_cutoffs / max(len(points) - len(skipped), 1),
-            "skipped_cutoffs": skipped, "baselines": metrics, "params": params}
+            "skipped_cutoffs": skipped, "shortened_baseline_cutoffs": shortened, "baselines": metrics,
+            "params": params}

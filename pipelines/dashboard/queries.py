@@ -95,6 +95,7 @@ def list_themes(store: Store, where: DocFilter, limit: int, sort: str = "rank", 
     present = [t for t in themes if t[key] is not None and t[key] == t[key]]
     present.sort(key=lambda t: t[key], reverse=descending)
     return {"detect_id": detect_id, "sort": sort, "descending": descending,
+            "history": detection_params(store, detect_id).get("history") or {},  # a shortened baseline, or none
             "themes": (present + [t for t in themes if t not in present])[:limit]}
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 from nlp.emergence import EmergenceDetector
 from nlp.term_trends import TermCounts, TermIndex
 from nlp.terms import EmergentTermScorer
+from nlp.trends import TooLittleHistory, data_edge
 from pipelines.runs import StepResult
 from pipelines.settings import TrendSettings
 from pipelines.store import Store
@@ -176,7 +177,10 @@ def with_verdicts(store: Store, trends: TrendSettings, detector: EmergenceDetect
 def detect(store: Store, trends: TrendSettings, run_id: str, as_of=None) -> StepResult:
     """Score every topic and cell at `as_of` (default: the newest document) and write them under `run_id`."""
     result = StepResult("detect")
-    detector, cells, docs, counts = score_cells(store, trends, as_of)
+    try:
+        detector, cells, docs, counts = score_cells(store, trends, as_of)
+    except TooLittleHistory as exc:
+        return too_little_history(store, trends, run_id, as_of, str(exc), result)
     if cells.empty:
         result.skip("no_topic_counts")
         return result
@@ -209,7 +213,7 @@ def detect(store: Store, trends: TrendSettings, run_id: str, as_of=None) -> Step
     params = trends.model_dump() | {"period": detector.period_, "dispersion": detector.dispersion_,
                                     "recent_periods": len(detector.recent_periods_),
                                     "baseline_periods": len(detector.baseline_periods_),
-                                    "kinds": sorted(docs["kind"].unique())}
+                                    "history": detector.history_.as_dict(), "kinds": sorted(docs["kind"].unique())}
     with store.transaction() as con:
         for table in ("trend_scores", "trend_cells", "emergent_terms", "detections"):
             con.execute(f"DELETE FROM {table} WHERE detect_id = ?", [run_id])
@@ -218,7 +222,25 @@ def detect(store: Store, trends: TrendSettings, run_id: str, as_of=None) -> Step
         store.insert_frame("trend_scores", scores)
         store.insert_frame("trend_cells", kept)
         store.insert_frame("emergent_terms", terms)
+    if detector.history_.note:
+        logger.warning("detect: %s", detector.history_.note)
     result.count(topics=len(scores), flagged=int(scores["flagged"].sum()),
                  cells_flagged=int(kept.loc[~kept["scope"].isin(["topic", "term"]), "flagged"].sum()),
                  terms_flagged=int(kept.loc[kept["scope"] == "term", "flagged"].sum()), terms=len(terms))
+    return result
+
+
+def too_little_history(store: Store, trends: TrendSettings, run_id: str, as_of, note: str,
+                       result: StepResult) -> StepResult:
+    """Record a detection without scores that says why (the digest, dashboard and `trends` show the note)."""
+    logger.warning("detect: %s", note)
+    dates = store.df("SELECT published_on FROM canonical_documents WHERE published_on IS NOT NULL")["published_on"]
+    day = pd.Timestamp(as_of).normalize() if as_of is not None else data_edge(dates)
+    params = trends.model_dump() | {"history": {"too_little": True, "shortened": False, "note": note}}
+    with store.transaction() as con:
+        for table in ("trend_scores", "trend_cells", "emergent_terms", "detections"):
+            con.execute(f"DELETE FROM {table} WHERE detect_id = ?", [run_id])
+        con.execute("INSERT INTO detections VALUES (?, ?, ?, ?, ?, ?)",
+                    [run_id, run_id, day.date(), None, datetime.now(UTC), json.dumps(params, default=str)])
+    result.skip("too_little_history")
     return result

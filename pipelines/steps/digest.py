@@ -135,6 +135,7 @@ def freshness(store: Store, sunday: date, period: str) -> dict:
     newest = store.scalar("SELECT max(published_on) FROM documents WHERE published_on <= ?", [sunday])
     reference = min(sunday, datetime.now(UTC).date())
     age = (reference - newest).days if newest else None
+    period = period or "month"  # a detection without scores (too little history) chose none
     limit = 2 * PERIOD_DAYS.get(period, 31)
     return {"newest": str(newest) if newest else None, "age_days": age, "period": period, "limit_days": limit,
             "is_stale": age is None or age > limit}
@@ -226,6 +227,7 @@ def build_digest(store: Store, settings: Settings, week: str | None = None) -> d
     return {"week": label, "from": str(monday), "to": str(sunday), "as_of": str(as_of),
             "detect_id": detect_id, "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "dashboard_url": f"http://{dashboard.host}:{dashboard.port}",
+            "history": params.get("history") or {},  # a shortened baseline, or too little history: the note says
             "summary": {"n_passed": len(themes), "n_terms": sum(1 for t in terms if t.get("flagged")),
                         "n_bursts": len(burst_themes), "n_new_topics": sum(e["event"] == "birth" for e in births),
                         "freshness": freshness(store, sunday, period)},

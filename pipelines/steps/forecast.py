@@ -49,6 +49,9 @@ def forecast(store: Store, settings: ForecastSettings) -> StepResult:
         return result
     as_of, period, params = store.df("SELECT as_of, period, params FROM detections WHERE detect_id = ?",
                                      [detect_id]).iloc[0]
+    if period is None:  # a detection without scores: too little history
+        result.skip("no_scores")
+        return result
     as_of = pd.Timestamp(as_of)
     periods = complete_periods(as_of, settings.window, period)
     baseline = baseline_periods(as_of, period, json.loads(params or "{}"))

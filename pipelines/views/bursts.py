@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from nlp.backtest import term_pattern
-from nlp.bursts import style_reason, verdict
+from nlp.bursts import NOUNS, style_reason, topic_concentration, verdict
 from nlp.labels import generic_words
 from nlp.phrases import PhraseExtractor
 from nlp.topics import TOKEN_PATTERN
@@ -45,7 +45,8 @@ def flag_documents(recent: pd.DataFrame, scope: str, topic_id: int, cell: str) -
 
 class StyleJudge:
     """Tells a flag whose marker names no thing (`nlp.bursts.style_reason`) from a theme, with the words' parts
-    of speech in the flag's recent documents and the words generic to all topics of the recent documents."""
+    of speech in the flag's recent documents, the words generic to all topics of the recent documents and how
+    the recent documents holding each marker term spread over the topics."""
 
     def __init__(self, recent: pd.DataFrame, trends: TrendSettings):
         texts = recent.drop_duplicates("doc_id")
@@ -54,6 +55,19 @@ class StyleJudge:
         self.extractor = PhraseExtractor(model=trends.style_model, batch_size=64, max_words=3)
         self.n_terms = trends.style_terms
         self.texts = texts["t"].tolist()
+        self.searchable, self.topics = texts["t"].reset_index(drop=True), texts["topic_id"].to_numpy()
+        self.min_docs, self.min_specificity = trends.min_docs, trends.min_term_specificity
+        self.max_p = trends.style_concentration_p
+
+    def concentrated(self, term: str) -> bool:
+        """Whether the recent documents holding `term` gather in a few topics: at least `min_docs` of them,
+        specificity >= `min_term_specificity` (the detector's own line between scattered and topic-specific) and
+        a permutation p-value <= `style_concentration_p` (`nlp.bursts.topic_concentration`)."""
+        has = self.searchable.str.contains(term_pattern(term)).to_numpy()
+        if has.sum() < self.min_docs:
+            return False
+        specificity, p_value = topic_concentration(self.topics[has], self.topics)
+        return specificity >= self.min_specificity and p_value <= self.max_p
 
     def reason(self, marker: list[str], texts: list[str]) -> str | None:
         """Why the marker (a term, or a topic's terms: the first `style_terms`) is style; None: a theme. Its
@@ -61,7 +75,8 @@ class StyleJudge:
         a term's words need not be adjacent in the text ("aligns eu" is counted from "aligns with EU")."""
         marker = [t for t in marker if t][: self.n_terms]
         tags = self.extractor.word_tags([w for t in marker for w in t.split()], [*texts, *self.texts])
-        return style_reason(marker, tags, self.generic)
+        concentrated = {t for t in marker if any(tags.get(w) in NOUNS for w in t.split()) and self.concentrated(t)}
+        return style_reason(marker, tags, self.generic, concentrated)
 
 
 def flag_verdict(recent: pd.DataFrame, doc_ids: pd.Series, thresholds: dict[str, float], marker: list[str] = (),

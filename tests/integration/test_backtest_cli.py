@@ -108,6 +108,29 @@ def test_backtest_from_the_first_thin_months_reports_too_little_data_and_goes_on
 
 
 @pytest.mark.integration
+def test_backtest_before_whole_windows_skips_too_little_history_and_lists_shortened_baselines(tmp_path):
+    """Windows of 91 + 274 days on a corpus starting 2023-01: at 2023-06-30 less than 91 + 91 days of data, from
+    2023-07-31 a baseline shortened to the data; without --from the first cutoff has the whole baseline."""
+    path = tmp_path / "news.jsonl"
+    corpus().to_json(path, orient="records", lines=True)
+    (tmp_path / "truth.csv").write_text(TRUTH)
+    topics = {"reducer": "pca", "clusterer": "kmeans", "n_clusters": 5, "min_topic_size": 5, "n_components": 5}
+    config = write_config(tmp_path, nlp={"embedder": "hashing"}, topics=topics,
+                          trends={"period": "month", "recent_days": 91, "baseline_days": 274, "terms": False})
+    proc = run_cli("--config", config, "backtest", "--truth", tmp_path / "truth.csv", "--corpus", path,
+                   "--from", "2023-06", "--to", "2023-09", "--step", "month", "--json", timeout=120)
+    result = json.loads(proc.stdout)
+    assert [s["cutoff"] for s in result["skipped_cutoffs"]] == ["2023-06-30"]
+    assert result["skipped_cutoffs"][0]["reason"].startswith("too little history: the corpus spans 18")
+    shortened = result["shortened_baseline_cutoffs"]
+    assert [c["cutoff"] for c in shortened] == ["2023-07-31", "2023-08-31", "2023-09-30"]
+    assert all(91 <= c["baseline_days"] < 274 for c in shortened)
+    whole = json.loads(run_cli("--config", config, "backtest", "--truth", tmp_path / "truth.csv", "--to", "2024-02",
+                               "--step", "month", "--json", timeout=120).stdout)
+    assert whole["params"]["from"] >= "2023-12-31" and whole["shortened_baseline_cutoffs"] == []
+
+
+@pytest.mark.integration
 def test_backtest_slicing_one_corpus_term_index_flags_what_vectorizing_every_cutoff_flags(tmp_path, monkeypatch):
     import pipelines.backtest as backtest
     from pipelines.logs import Bars

@@ -1,6 +1,7 @@
 """The nightly job end to end on real CORDIS records served from a loopback HTTP server."""
 
 import json
+import re
 
 import pytest
 
@@ -37,11 +38,22 @@ def test_nightly_end_to_end_then_idempotent(cordis_site, tmp_path):
         crawl={"download_delay": 0, "autothrottle": False},
         nlp={"embedder": "all-MiniLM-L6-v2", "max_seq_length": 128},
         topics={"min_topic_size": 8},
-        trends={"recent_days": 61, "baseline_days": 122},  # the 300 projects span January to July 2022
     )
     first = run_cli("--config", config, "nightly", "--digest")
     assert "embed: ok" in first.stdout
+    # the default windows (182 recent + at least 91 baseline days) on projects signed 2021-11 .. 2022-07 (and one
+    # stray from 2021-07): too little history, and the digest says so rather than showing nothing
+    digests = {p.suffix: p for p in (tmp_path / "reports").glob("*/digest.*")}
+    assert sorted(digests) == [".html", ".json", ".md"]
+    note = json.loads(digests[".json"].read_text())["history"]["note"]
+    assert re.fullmatch(r"too little history: the corpus spans \d+ days \(from 2021-11-\d\d\), the windows need 273 "
+                        r"\(182 recent \+ 91 baseline\)", note)
+    assert f"No detection this week: {note}" in digests[".html"].read_text()
 
+    fitted = {"TRENDSCOUT_TRENDS__RECENT_DAYS": "61", "TRENDSCOUT_TRENDS__BASELINE_DAYS": "122"}  # the fixture's span
+    run_cli("--config", config, "detect", env=fitted)
+    run_cli("--config", config, "digest", env=fitted)
+    digests = {p.suffix: p for p in sorted((tmp_path / "reports").glob("*/digest.*"))}  # the newest week's
     with Store.open(tmp_path / "data" / "trendscout.duckdb", read_only=True) as store:
         ids = set(store.df("SELECT external_id FROM documents")["external_id"])
         assert len(ids) == N_RECORDS == store.count("documents")  # every valid record once, the bad ones not
@@ -55,9 +67,7 @@ def test_nightly_end_to_end_then_idempotent(cordis_site, tmp_path):
         assert any("not_an_archive_html" in e for e in json.loads(crawl_step["errors"]))
         titles = set(store.df("SELECT title FROM documents")["title"])
 
-    digests = list((tmp_path / "reports").glob("*/digest.*"))
-    assert sorted(p.suffix for p in digests) == [".html", ".json", ".md"]
-    digest = json.loads(next(p for p in digests if p.suffix == ".json").read_text())
+    digest = json.loads(digests[".json"].read_text())
     cards = digest["themes"] + digest["watch_list"]  # flags that passed, else the watch list
     shown = [d["title"] for theme in cards for d in theme["documents"]]
     assert shown and set(shown) <= titles

@@ -68,3 +68,26 @@ def test_a_marker_without_a_content_word_is_style(terms, pos):
 def test_a_marker_with_a_specific_noun_is_a_theme(terms, pos):
     assert style_reason(terms, pos, GENERIC) is None
     assert names_a_thing(terms[-1], pos, GENERIC)
+
+
+def test_topic_concentration_tells_documents_spread_like_the_corpus_from_documents_in_two_topics():
+    from nlp.bursts import topic_concentration
+
+    topics = np.repeat(np.arange(10), 50)  # ten topics of 50 documents
+    spread = topic_concentration(topics[::5], topics)  # 10 from every topic: like the corpus
+    gathered = topic_concentration(np.repeat([0, 1], 20), topics)  # 40 documents in two topics
+    assert spread[0] < 0 < 1.0 < gathered[0] and spread[1] > 0.5 and gathered[1] < 0.01
+    assert topic_concentration(np.array([], dtype=int), topics) == (0.0, 1.0)
+    with_outliers = topic_concentration(np.array([-1, -1, 3, 3, 3]), np.append(topics, [-1, -1]))
+    assert with_outliers[0] == topic_concentration(np.array([3, 3, 3]), topics)[0] > 0  # outliers left out
+
+
+def test_a_concentrated_term_names_a_thing_if_it_has_a_noun_at_all():
+    pos = {"convolutional": "ADJ", "networks": "NOUN", "spiking": "VERB", "neurons": "NOUN", "delves": "VERB"}
+    generic = {"networks"}
+    assert not names_a_thing("convolutional networks", pos, generic)  # its only noun is generic
+    assert names_a_thing("convolutional networks", pos, generic, {"convolutional networks"})
+    assert not names_a_thing("spiking neurons", pos, generic)  # verb-led to the tagger
+    assert names_a_thing("spiking neurons", pos, generic, {"spiking neurons"})
+    assert not names_a_thing("delves", pos, generic, {"delves"})  # no noun: style wherever it occurs
+    assert style_reason(["convolutional networks"], pos, generic, {"convolutional networks"}) is None

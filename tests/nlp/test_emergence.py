@@ -43,13 +43,31 @@ def test_emergence_detector_flags_planted_rise_not_flat_topic():
     assert pd.Timestamp("2024-05-01") <= cells.loc[1, "onset"] <= pd.Timestamp("2024-10-01")
 
 
-def test_onset_is_the_rise_not_the_corpus_start_when_leading_periods_are_empty():
-    empty = [0.0] * 12  # the window starts in 2023-10; the corpus in 2024-01
+def test_a_corpus_that_starts_inside_the_window_gets_a_shortened_baseline_and_the_onset_is_the_rise():
+    empty = [0.0] * 12  # the window would start in 2023-10; the corpus starts in 2024-01
     rates = {-1: empty + [200.0] * 12, 1: empty + [4.0] * 6 + [8, 10, 12, 16, 20, 24]}
     docs = synthetic_docs(rates)
-    cells = detector().fit(docs, as_of=AS_OF).transform(docs).set_index("topic_id")
-    assert cells.loc[1, "flagged"] and np.isnan(cells.loc[1, "index_series"][:3]).all()
+    fitted = detector().fit(docs, as_of=AS_OF)
+    history = fitted.history_
+    start = history.start  # the first document's date but a 0.5 % early tail: 2024-01-01 or -02
+    assert history.shortened and start in (pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-02"))
+    assert history.baseline_days == (pd.Timestamp("2024-10-01") - start).days + 1  # up to the recent window
+    assert history.note == f"baseline shortened to {history.baseline_days} days: the corpus starts on {start.date()}"
+    assert fitted.baseline_periods_[0] == pd.Timestamp("2024-01-01") and len(fitted.baseline_periods_) == 9
+    cells = fitted.transform(docs).set_index("topic_id")
+    assert cells.loc[1, "flagged"] and not np.isnan(cells.loc[1, "index_series"]).any()
     assert pd.Timestamp("2024-05-01") <= cells.loc[1, "onset"] <= pd.Timestamp("2024-10-01")
+
+
+def test_too_little_history_is_an_answer_not_a_crash_and_a_long_corpus_keeps_its_whole_baseline():
+    from nlp.trends import TooLittleHistory
+
+    short = synthetic_docs({-1: [0.0] * 19 + [200.0] * 5, 1: [0.0] * 19 + [4.0] * 5})  # 2024-08 .. 2024-12
+    with pytest.raises(TooLittleHistory, match=r"too little history: the corpus spans \d+ days \(from 2024-08-"
+                                               r"\d\d\), the windows need 182 \(91 recent \+ 91 baseline\)"):
+        detector().fit(short, as_of=AS_OF)
+    whole = detector().fit(synthetic_docs({-1: [200.0] * 24}), as_of=AS_OF)
+    assert not whole.history_.shortened and whole.history_.note is None and len(whole.baseline_periods_) == 12
 
 
 def test_emergence_detector_ignores_a_busy_week_of_one_source():

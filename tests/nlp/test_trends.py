@@ -4,8 +4,11 @@ import pytest
 from scipy.stats import binomtest
 
 from nlp.trends import (
+    TooLittleHistory,
     benjamini_hochberg,
     complete_periods,
+    data_start,
+    history,
     onset,
     period_start,
     periods_in,
@@ -109,3 +112,23 @@ def test_onset_skips_periods_where_nothing_was_expected():
     """Leading periods before the corpus starts are missing, not zero: the onset is the real rise."""
     assert onset(np.array([np.nan] * 5 + [1.0, 1.1, 0.9, 1.0, 1.0] + [3.0] * 4)) == 10
     assert onset(np.array([np.nan] * 10 + [1.0, 3.0])) is None
+
+
+def test_history_shortens_the_baseline_to_the_data_and_refuses_less_than_the_minimum():
+    dates = pd.Series(pd.date_range("2024-01-01", "2024-12-31", freq="3D"))  # fewer than 200: no tail left out
+    whole = history(dates, "2024-12-31", recent_days=91, baseline_days=200, min_baseline_days=91)
+    assert not whole.shortened and whole.baseline_days == 200 and whole.note is None
+    short = history(dates, "2024-12-31", recent_days=182, baseline_days=730, min_baseline_days=91)
+    assert short.shortened and short.span_days == 366 and short.baseline_days == 366 - 182
+    assert short.note == "baseline shortened to 184 days: the corpus starts on 2024-01-01"
+    with pytest.raises(TooLittleHistory, match=r"^too little history: the corpus spans 366 days \(from 2024-01-01\), "
+                                               r"the windows need 547 \(182 recent \+ 365 baseline\)$"):
+        history(dates, "2024-12-31", recent_days=182, baseline_days=730, min_baseline_days=365)
+    capped = history(dates, "2024-12-31", recent_days=182, baseline_days=100, min_baseline_days=365)
+    assert not capped.shortened and capped.needed_days == 282  # the minimum never exceeds the baseline itself
+
+
+def test_data_start_ignores_a_thin_early_tail_like_data_edge_a_late_one():
+    dates = pd.Series([pd.Timestamp("2021-07-07")] + list(pd.date_range("2022-01-01", periods=299, freq="D")))
+    assert data_start(dates) == pd.Timestamp("2022-01-01")  # one stray in 300 is no half year of history
+    assert data_start(dates[:100]) == pd.Timestamp("2021-07-07")  # ... but the first of fewer than 200 is

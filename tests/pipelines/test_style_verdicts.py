@@ -45,3 +45,39 @@ def test_a_style_phrase_is_style_and_a_noun_phrase_theme_is_emerging(phrases):
     topic_terms = ["hydrogen", "electrolysers", "steel plants"]
     assert flag_verdict(docs, flag_documents(docs, "topic", 0, ""), thresholds, topic_terms, judge)[0] == "emerging"
     assert flag_verdict(docs, flag_documents(docs, "term", -1, "delves"), thresholds, ["delves"])[0] == "emerging"
+
+
+LAYERS = "The network has many layers of cells."  # "network" and "layers" in every document: corpus-generic
+
+
+def narrow() -> pd.DataFrame:
+    """240 recent documents in six topics, all about networks with layers (a query corpus); half of every
+    topic's carry the style phrasing; a third of topics 0 and 1 name the theme "network layers" outright."""
+    rng, rows = np.random.default_rng(1), []
+    fields = {**FIELDS, 4: "river floods in alpine valleys", 5: "battery recycling for electric cars"}
+    for i in range(240):
+        topic = i % 6
+        text = f"We study {fields[topic]} in sites {' '.join(rng.choice(SITES, 30))}. {LAYERS} "
+        if (i // 6) % 2:
+            text += "The project delves into pivotal questions and offers valuable insights."
+        if topic in (0, 1) and (i // 6) % 3 == 0:
+            text += " Deep network layers are stacked in the model."
+        rows.append({"doc_id": f"d{i}", "topic_id": topic, "period": pd.Timestamp("2024-01-01") + pd.DateOffset(
+            months=int(rng.integers(3))), "t": text, "group": f"CALL-{i % 20}"})
+    return pd.DataFrame(rows).assign(org=None)
+
+
+def test_style_spreads_over_all_topics_while_a_theme_of_generic_words_gathers_in_two(phrases):
+    """Only verbs and adjectives, or a generic noun, spread evenly: style. A noun phrase of words the corpus uses
+    everywhere, rising within two of six topics: a theme (the old rule called it style: both nouns generic)."""
+    docs, trends = narrow(), TrendSettings()
+    judge, thresholds = StyleJudge(docs, trends), burst_thresholds(trends)
+    assert {"network", "layers", "insights"} <= judge.generic
+
+    def judged(term: str) -> tuple[str, str]:
+        return flag_verdict(docs, flag_documents(docs, "term", -1, term), thresholds, [term], judge)
+
+    for term in ("delves", "pivotal", "valuable insights"):
+        assert judged(term)[0] == "style", term
+    assert judge.concentrated("network layers") and not judge.concentrated("valuable insights")
+    assert judged("network layers")[0] == "emerging"
