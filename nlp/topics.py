@@ -36,12 +36,13 @@ def build_vectorizer(min_df: int = 2, extra_stop_words: list[str] = (), vocabula
 
 def build_topic_model(*, min_topic_size: int, min_samples: int | None, seed: int, reducer, clusterer,
                       n_clusters: int, n_components: int, n_neighbors: int, top_n_words: int, representation: str,
-                      mmr_diversity: float, min_topics_sqrt: float, max_outlier_share: float, min_df: int = 2,
-                      embedder=None):
+                      mmr_diversity: float, min_topics_sqrt: float, fallback_topics_sqrt: float,
+                      max_outlier_share: float, min_df: int = 2, embedder=None):
     """BERTopic from explicit parts: names ('umap'/'pca', 'hdbscan'/'kmeans'/'auto') or estimator objects.
 
     'auto' is HDBSCAN with a k-means fallback for corpora where it degenerates (`nlp.clustering`), below
-    `min_topics_sqrt` x sqrt(documents) topics or above `max_outlier_share` outliers.
+    `min_topics_sqrt` x sqrt(documents) topics or above `max_outlier_share` outliers (then k-means with
+    `fallback_topics_sqrt` x sqrt(documents) clusters).
 
     The settings' arguments are required (their defaults live in trendscout's `[topics]` settings).
 
@@ -70,7 +71,8 @@ def build_topic_model(*, min_topic_size: int, min_samples: int | None, seed: int
         from nlp.clustering import SizedClusterer
 
         clusterer = SizedClusterer(min_cluster_size=min_topic_size, min_samples=min_samples,
-                                   min_topics_sqrt=min_topics_sqrt, max_outlier_share=max_outlier_share, seed=seed)
+                                   min_topics_sqrt=min_topics_sqrt, fallback_topics_sqrt=fallback_topics_sqrt,
+                                   max_outlier_share=max_outlier_share, seed=seed)
     elif clusterer == "kmeans":
         from sklearn.cluster import KMeans
 

@@ -79,7 +79,8 @@ class TopicSettings(Section):
     min_samples: int | None = None  # hdbscan; None: min_topic_size
     reducer: str = "umap"  # umap | pca
     clusterer: str = "auto"  # hdbscan | kmeans | auto (hdbscan, k-means when it degenerates: nlp.clustering)
-    min_topics_sqrt: float = 1.0  # auto: hdbscan degenerates below this x sqrt(documents) topics (k-means: as many)
+    min_topics_sqrt: float = 1.0  # auto: hdbscan degenerates below this x sqrt(documents) topics
+    fallback_topics_sqrt: float = 0.5  # auto: k-means then fits this x sqrt(documents) topics
     max_outlier_share: float = 0.4  # auto: hdbscan degenerates above this outlier share
     n_clusters: int = 50  # kmeans only
     n_components: int = 5
@@ -108,7 +109,8 @@ class TopicSettings(Section):
         """The keyword arguments of `nlp.topics.build_topic_model` (but `embedder`), with `overrides`."""
         return self.model_dump(include={"min_topic_size", "min_samples", "seed", "reducer", "clusterer", "n_clusters",
                                         "n_components", "n_neighbors", "top_n_words", "representation",
-                                        "mmr_diversity", "min_topics_sqrt", "max_outlier_share"}) | overrides
+                                        "mmr_diversity", "min_topics_sqrt", "fallback_topics_sqrt",
+                                        "max_outlier_share"}) | overrides
 
 
 class TrendSettings(Section):
