@@ -43,7 +43,7 @@ RUNS = {
             "from": "2018-03-31", "to": "2024-12-31",
             "topics": {"n_clusters": 40, "window_months": 36},
             "trends": {}},
-    "arxiv": {"corpus": arxiv_corpus, "kind": "paper", "truth": "arxiv_applied.csv", "step": "year",
+    "arxiv": {"corpus": arxiv_corpus, "kind": "paper", "truth": "arxiv_applied.csv", "step": "quarter",
               "from": "2012-12-31", "to": "2019-12-31",
               "topics": {"n_clusters": 40, "window_months": 36},
               "trends": {}},
