@@ -121,9 +121,21 @@ def style_reason(terms: list[str], pos: dict[str, str], generic: set[str] | froz
     return "writing style, no content word: " + "; ".join(described)
 
 
+def spelled_group(term: str, groups: pd.Series, min_share: float) -> object | None:
+    """The group whose identifier spells `term` — every word of it a token of the code, as "msca-pf" in
+    HORIZON-MSCA-2023-PF-01-01 or "wmt" in venue WMT — when more than `min_share` of `groups` (one per
+    document) are such groups: the flag names its call or venue, not a theme. None otherwise."""
+    words = set(WORD.findall(term.lower()))
+    groups = groups.dropna().astype(str)
+    if not words or groups.empty:
+        return None
+    spelled = groups[[words <= set(WORD.findall(g.lower())) for g in groups]]
+    return top_share(spelled)[0] if len(spelled) > min_share * len(groups) else None
+
+
 def verdict(flag_docs: pd.DataFrame, recent_docs: pd.DataFrame, *, max_group_share: float, min_group_lift: float,
-            max_period_share: float, max_template_share: float) -> tuple[str, str]:
-    """`("emerging" | "burst", reason)` for a flag from its recent documents.
+            max_period_share: float, max_template_share: float, marker: list[str] = ()) -> tuple[str, str]:
+    """`("emerging" | "burst", reason)` for a flag from its recent documents (and its marker's first term).
 
     Args:
         flag_docs, recent_docs: the flag's recent documents and all recent documents, with columns
@@ -133,7 +145,14 @@ def verdict(flag_docs: pd.DataFrame, recent_docs: pd.DataFrame, *, max_group_sha
         min_group_lift: ... and at least this many times its share of all recent documents is a burst.
         max_period_share: more than this share in one recent period is a spike.
         max_template_share: more than this share of near-identical texts is one template.
+        marker: a term flag's term or a topic flag's terms; a first term spelled by the identifier of the
+            group of more than `max_group_share` of the documents is a burst (`spelled_group`).
     """
+    if marker and "group" in flag_docs:
+        one = flag_docs.drop_duplicates("doc_id") if "doc_id" in flag_docs else flag_docs
+        group = spelled_group(marker[0], one["group"], max_group_share)
+        if group is not None:
+            return "burst", f"names the group of its documents ({group}): a call or venue, not a theme"
     for column, what in (("group", "group"), ("org", "organisation")):
         if column not in flag_docs or flag_docs[column].isna().all():
             continue

@@ -88,4 +88,4 @@ def flag_verdict(recent: pd.DataFrame, doc_ids: pd.Series, thresholds: dict[str,
         reason = style.reason(list(marker), flag_docs.drop_duplicates("doc_id")["text"].tolist())
         if reason:
             return "style", reason
-    return verdict(flag_docs, recent, **thresholds)
+    return verdict(flag_docs, recent, **thresholds, marker=list(marker))

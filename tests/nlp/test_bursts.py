@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nlp.bursts import names_a_thing, style_reason, template_share, verdict
+from nlp.bursts import names_a_thing, spelled_group, style_reason, template_share, verdict
 
 PERIODS = list(pd.date_range("2024-01-01", periods=3, freq="MS"))
 GENERIC = {"insights", "eu", "project", "new"}
@@ -25,6 +25,19 @@ def test_one_calls_burst_is_a_burst_and_a_theme_across_many_calls_is_emerging():
     one_call = across.assign(group=["CALL-7"] * 50 + list(across["group"][50:]))
     label, reason = verdict(one_call, docs, **THRESHOLDS)
     assert label == "burst" and "group CALL-7" in reason
+
+
+def test_a_term_spelling_its_documents_call_code_is_a_burst_even_when_the_call_is_large():
+    calls = ["HORIZON-MSCA-2023-PF-01-01"] * 2 + ["HORIZON-CL4-2023-DIGITAL-01", "WMT"]
+    docs = recent().assign(group=lambda f: [calls[i % 4] for i in range(len(f))])
+    flag = docs[docs["group"] == calls[0]].head(40)  # half of all documents: no lift, so no share burst
+    assert verdict(flag, docs, **THRESHOLDS)[0] == "emerging"
+    label, reason = verdict(flag, docs, **THRESHOLDS, marker=["msca-pf"])
+    assert label == "burst" and "HORIZON-MSCA-2023-PF-01-01" in reason
+    assert verdict(flag, docs, **THRESHOLDS, marker=["quantum sensing"])[0] == "emerging"
+    mixed = pd.concat([flag.head(15), docs[docs["group"] == "WMT"].head(25)])  # a venue's name on 25 of 40
+    assert spelled_group("wmt", mixed["group"], 0.5) == "WMT"
+    assert spelled_group("msca-pf", mixed["group"], 0.5) is None and spelled_group("", mixed["group"], 0.5) is None
 
 
 def test_an_organisations_campaign_and_a_one_period_spike_are_bursts():
