@@ -34,12 +34,17 @@ def corpus(seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@pytest.mark.integration
-def test_backtest_cli_detects_planted_theme_without_false_alarms(tmp_path):
+def planted(tmp_path) -> tuple:
+    """The planted corpus and truth file written to `tmp_path`; (corpus path, PCA + k-means topic settings)."""
     path = tmp_path / "news.jsonl"
     corpus().to_json(path, orient="records", lines=True)
     (tmp_path / "truth.csv").write_text(TRUTH)
-    topics = {"reducer": "pca", "clusterer": "kmeans", "n_clusters": 5, "min_topic_size": 5, "n_components": 5}
+    return path, {"reducer": "pca", "clusterer": "kmeans", "n_clusters": 5, "min_topic_size": 5, "n_components": 5}
+
+
+@pytest.mark.integration
+def test_backtest_cli_detects_planted_theme_without_false_alarms(tmp_path):
+    path, topics = planted(tmp_path)
     if "representation" in TopicSettings.model_fields:
         topics["representation"] = "ctfidf"
     config = write_config(tmp_path, nlp={"embedder": "hashing"}, topics=topics,
@@ -70,10 +75,7 @@ def test_backtest_cli_detects_planted_theme_without_false_alarms(tmp_path):
 @pytest.mark.integration
 def test_backtest_explains_a_miss_with_the_closest_cell_and_the_rules_it_failed(tmp_path):
     """Cut off before the batteries rise: the theme is missed, and the report names the cell that came closest."""
-    path = tmp_path / "news.jsonl"
-    corpus().to_json(path, orient="records", lines=True)
-    (tmp_path / "truth.csv").write_text(TRUTH)
-    topics = {"reducer": "pca", "clusterer": "kmeans", "n_clusters": 5, "min_topic_size": 5, "n_components": 5}
+    path, topics = planted(tmp_path)
     config = write_config(tmp_path, nlp={"embedder": "hashing"}, topics=topics,
                           trends={"period": "month", "recent_days": 91, "baseline_days": 274})
     args = ("--config", config, "backtest", "--truth", tmp_path / "truth.csv", "--corpus", path,
