@@ -50,7 +50,7 @@ def test_backtest_cli_detects_planted_theme_without_false_alarms(tmp_path):
     config = write_config(tmp_path, nlp={"embedder": "hashing"}, topics=topics,
                           trends={"period": "month", "recent_days": 91, "baseline_days": 274, "terms": False})
     proc = run_cli("--config", config, "backtest", "--truth", tmp_path / "truth.csv", "--corpus", path,
-                   "--from", "2024-06", "--to", "2024-12", "--step", "month", "--json", timeout=120)
+                   "--from", "2024-06", "--to", "2024-12", "--step", "month", "--json")
     result = json.loads(proc.stdout)
     assert set(result) >= {"recall", "false_alarms", "median_delay_days", "flags_per_cutoff", "themes", "threat_score",
                            "confirmed_share", "premature_flags", "unmatched_flags"}
@@ -80,14 +80,14 @@ def test_backtest_explains_a_miss_with_the_closest_cell_and_the_rules_it_failed(
                           trends={"period": "month", "recent_days": 91, "baseline_days": 274})
     args = ("--config", config, "backtest", "--truth", tmp_path / "truth.csv", "--corpus", path,
             "--from", "2024-06", "--to", "2024-07", "--step", "month")
-    result = json.loads(run_cli(*args, "--json", timeout=120).stdout)
+    result = json.loads(run_cli(*args, "--json").stdout)
     assert result["recall"] == 0.0
     [miss] = result["missed"]
     assert miss["theme"] == "batteries" and miss["why"] == "not flagged"
     assert miss["cutoff"] in {"2024-06-30", "2024-07-31"} and "electrolyte" in miss["marker"]
     assert miss["failed"] and set(miss["failed"].split(",")) <= {"untestable", "fdr", "support", "growth",
                                                                    "persistence", "term_cap"}
-    assert "missed batteries: closest" in run_cli(*args, timeout=120).stdout
+    assert "missed batteries: closest" in run_cli(*args).stdout
 
 
 @pytest.mark.integration
@@ -102,7 +102,7 @@ def test_backtest_from_the_first_thin_months_reports_too_little_data_and_goes_on
     config = write_config(tmp_path, nlp={"embedder": "hashing"}, topics=topics,
                           trends={"period": "month", "recent_days": 91, "baseline_days": 274})
     proc = run_cli("--config", config, "backtest", "--truth", tmp_path / "truth.csv", "--corpus", path,
-                   "--from", "2023-01", "--to", "2023-03", "--step", "month", "--json", timeout=120)
+                   "--from", "2023-01", "--to", "2023-03", "--step", "month", "--json")
     result = json.loads(proc.stdout)
     assert [s["cutoff"] for s in result["skipped_cutoffs"]] == ["2023-01-31", "2023-02-28", "2023-03-31"]
     assert all(s["reason"].startswith("too little data: topic model on 30 documents")
@@ -120,7 +120,7 @@ def test_backtest_before_whole_windows_skips_too_little_history_and_lists_shorte
     config = write_config(tmp_path, nlp={"embedder": "hashing"}, topics=topics,
                           trends={"period": "month", "recent_days": 91, "baseline_days": 274, "terms": False})
     proc = run_cli("--config", config, "backtest", "--truth", tmp_path / "truth.csv", "--corpus", path,
-                   "--from", "2023-06", "--to", "2023-09", "--step", "month", "--json", timeout=120)
+                   "--from", "2023-06", "--to", "2023-09", "--step", "month", "--json")
     result = json.loads(proc.stdout)
     assert [s["cutoff"] for s in result["skipped_cutoffs"]] == ["2023-06-30"]
     assert result["skipped_cutoffs"][0]["reason"].startswith("too little history: the corpus spans 18")
@@ -128,7 +128,7 @@ def test_backtest_before_whole_windows_skips_too_little_history_and_lists_shorte
     assert [c["cutoff"] for c in shortened] == ["2023-07-31", "2023-08-31", "2023-09-30"]
     assert all(91 <= c["baseline_days"] < 274 for c in shortened)
     whole = json.loads(run_cli("--config", config, "backtest", "--truth", tmp_path / "truth.csv", "--to", "2024-02",
-                               "--step", "month", "--json", timeout=120).stdout)
+                               "--step", "month", "--json").stdout)
     assert whole["params"]["from"] >= "2023-12-31" and whole["shortened_baseline_cutoffs"] == []
 
 
