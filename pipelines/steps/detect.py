@@ -200,7 +200,8 @@ def detect(store: Store, trends: TrendSettings, run_id: str, as_of=None) -> Step
     runners_up = cells[is_term & ~cells["flagged"].astype(bool)].sort_values(["q_value", "p_value"], kind="stable")\
         .index[:RUNNERS_UP * trends.top_n]  # `trends --terms` ranks by q and drops those with a generic word
     kept = cells[(cells["scope"] == "topic") | (~is_term & cells["tested"] & (cells["n_recent"] >= trends.min_docs))
-                 | (is_term & cells["flagged"]) | cells.index.isin(runners_up)].copy()
+                 | (is_term & (cells["flagged"] | (cells["rank"] <= trends.top_n)))  # what the forecast step reads
+                 | cells.index.isin(runners_up)].copy()
     kept["components"] = [json.dumps(_components(r), default=_plain) for r in kept.itertuples()]
     kept = kept.assign(detect_id=run_id, is_cross_sectoral=kept["is_cross_sectoral"].fillna(False).astype(bool),
                        is_cross_border=kept["is_cross_border"].fillna(False).astype(bool))
