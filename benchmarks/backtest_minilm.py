@@ -1,13 +1,16 @@
-"""The CORDIS backtest with the full model: precomputed all-MiniLM-L6-v2 vectors, the default topic settings.
+"""A backtest with the full model: all-MiniLM-L6-v2 vectors, the default topic settings (UMAP, HDBSCAN with the
+k-means fallback, MMR terms) refitted at each cutoff, and the fast path's windows and cadence.
 
-The vectors come from `benchmarks/out/cordis-minilm-<N>.npy` (`topics_data.py minilm`: one row per project
-with a signature date in `topics_data.load_corpus()` order, unit-norm, input = title + the first 2000
-characters, max_seq_length 128). They are put into a fresh store under benchmarks/out/backtest-cordis-minilm/
-as the embed step would have stored them (`embed_chars = 2000`, the same input hash), after checking that the
-store's documents give the same embedding input; then the backtest runs with `[topics]` as configured by
-default (UMAP, HDBSCAN with the k-means fallback, MMR terms) and the fast path's windows.
+Each corpus goes into its own store under benchmarks/out/backtest-<name>-minilm/. CORDIS can take precomputed
+vectors from `benchmarks/out/cordis-minilm-<N>.npy` (`topics_data.py minilm`: one row per project with a
+signature date in `topics_data.load_corpus()` order, unit-norm, input = title + the first 2000 characters,
+max_seq_length 128): they are stored as the embed step would have stored them (`embed_chars = 2000`, the same
+input hash) after checking that the store's documents give the same embedding input. Every other corpus (and
+CORDIS without the file) is embedded by the embed step itself, once: the vectors stay in the store, so a killed
+run resumes.
 
-    .venv/bin/python benchmarks/backtest_minilm.py [quarter|month] [FROM TO] [--npy PATH]
+    .venv/bin/python benchmarks/backtest_minilm.py [cordis|patents|acl|arxiv] [--step S] [--from D] [--to D]
+        [--refit-every K] [--npy PATH]
 """
 
 from __future__ import annotations
@@ -22,24 +25,25 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from backtest_compare import RUNS, TRUTH, table
-from backtest_data import OUT, cordis_corpus
+from backtest_data import OUT
 from topics_data import load_corpus
 
 from nlp.embed import embedding_input, input_hash
 from pipelines.backtest import run_backtest
 from pipelines.logs import Bars, configure_logging
 from pipelines.settings import Settings
+from pipelines.steps.embed import embed
 from pipelines.steps.ingest import ingest_corpus
 from pipelines.store import Store
 
 MODEL, EMBED_CHARS = "all-MiniLM-L6-v2", 2000
 
 
-def settings() -> Settings:
-    folder = OUT / "backtest-cordis-minilm"
+def settings(name: str) -> Settings:
+    folder = OUT / f"backtest-{name}-minilm"
     return Settings(data_dir=folder, models_dir=folder / "models",
                     nlp={"embedder": MODEL, "embed_chars": EMBED_CHARS, "max_seq_length": 128},
-                    trends=RUNS["cordis"]["trends"])
+                    trends=RUNS[name]["trends"])
 
 
 def load_vectors(store: Store, npy: Path) -> dict:
@@ -72,24 +76,38 @@ def load_vectors(store: Store, npy: Path) -> dict:
             "norm_min": float(norms.min()), "norm_max": float(norms.max())}
 
 
+def options(args: list[str]) -> tuple[str, dict]:
+    """The corpus name and the --flag values of the command line."""
+    values = {}
+    for flag in ("--step", "--from", "--to", "--refit-every", "--npy"):
+        if flag in args:
+            at = args.index(flag)
+            values[flag[2:]] = args.pop(at + 1)
+            args.pop(at)
+    return (args[0] if args else "cordis"), values
+
+
 if __name__ == "__main__":
     configure_logging(quiet=True)
-    args = sys.argv[1:]
-    npy = Path(args.pop(args.index("--npy") + 1)) if "--npy" in args else None
-    args = [a for a in args if a != "--npy"]
-    step = args[0] if args else "quarter"
-    start, end = (args[1], args[2]) if len(args) >= 3 else (RUNS["cordis"]["from"], RUNS["cordis"]["to"])
-    config = settings()
+    name, values = options(sys.argv[1:])
+    spec = RUNS[name] | {k: v for k, v in values.items() if k in ("step", "from", "to")}
+    refit = int(values.get("refit-every", 1))
+    config = settings(name)
     started, cpu = time.monotonic(), time.process_time()
     with Store.open(config.store_path) as store:
-        ingest_corpus(store, cordis_corpus(), "cordis", "project", Bars(enabled=False))
+        ingest_corpus(store, spec["corpus"](), name, spec["kind"], Bars(enabled=False))
         n = store.scalar("SELECT count(*) FROM documents WHERE published_on IS NOT NULL")
-        checked = load_vectors(store, npy or OUT.parent.parent.parent / "main" / "benchmarks" / "out" /
-                               f"cordis-minilm-{n}.npy")
-    print(json.dumps(checked), file=sys.stderr)
-    result = run_backtest(config, TRUTH / RUNS["cordis"]["truth"], start=pd.Timestamp(start), end=pd.Timestamp(end),
-                          step=step)
+        npy = Path(values["npy"]) if "npy" in values else OUT / f"cordis-minilm-{n}.npy"
+        if name == "cordis" and npy.exists():
+            checked = load_vectors(store, npy)
+        else:
+            embedded = embed(store, config.nlp, Bars())
+            checked = {"embedded": dict(embedded.counts), "store_documents": int(n)}
+    print(json.dumps(checked, default=str), file=sys.stderr)
+    result = run_backtest(config, TRUTH / spec["truth"], start=pd.Timestamp(spec["from"]),
+                          end=pd.Timestamp(spec["to"]), step=spec["step"], refit_every=refit)
     result["seconds"], result["cpu_seconds"] = round(time.monotonic() - started), round(time.process_time() - cpu)
     result["vectors"] = checked
-    (OUT / f"backtest-cordis-minilm-{step}.json").write_text(json.dumps(result, indent=2, default=str))
-    print(table({"cordis": result}))
+    suffix = "-".join([name, spec["step"]] + ([f"refit{refit}"] if refit > 1 else []))
+    (OUT / f"backtest-minilm-{suffix}.json").write_text(json.dumps(result, indent=2, default=str))
+    print(table({name: result}))

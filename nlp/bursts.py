@@ -11,6 +11,13 @@ detection's recent window) `verdict` measures
 - *template concentration*: the share of documents whose wording nearly repeats another's
   (Jaccard similarity of their 5-word shingles at least `TEMPLATE_JACCARD`: near-identical call text);
 
+- *group mix*: whether the flag rose only because the groups it lives in grew. A programme's vocabulary
+  ("career development", "secondments" in the Marie Curie fellowships) rises with the programme's share of
+  the corpus, not within it. `group_mix` compares the flag's recent count with the count expected from each
+  group family's baseline rate (call codes without their numbers: HORIZON-MSCA-2023-PF-01-01 and
+  HORIZON-MSCA-2024-PF-01-01 are one family) applied to the recent mix of families; the share of the flag's
+  rise above its overall baseline rate that the mix explains is its mix share;
+
 and labels the flag `burst` with the reason when one of them passes its threshold, else `emerging`.
 
 Before that, `style_reason` asks whether the flag's marker (a term flag's term; a topic flag's top terms)
@@ -133,8 +140,46 @@ def spelled_group(term: str, groups: pd.Series, min_share: float) -> object | No
     return top_share(spelled)[0] if len(spelled) > min_share * len(groups) else None
 
 
+def group_family(group: object) -> str:
+    """A call / topic code without its number parts, the same for every year's call: HORIZON-MSCA-2023-PF-01-01
+    -> HORIZON-MSCA-PF, ERC-2021-STG -> ERC-STG; a venue or source name is its own family."""
+    parts = re.split(r"[-_/ ]+", str(group).strip())
+    return "-".join(p for p in parts if p and not p.isdigit()) or str(group)
+
+
+def group_mix(flag_docs: pd.DataFrame, recent_docs: pd.DataFrame, flag_base: pd.DataFrame, base_docs: pd.DataFrame,
+              prior_docs: float = 10.0) -> tuple[float, str | None, float, float]:
+    """How much of a flag's rise the recent mix of group families explains: (mix share, the family whose growth
+    explains most, its share of the baseline and of the recent documents).
+
+    With O the flag's recent documents, E0 = recent documents x the flag's baseline rate and E = the sum over
+    families of their recent documents x the flag's baseline rate within the family (shrunk towards the overall
+    rate by `prior_docs` pseudo-documents: a thin family is not trusted; a family new in the recent window has
+    the overall rate), the mix share is (E - E0) / (O - E0), clipped to [0, 1]: 1 when the flag's rate within
+    every family stayed where it was. 0 when it has no baseline documents, did not rise, or has no groups."""
+    def families(docs: pd.DataFrame) -> pd.Series:
+        one = docs.drop_duplicates("doc_id") if "doc_id" in docs else docs
+        return one["group"].dropna().map(group_family) if "group" in one else pd.Series(dtype=object)
+    recent, base, flag_recent, flag_before = (families(d) for d in (recent_docs, base_docs, flag_docs, flag_base))
+    if base.empty or recent.empty or flag_before.empty:
+        return 0.0, None, 0.0, 0.0
+    rate = len(flag_before) / len(base)
+    observed, plain = len(flag_recent), len(recent) * rate
+    per = pd.DataFrame({"base": base.value_counts(), "recent": recent.value_counts(),
+                        "flag_base": flag_before.value_counts()}).fillna(0.0)
+    per["rate"] = (per["flag_base"] + prior_docs * rate) / (per["base"] + prior_docs)
+    mixed = float((per["recent"] * per["rate"]).sum())
+    if observed <= plain or mixed <= plain:
+        return 0.0, None, 0.0, 0.0
+    per["before"], per["after"] = per["base"] / len(base), per["recent"] / len(recent)
+    grown = ((per["after"] - per["before"]) * per["rate"]).idxmax()
+    share = min(1.0, (mixed - plain) / (observed - plain))
+    return share, grown, float(per.at[grown, "before"]), float(per.at[grown, "after"])
+
+
 def verdict(flag_docs: pd.DataFrame, recent_docs: pd.DataFrame, *, max_group_share: float, min_group_lift: float,
-            max_period_share: float, max_template_share: float, marker: list[str] = ()) -> tuple[str, str]:
+            max_period_share: float, max_template_share: float, max_mix_share: float, marker: list[str] = (),
+            flag_base: pd.DataFrame | None = None, base_docs: pd.DataFrame | None = None) -> tuple[str, str]:
     """`("emerging" | "burst", reason)` for a flag from its recent documents (and its marker's first term).
 
     Args:
@@ -147,6 +192,9 @@ def verdict(flag_docs: pd.DataFrame, recent_docs: pd.DataFrame, *, max_group_sha
         max_template_share: more than this share of near-identical texts is one template.
         marker: a term flag's term or a topic flag's terms; a first term spelled by the identifier of the
             group of more than `max_group_share` of the documents is a burst (`spelled_group`).
+        flag_base, base_docs: the flag's baseline documents and all baseline documents (columns doc_id, group);
+            a flag whose rise the recent mix of group families explains by at least `max_mix_share`
+            (`group_mix`) is a burst. None: not checked.
     """
     if marker and "group" in flag_docs:
         one = flag_docs.drop_duplicates("doc_id") if "doc_id" in flag_docs else flag_docs
@@ -160,6 +208,11 @@ def verdict(flag_docs: pd.DataFrame, recent_docs: pd.DataFrame, *, max_group_sha
         base = float((recent_docs[column] == value).mean()) if column in recent_docs else 0.0
         if value is not None and share > max_group_share and share >= min_group_lift * max(base, 1e-9):
             return "burst", f"{share:.0%} of its recent documents in {what} {value} ({base:.0%} of all)"
+    if flag_base is not None and base_docs is not None:
+        share, family, before, after = group_mix(flag_docs, recent_docs, flag_base, base_docs)
+        if family is not None and share >= max_mix_share:
+            return "burst", (f"its rise follows the growth of {family} ({before:.0%} -> {after:.0%} of the documents):"
+                             f" the mix of group families explains {share:.0%} of its rise")
     texts = flag_docs.drop_duplicates("doc_id") if "doc_id" in flag_docs else flag_docs
     period, share = top_share(texts["period"])
     n_periods = recent_docs["period"].nunique()

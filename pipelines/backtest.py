@@ -35,6 +35,7 @@ from pipelines.steps.topics import topics_step
 from pipelines.store import Store
 from pipelines.views.bursts import (
     StyleJudge,
+    baseline_documents,
     burst_thresholds,
     flag_documents,
     flag_verdict,
@@ -102,7 +103,8 @@ def _term_index(corpus: pd.DataFrame, trends) -> TermIndex | None:
 
 
 def _flag_rows(topics: pd.DataFrame, flags: pd.DataFrame, method: str, cutoff, recent: pd.DataFrame, truth,
-               bursts: dict | None = None, style: StyleJudge | None = None) -> list[dict]:
+               bursts: dict | None = None, style: StyleJudge | None = None,
+               baseline: pd.DataFrame | None = None) -> list[dict]:
     """Describe each flag: its label and top terms from `topics` (a term flag: the term), the share of its recent
     documents matching each theme (a topic's documents; for a term, the documents containing it) and,
     with `bursts` (the thresholds of `nlp.bursts.verdict`), whether it is emerging, a burst or (with `style`)
@@ -119,7 +121,9 @@ def _flag_rows(topics: pd.DataFrame, flags: pd.DataFrame, method: str, cutoff, r
         else:
             terms = json.loads(topics["terms"].get(row.topic_id, "[]") or "[]")
             label = topics["label"].get(row.topic_id)
-        verdict, reason = flag_verdict(recent, ids, bursts, terms, style) if bursts is not None else (None, None)
+        verdict, reason = (None, None) if bursts is None else flag_verdict(
+            recent, ids, bursts, terms, style, baseline,
+            None if baseline is None else flag_documents(baseline, scope, row.topic_id, row.cell))
         q_value = getattr(row, "q_value", None)
         rows.append({"method": method, "cutoff": cutoff.date(), "scope": scope,
                      "cell": row.cell if scope == "term" else "", "topic_id": int(row.topic_id),
@@ -224,7 +228,8 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
             topics = scratch.df("SELECT topic_id, label, terms FROM topics").set_index("topic_id")
             closest += closest_cells(cells, topics, truth, cutoff, tolerance_days=tolerance_days)
             style = StyleJudge(recent, trends) if trends.style and not flagged.empty else None
-            detected = _flag_rows(topics, flagged, "detector", cutoff, recent, truth, bursts, style)
+            baseline = baseline_documents(scratch, detector) if not flagged.empty else None
+            detected = _flag_rows(topics, flagged, "detector", cutoff, recent, truth, bursts, style, baseline)
             k = sum(r["verdict"] == "emerging" for r in detected)  # the flags the digest presents as emerging
             rows += detected
             for method, flags in baseline_flags(cells, detector, esc, k, trends.min_docs).items():

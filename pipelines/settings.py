@@ -142,6 +142,9 @@ class TrendSettings(Section):
     burst_min_group_lift: float = 3.0  # ... and this many times that group's share of all recent documents is a burst
     burst_max_period_share: float = 0.8  # more of its recent documents in one recent period: a one-period spike
     burst_max_template_share: float = 0.5  # more of them with near-identical wording: one call text
+    # a flag whose rise the growth of its call / venue families explains by this share (its rate within them
+    # did not rise as much: a programme's vocabulary rising with the programme) is a burst (nlp.bursts.group_mix)
+    burst_max_mix_share: float = 0.5
     # style: a flag whose marker (a term; a topic's first style_terms terms) has no noun or proper noun that is
     # not generic to the recent documents' topics (in style_min_df of them, in no topic style_max_lift times as
     # often), or only verb-led terms, is writing style (nlp.bursts); its words are tagged with style_model (spaCy).

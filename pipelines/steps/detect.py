@@ -24,6 +24,7 @@ from pipelines.settings import TrendSettings
 from pipelines.store import Store
 from pipelines.views.bursts import (
     StyleJudge,
+    baseline_documents,
     burst_thresholds,
     flag_documents,
     flag_verdict,
@@ -158,14 +159,17 @@ def with_verdicts(store: Store, trends: TrendSettings, detector: EmergenceDetect
     terms = cells.loc[(cells["scope"] == "term") & cells["flagged"].astype(bool), "cell"]
     judged: dict[tuple[str, object], tuple[str, str]] = {}
     if topic_ids or not terms.empty:
-        recent, thresholds = recent_documents(store, detector), burst_thresholds(trends)
+        recent, baseline = recent_documents(store, detector), baseline_documents(store, detector)
+        thresholds = burst_thresholds(trends)
         style = StyleJudge(recent, trends) if trends.style else None
         topic_terms = store.df("SELECT topic_id, terms FROM topics").set_index("topic_id")["terms"]
-        judged = {("topic", t): flag_verdict(recent, flag_documents(recent, "topic", t, ""), thresholds,
-                                             json.loads(topic_terms.get(t, "[]") or "[]"), style)
+
+        def judge(scope: str, topic_id: int, cell: str, marker: list[str]) -> tuple[str, str]:
+            return flag_verdict(recent, flag_documents(recent, scope, topic_id, cell), thresholds, marker, style,
+                                baseline, flag_documents(baseline, scope, topic_id, cell))
+        judged = {("topic", t): judge("topic", t, "", json.loads(topic_terms.get(t, "[]") or "[]"))
                   for t in topic_ids}
-        judged |= {("term", c): flag_verdict(recent, flag_documents(recent, "term", -1, c), thresholds, [c], style)
-                   for c in set(terms)}
+        judged |= {("term", c): judge("term", -1, c, [c]) for c in set(terms)}
     none = (None, None)
     by_topic = [judged.get(("topic", t), none) for t in scores["topic_id"]]
     by_cell = [judged.get((s, t if s == "topic" else c), none) if f else none

@@ -19,24 +19,34 @@ def burst_thresholds(trends: TrendSettings) -> dict[str, float]:
     """The `[trends] burst_*` settings as the keyword arguments of `nlp.bursts.verdict`."""
     return {"max_group_share": trends.burst_max_group_share, "min_group_lift": trends.burst_min_group_lift,
             "max_period_share": trends.burst_max_period_share,
-            "max_template_share": trends.burst_max_template_share}
+            "max_template_share": trends.burst_max_template_share, "max_mix_share": trends.burst_max_mix_share}
+
+
+def _window_documents(store: Store, window: pd.DataFrame) -> pd.DataFrame:
+    """doc_id, topic_id, period, t (title and text) and group (the corpus's call / topic code or venue where
+    given, else the source) of the window's documents."""
+    with store.registered("_window", window[["doc_id", "topic_id", "period"]]):
+        return store.df("SELECT w.doc_id, w.topic_id, w.period, coalesce(d.title, '') || '. ' || "
+                        "coalesce(d.text, '') AS t, coalesce(json_extract_string(d.codes, '$.group'), d.source) "
+                        "AS \"group\" FROM _window w JOIN documents d USING (doc_id)")
 
 
 def recent_documents(store: Store, detector) -> pd.DataFrame:
-    """The documents of the detection's recent window (`detector.window_`): doc_id, topic_id, t (title and
-    text), period, group (the corpus's call / topic code or venue where given, else the source) and org (one
-    row per organisation)."""
-    window = detector.window_.loc[detector.window_["recent"], ["doc_id", "topic_id", "period"]]
-    with store.registered("_window", window):
-        docs = store.df("SELECT w.doc_id, w.topic_id, w.period, coalesce(d.title, '') || '. ' || "
-                        "coalesce(d.text, '') AS t, coalesce(json_extract_string(d.codes, '$.group'), d.source) "
-                        "AS \"group\" FROM _window w JOIN documents d USING (doc_id)")
+    """The documents of the detection's recent window (`detector.window_`): doc_id, topic_id, t, period, group
+    (`_window_documents`) and org (one row per organisation)."""
+    docs = _window_documents(store, detector.window_.loc[detector.window_["recent"]])
     orgs = store.df(f"SELECT DISTINCT doc_id, org FROM ({ORGANISATIONS_SQL})")
     return docs.merge(orgs, on="doc_id", how="left")
 
 
+def baseline_documents(store: Store, detector) -> pd.DataFrame:
+    """The documents of the detection's baseline window: doc_id, topic_id, t, period, group."""
+    return _window_documents(store, detector.window_.loc[~detector.window_["recent"]])
+
+
 def flag_documents(recent: pd.DataFrame, scope: str, topic_id: int, cell: str) -> pd.Series:
-    """The doc_ids of a flag among the recent documents: a topic's, or for a term flag those containing it."""
+    """The doc_ids of a flag among the (recent or baseline) documents: a topic's, or for a term flag those
+    containing it."""
     texts = recent.drop_duplicates("doc_id")
     if scope == "term":
         return texts.loc[texts["t"].str.contains(term_pattern(cell)), "doc_id"]
@@ -80,12 +90,16 @@ class StyleJudge:
 
 
 def flag_verdict(recent: pd.DataFrame, doc_ids: pd.Series, thresholds: dict[str, float], marker: list[str] = (),
-                 style: StyleJudge | None = None) -> tuple[str, str]:
+                 style: StyleJudge | None = None, baseline: pd.DataFrame | None = None,
+                 baseline_ids: pd.Series | None = None) -> tuple[str, str]:
     """("emerging" | "burst" | "style", reason) of the flag whose recent documents are `doc_ids` and whose
-    marker is `marker` (a term flag's term, a topic flag's terms); `style` None: never style."""
+    marker is `marker` (a term flag's term, a topic flag's terms); `style` None: never style. With `baseline`
+    (the baseline documents) and `baseline_ids` (the flag's among them) a rise the mix of groups explains is a
+    burst too."""
     flag_docs = recent[recent["doc_id"].isin(doc_ids)].rename(columns={"t": "text"})
     if style is not None:
         reason = style.reason(list(marker), flag_docs.drop_duplicates("doc_id")["text"].tolist())
         if reason:
             return "style", reason
-    return verdict(flag_docs, recent, **thresholds, marker=list(marker))
+    flag_base = None if baseline is None or baseline_ids is None else baseline[baseline["doc_id"].isin(baseline_ids)]
+    return verdict(flag_docs, recent, **thresholds, marker=list(marker), flag_base=flag_base, base_docs=baseline)

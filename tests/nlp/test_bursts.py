@@ -2,11 +2,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nlp.bursts import names_a_thing, spelled_group, style_reason, template_share, verdict
+from nlp.bursts import group_family, group_mix, names_a_thing, spelled_group, style_reason, template_share, verdict
 
 PERIODS = list(pd.date_range("2024-01-01", periods=3, freq="MS"))
 GENERIC = {"insights", "eu", "project", "new"}
-THRESHOLDS = {"max_group_share": 0.5, "min_group_lift": 3.0, "max_period_share": 0.8, "max_template_share": 0.5}
+THRESHOLDS = {"max_group_share": 0.5, "min_group_lift": 3.0, "max_period_share": 0.8, "max_template_share": 0.5,
+              "max_mix_share": 0.5}
 
 
 def recent(seed: int = 0, n: int = 600, calls: int = 20) -> pd.DataFrame:
@@ -48,6 +49,55 @@ def test_an_organisations_campaign_and_a_one_period_spike_are_bursts():
     assert label == "burst" and "organisation org-3" in reason
     label, reason = verdict(flag.assign(period=PERIODS[2]), docs, **THRESHOLDS)
     assert label == "burst" and "one period" in reason
+
+
+def programme_window(seed: int, programme_before: float, programme_after: float, rate_in: tuple[float, float],
+                     rate_out: tuple[float, float], n: int = 3000) -> tuple[pd.DataFrame, ...]:
+    """Baseline and recent documents of a programme's yearly calls (HORIZON-MSCA-<year>-PF-01) and ten other
+    call families, with the programme's share of documents and a term's rate inside and outside it in each
+    window; returns (flag's recent docs, recent docs, flag's baseline docs, baseline docs)."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for year, share, inside, outside in ((2022, programme_before, rate_in[0], rate_out[0]),
+                                         (2024, programme_after, rate_in[1], rate_out[1])):
+        in_programme = rng.random(n) < share
+        group = np.where(in_programme, f"HORIZON-MSCA-{year}-PF-01",
+                         [f"HORIZON-CL{k}-{year}-D{k}-01" for k in rng.integers(0, 10, n)])
+        has = rng.random(n) < np.where(in_programme, inside, outside)
+        frames.append(pd.DataFrame({"doc_id": [f"{year}-{i}" for i in range(n)], "group": group, "has": has,
+                                    "period": [PERIODS[i % 3] for i in range(n)],
+                                    "text": [f"document {year} {i} " + " ".join(map(str, rng.integers(0, 10**6, 30)))
+                                             for i in range(n)]}))
+    base, recent = frames
+    return recent[recent["has"]], recent, base[base["has"]], base
+
+
+def test_group_family_drops_the_numbers_of_a_call_code():
+    assert group_family("HORIZON-MSCA-2023-PF-01-01") == group_family("HORIZON-MSCA-2024-PF-01-01") == \
+        "HORIZON-MSCA-PF"
+    assert group_family("ERC-2021-STG") == "ERC-STG" and group_family("HORIZON-CL4-2023-HUMAN-01-21") == \
+        "HORIZON-CL4-HUMAN"
+    assert group_family("lrec;coling") == "lrec;coling" and group_family("2024") == "2024"
+
+
+def test_a_term_rising_with_its_programme_is_a_burst_and_one_rising_within_the_groups_is_emerging():
+    # the programme grows from 30 % to 55 % of the documents; its vocabulary keeps its rate within it
+    vocabulary = programme_window(4, 0.30, 0.55, rate_in=(0.10, 0.10), rate_out=(0.005, 0.005))
+    share, family, before, after = group_mix(*vocabulary)
+    assert share > 0.8 and family == "HORIZON-MSCA-PF" and before == pytest.approx(0.30, abs=0.03)
+    assert after == pytest.approx(0.55, abs=0.03)
+    label, reason = verdict(vocabulary[0], vocabulary[1], **THRESHOLDS, flag_base=vocabulary[2],
+                            base_docs=vocabulary[3])
+    assert label == "burst" and "growth of HORIZON-MSCA-PF (" in reason and "-> 55% of the documents" in reason
+    assert verdict(vocabulary[0], vocabulary[1], **THRESHOLDS)[0] == "emerging"  # without the baseline: unchecked
+    # the same programme growth, but a theme whose rate triples inside and outside the programme
+    theme = programme_window(5, 0.30, 0.55, rate_in=(0.01, 0.03), rate_out=(0.01, 0.03))
+    assert group_mix(*theme)[0] < 0.2
+    assert verdict(theme[0], theme[1], **THRESHOLDS, flag_base=theme[2], base_docs=theme[3])[0] == "emerging"
+    # a steady mix explains nothing; so does a term without baseline documents (it rose from nothing)
+    steady = programme_window(6, 0.30, 0.30, rate_in=(0.05, 0.10), rate_out=(0.005, 0.01))
+    assert group_mix(*steady)[0] < 0.2
+    assert group_mix(steady[0], steady[1], steady[2].head(0), steady[3]) == (0.0, None, 0.0, 0.0)
 
 
 def test_near_identical_call_wording_is_a_template_burst():

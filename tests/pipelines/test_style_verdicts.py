@@ -81,3 +81,39 @@ def test_style_spreads_over_all_topics_while_a_theme_of_generic_words_gathers_in
         assert judged(term)[0] == "style", term
     assert judge.concentrated("network layers") and not judge.concentrated("valuable insights")
     assert judged("network layers")[0] == "emerging"
+
+
+def test_flag_verdict_finds_a_term_rising_only_with_its_programme_in_the_baseline_documents():
+    """Fellowship calls grow from a quarter to a half of the documents and "career development" keeps its
+    rate within them: with the baseline documents the term is a burst of the programme, a theme rising in
+    every call stays emerging."""
+    rng = np.random.default_rng(1)
+
+    def window(year: int, fellowship_share: float, theme_rate: float) -> pd.DataFrame:
+        rows = []
+        for i in range(800):
+            fellowship = rng.random() < fellowship_share
+            text = f"Project {year}-{i} on {' '.join(rng.choice(SITES, 20))}."
+            if fellowship and rng.random() < 0.3:
+                text += " The fellow's career development plan."
+            if rng.random() < theme_rate:
+                text += " Green hydrogen for steel."
+            rows.append({"doc_id": f"{year}-{i}", "topic_id": i % 4, "t": text,
+                         "period": pd.Timestamp(f"{year}-01-01") + pd.DateOffset(months=i % 3),
+                         "group": f"HORIZON-MSCA-{year}-PF-01" if fellowship else f"HORIZON-CL{i % 6}-{year}-D-01"})
+        return pd.DataFrame(rows).assign(org=None)
+
+    baseline, recent_docs = window(2022, 0.25, 0.02), window(2024, 0.5, 0.06)
+    thresholds = burst_thresholds(TrendSettings())
+
+    def judged(term: str, with_baseline: bool = True) -> tuple[str, str]:
+        ids = flag_documents(recent_docs, "term", -1, term)
+        if not with_baseline:
+            return flag_verdict(recent_docs, ids, thresholds, [term])
+        return flag_verdict(recent_docs, ids, thresholds, [term], None, baseline,
+                            flag_documents(baseline, "term", -1, term))
+
+    label, reason = judged("career development")
+    assert label == "burst" and "growth of HORIZON-MSCA-PF" in reason, reason
+    assert judged("career development", with_baseline=False)[0] == "emerging"
+    assert judged("green hydrogen")[0] == "emerging"
