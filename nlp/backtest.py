@@ -90,8 +90,10 @@ def matches(fractions: dict[str, float], markers: list[str], theme: pd.Series, p
 
 
 def match_matrix(flags: pd.DataFrame, truth: pd.DataFrame) -> np.ndarray:
-    """flags x themes: which flag matches which theme."""
+    """flags x themes: which flag matches which theme (no flags: an empty matrix)."""
     out = np.zeros((len(flags), len(truth)), dtype=bool)
+    if flags.empty:
+        return out
     themes = [(theme, phrase_pattern(theme["phrases"])) for _, theme in truth.iterrows()]
     for i, flag in enumerate(flags.itertuples()):
         markers = marker(getattr(flag, "scope", "topic"), getattr(flag, "cell", ""), getattr(flag, "label", None),
@@ -109,7 +111,7 @@ def score_flags(flags: pd.DataFrame, truth: pd.DataFrame, cutoffs: list, *, tole
     and one row per theme.
     """
     flags = flags.reset_index(drop=True)
-    matched = match_matrix(flags, truth) if len(flags) else np.zeros((0, len(truth)), dtype=bool)
+    matched = match_matrix(flags, truth)
     when = pd.to_datetime(flags["cutoff"]) if len(flags) else pd.Series([], dtype="datetime64[ns]")
     themes, delays, false_alarms, premature, late = [], [], 0, 0, 0
     for j, (_, theme) in enumerate(truth.iterrows()):
@@ -189,7 +191,7 @@ def explain_misses(themes: list[dict], flags: pd.DataFrame, closest: list[dict],
     """Why each missed emerging theme was missed: flagged in its hit window but labelled burst or style (the
     first such flag and its reason), else the closest cell naming it (`closest_cells`: the smallest q-value
     over the window's cutoffs and the rules it failed), else no tested topic or term names it."""
-    matched = match_matrix(flags, truth) if len(flags) else np.zeros((0, len(truth)), dtype=bool)
+    matched = match_matrix(flags, truth)
     when = pd.to_datetime(flags["cutoff"]) if len(flags) else pd.Series([], dtype="datetime64[ns]")
     near = pd.DataFrame(closest, columns=["theme", "cutoff", "scope", "marker", "n_recent", "n_baseline", "growth",
                                           "q_value", "failed"])
