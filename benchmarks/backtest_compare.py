@@ -86,6 +86,17 @@ def run(name: str, shuffle_seed: int | None = None, refit_every: int = 1, **over
     return result
 
 
+def pop_options(args: list[str], flags: tuple[str, ...]) -> dict[str, str]:
+    """Take each `--flag VALUE` of `flags` out of `args`; return {flag without dashes: value}."""
+    options = {}
+    for flag in flags:
+        if flag in args:
+            at = args.index(flag)
+            options[flag[2:]] = args.pop(at + 1)
+            args.pop(at)
+    return options
+
+
 COLUMNS = [("recall", "recall", "{:.2f}"), ("threat", "threat_score", "{:.2f}"),
            ("confirmed", "confirmed_share", "{:.2f}"), ("false", "false_alarms", "{}"),
            ("premat.", "premature_flags", "{}"), ("unmatch.", "unmatched_flags", "{}"),
@@ -114,12 +125,7 @@ def table(results: dict[str, dict]) -> str:
 if __name__ == "__main__":
     configure_logging(quiet=True)
     args = sys.argv[1:]
-    options = {}
-    for flag in ("--shuffle", "--step", "--from", "--to", "--refit-every"):
-        if flag in args:
-            at = args.index(flag)
-            options[flag[2:]] = args.pop(at + 1)
-            args.pop(at)
+    options = pop_options(args, ("--shuffle", "--step", "--from", "--to", "--refit-every"))
     seed = int(options.pop("shuffle")) if "shuffle" in options else None
     refit = int(options.pop("refit-every", 1))
     names = args or list(RUNS)

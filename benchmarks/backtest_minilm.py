@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from backtest_compare import RUNS, TRUTH, table
+from backtest_compare import RUNS, TRUTH, pop_options, table
 from backtest_data import OUT
 from topics_data import load_corpus
 
@@ -76,20 +76,11 @@ def load_vectors(store: Store, npy: Path) -> dict:
             "norm_min": float(norms.min()), "norm_max": float(norms.max())}
 
 
-def options(args: list[str]) -> tuple[str, dict]:
-    """The corpus name and the --flag values of the command line."""
-    values = {}
-    for flag in ("--step", "--from", "--to", "--refit-every", "--npy"):
-        if flag in args:
-            at = args.index(flag)
-            values[flag[2:]] = args.pop(at + 1)
-            args.pop(at)
-    return (args[0] if args else "cordis"), values
-
-
 if __name__ == "__main__":
     configure_logging(quiet=True)
-    name, values = options(sys.argv[1:])
+    args = sys.argv[1:]
+    values = pop_options(args, ("--step", "--from", "--to", "--refit-every", "--npy"))
+    name = args[0] if args else "cordis"
     spec = RUNS[name] | {k: v for k, v in values.items() if k in ("step", "from", "to")}
     refit = int(values.get("refit-every", 1))
     config = settings(name)
