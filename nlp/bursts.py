@@ -7,7 +7,9 @@ detection's recent window) `verdict` measures
 
 - *group concentration*: the largest share of them under one call / topic code, venue or source,
   against that group's share of all recent documents (lift), and the same for organisations;
-- *period concentration*: the share in the busiest recent period (a one-period spike);
+- *period concentration*: the share in the busiest recent period when a later recent period holds fewer (a
+  one-period spike that faded; a flag whose documents crowd the latest period is rising, as any theme that
+  grows fast does in a window of two or three periods, and the next cutoffs will tell);
 - *template concentration*: the share of documents whose wording nearly repeats another's
   (Jaccard similarity of their 5-word shingles at least `TEMPLATE_JACCARD`: near-identical call text);
 
@@ -188,7 +190,7 @@ def verdict(flag_docs: pd.DataFrame, recent_docs: pd.DataFrame, *, max_group_sha
             organisation per row; documents with several appear once per organisation).
         max_group_share: a group (or organisation) holding more than this share of the flag's documents ...
         min_group_lift: ... and at least this many times its share of all recent documents is a burst.
-        max_period_share: more than this share in one recent period is a spike.
+        max_period_share: more than this share in one recent period, not the latest, is a spike.
         max_template_share: more than this share of near-identical texts is one template.
         marker: a term flag's term or a topic flag's terms; a first term spelled by the identifier of the
             group of more than `max_group_share` of the documents is a burst (`spelled_group`).
@@ -215,9 +217,9 @@ def verdict(flag_docs: pd.DataFrame, recent_docs: pd.DataFrame, *, max_group_sha
                              f" the mix of group families explains {share:.0%} of its rise")
     texts = flag_docs.drop_duplicates("doc_id") if "doc_id" in flag_docs else flag_docs
     period, share = top_share(texts["period"])
-    n_periods = recent_docs["period"].nunique()
-    if n_periods > 1 and share > max_period_share:
-        return "burst", f"{share:.0%} of its recent documents in one period ({pd.Timestamp(period).date()})"
+    if share > max_period_share and period != recent_docs["period"].max():  # in the latest: still rising
+        return "burst", (f"{share:.0%} of its recent documents in one period ({pd.Timestamp(period).date()}), "
+                         "fewer after it")
     template = template_share(texts["text"].tolist())
     if template > max_template_share:
         return "burst", f"{template:.0%} of its recent documents share near-identical wording"
