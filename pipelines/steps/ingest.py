@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 BATCH = 2000
 ORG_FIELDS = ("name", "role", "org_id", "short_name", "country", "city", "nuts_code", "lat", "lon")
+PLACEHOLDERS = frozenset({"nan", "none", "null", "n/a"})  # texts that stand for a missing value
 # rows that must be redone when a document changes
 DERIVED_TABLES = ("doc_embeddings", "topic_assignments", "topic_similarities", "doc_features", "doc_regions",
                   "doc_sectors", "doc_noun_phrases", "doc_terms",
@@ -57,9 +58,15 @@ def _parse_date(value: Any) -> date | None:
         return None
 
 
+def _is_placeholder(value: Any) -> bool:
+    """A missing value written out as text by an exporter: "nan" (pandas), "None", "null", "N/A"."""
+    return isinstance(value, str) and value.strip().lower() in PLACEHOLDERS
+
+
 def _as_text(value: Any) -> str | None:
-    """A title or text as a string (a number such as the title 1984 is text too); None for lists or objects."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    """A title or text as a string (a number such as the title 1984 is text too; a placeholder such as "nan" is
+    empty); None for lists or objects."""
+    if value is None or (isinstance(value, float) and pd.isna(value)) or _is_placeholder(value):
         return ""
     if isinstance(value, str):
         return value.strip()
@@ -83,6 +90,7 @@ def upsert_documents(store: Store, records: list[dict[str, Any]], result: StepRe
     for record in records:
         source, external_id = record.get("source"), str(record.get("external_id") or "").strip()
         title, text = _as_text(record.get("title")), _as_text(record.get("text"))
+        result.count(placeholder_text=sum(_is_placeholder(record.get(k)) for k in ("title", "text")))
         published = _parse_date(record.get("published_on"))
         reason = ("no_id" if not (source and external_id) else "bad_kind" if record.get("kind") not in KINDS
                   else "bad_text" if title is None or text is None else "no_text" if not (title or text)

@@ -97,6 +97,18 @@ def test_ingest_corpus_takes_a_numeric_title_as_text(store, tmp_path):
     assert sorted(store.df("SELECT title FROM documents")["title"]) == ["1984", "Orwell"]
 
 
+def test_ingest_corpus_stores_a_placeholder_text_as_missing_and_counts_it(store, tmp_path):
+    """Exporters write a missing abstract as "nan" (608 of the shared patents): not a word of the document."""
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text('{"id": 1, "title": "Baseball bat", "text": "nan", "date": "1999-01-05"}\n'
+                      '{"id": 2, "title": "NULL", "text": " None ", "date": "1999-01-05"}\n'
+                      '{"id": 3, "title": "Nancy", "text": "A nan bread oven", "date": "1999-01-05"}\n')
+    result = ingest_corpus(store, corpus, "patents", "patent", Bars(enabled=False))
+    assert result.counts["new"] == 2 and result.counts["placeholder_text"] == 3 and result.skipped["no_text"] == 1
+    assert store.df("SELECT title, text FROM documents ORDER BY title").values.tolist() == [
+        ["Baseball bat", ""], ["Nancy", "A nan bread oven"]]
+
+
 def test_ingest_cli_names_a_non_utf8_corpus_in_one_line(tmp_path):
     from typer.testing import CliRunner
 
