@@ -21,6 +21,12 @@ def store():
         yield s
 
 
+def ingest_text(store, path, source: str, kind: str, content: str):
+    """Write `content` to the corpus file `path` and ingest it."""
+    path.write_text(content)
+    return ingest_corpus(store, path, source, kind, Bars(enabled=False))
+
+
 def test_upsert_is_idempotent_and_counts(store):
     result = StepResult("ingest")
     upsert_documents(store, [item("1"), item("2"), item("1")], result)
@@ -69,11 +75,10 @@ def test_ingest_reads_finished_feeds_once_and_ignores_partial_files(store, tmp_p
 
 
 def test_ingest_corpus_loads_csv_with_regions_and_sectors(store, tmp_path):
-    corpus = tmp_path / "corpus.csv"
-    corpus.write_text("id,title,text,date,regions,sectors\n"
-                      "a,Green steel,Hydrogen direct reduction of iron ore,2021-03-01,DE12;FR10,steel|energy\n"
-                      "b,No date,Some text,,,\n")
-    result = ingest_corpus(store, corpus, "mine", "news", Bars(enabled=False))
+    result = ingest_text(store, tmp_path / "corpus.csv", "mine", "news",
+                         "id,title,text,date,regions,sectors\n"
+                         "a,Green steel,Hydrogen direct reduction of iron ore,2021-03-01,DE12;FR10,steel|energy\n"
+                         "b,No date,Some text,,,\n")
     assert result.counts["new"] == 1 and result.skipped == {"no_date": 1}
     assert sorted(store.df("SELECT nuts_code FROM document_organisations")["nuts_code"]) == ["DE12", "FR10"]
     assert json.loads(store.scalar("SELECT codes FROM documents"))["sector"] == ["steel", "energy"]
@@ -89,21 +94,19 @@ def test_upsert_keeps_planned_project_dates_but_never_an_update_date_past_today(
 
 
 def test_ingest_corpus_takes_a_numeric_title_as_text(store, tmp_path):
-    corpus = tmp_path / "corpus.jsonl"
-    corpus.write_text('{"id": 1, "title": "Orwell", "text": "A novel", "date": "1949-06-08"}\n'
-                      '{"id": 2, "title": 1984, "text": "Nineteen Eighty-Four", "date": "1949-06-08"}\n')
-    result = ingest_corpus(store, corpus, "books", "paper", Bars(enabled=False))
+    result = ingest_text(store, tmp_path / "corpus.jsonl", "books", "paper",
+                         '{"id": 1, "title": "Orwell", "text": "A novel", "date": "1949-06-08"}\n'
+                         '{"id": 2, "title": 1984, "text": "Nineteen Eighty-Four", "date": "1949-06-08"}\n')
     assert result.counts["new"] == 2
     assert sorted(store.df("SELECT title FROM documents")["title"]) == ["1984", "Orwell"]
 
 
 def test_ingest_corpus_stores_a_placeholder_text_as_missing_and_counts_it(store, tmp_path):
     """Exporters write a missing abstract as "nan" (608 of the shared patents): not a word of the document."""
-    corpus = tmp_path / "corpus.jsonl"
-    corpus.write_text('{"id": 1, "title": "Baseball bat", "text": "nan", "date": "1999-01-05"}\n'
-                      '{"id": 2, "title": "NULL", "text": " None ", "date": "1999-01-05"}\n'
-                      '{"id": 3, "title": "Nancy", "text": "A nan bread oven", "date": "1999-01-05"}\n')
-    result = ingest_corpus(store, corpus, "patents", "patent", Bars(enabled=False))
+    result = ingest_text(store, tmp_path / "corpus.jsonl", "patents", "patent",
+                         '{"id": 1, "title": "Baseball bat", "text": "nan", "date": "1999-01-05"}\n'
+                         '{"id": 2, "title": "NULL", "text": " None ", "date": "1999-01-05"}\n'
+                         '{"id": 3, "title": "Nancy", "text": "A nan bread oven", "date": "1999-01-05"}\n')
     assert result.counts["new"] == 2 and result.counts["placeholder_text"] == 3 and result.skipped["no_text"] == 1
     assert store.df("SELECT title, text FROM documents ORDER BY title").values.tolist() == [
         ["Baseball bat", ""], ["Nancy", "A nan bread oven"]]
@@ -124,11 +127,10 @@ def test_ingest_cli_names_a_non_utf8_corpus_in_one_line(tmp_path):
 
 
 def test_ingest_corpus_keeps_an_optional_group_and_organisations(store, tmp_path):
-    corpus = tmp_path / "corpus.csv"
-    corpus.write_text("id,title,text,date,group,organisations\n"
-                      "a,Green steel,Hydrogen reduction,2021-03-01,HORIZON-CL5-2021-D2-01,Acme Steel;Uni Graz\n"
-                      "b,Batteries,Solid-state cells,2021-04-01,,\n")
-    ingest_corpus(store, corpus, "mine", "project", Bars(enabled=False))
+    ingest_text(store, tmp_path / "corpus.csv", "mine", "project",
+                "id,title,text,date,group,organisations\n"
+                "a,Green steel,Hydrogen reduction,2021-03-01,HORIZON-CL5-2021-D2-01,Acme Steel;Uni Graz\n"
+                "b,Batteries,Solid-state cells,2021-04-01,,\n")
     codes = store.df("SELECT external_id, codes FROM documents ORDER BY external_id")["codes"].map(json.loads)
     assert codes.tolist() == [{"group": "HORIZON-CL5-2021-D2-01"}, {}]
     assert sorted(store.df("SELECT name FROM document_organisations")["name"]) == ["Acme Steel", "Uni Graz"]
