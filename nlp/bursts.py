@@ -34,7 +34,8 @@ networks) a theme's own words are generic too: "convolutional neural networks" h
 not use everywhere. What still tells it from a style shift is where its documents are: a style shift runs
 through every topic in proportion to its size, a theme gathers in a few. So a term with a noun whose recent
 documents are concentrated over the topics (`topic_concentration`: specificity above a threshold and beyond
-what random documents of the same number reach) names a thing too, generic words or a verb-led tag aside.
+what random documents of the same number reach) names a thing too, generic words or a verb-led tag aside, and
+so does an adjective that gathers so ("convolutional", "deep" and "synaptic" in the patents of 2015-18).
 A flag none of whose marker terms names a thing is `style`.
 """
 
@@ -50,6 +51,7 @@ OUTLIER = -1
 TEMPLATE_JACCARD = 0.6
 VERBS = frozenset({"VERB", "AUX"})
 NOUNS = frozenset({"NOUN", "PROPN"})
+MODIFIED = NOUNS | {"ADJ"}  # what a term gathering in a few topics needs to name a thing
 SHINGLE = 5
 WORD = re.compile(r"\w+")
 
@@ -110,13 +112,13 @@ def topic_concentration(doc_topics: np.ndarray, all_topics: np.ndarray, draws: i
 
 def names_a_thing(term: str, pos: dict[str, str], generic: set[str] | frozenset,
                   concentrated: set[str] | frozenset = frozenset()) -> bool:
-    """Whether `term` has a noun or proper noun and either is not led by a verb and has a noun not in `generic`,
-    or is in `concentrated` (its documents gather in a few topics); `pos`: each word's coarse part of speech."""
+    """Whether `term` is not led by a verb and has a noun or proper noun not in `generic`, or is in `concentrated`
+    (its documents gather in a few topics) and has a noun, proper noun or adjective ("convolutional", "deep",
+    "religious" alone name a subject where they gather); `pos`: each word's coarse part of speech."""
     words = term.split()
-    if not any(pos.get(w) in NOUNS for w in words):
-        return False
-    return term in concentrated or (pos.get(words[0]) not in VERBS and any(
-        pos.get(w) in NOUNS and w not in generic for w in words))
+    if term in concentrated and any(pos.get(w) in MODIFIED for w in words):
+        return True
+    return pos.get(words[0]) not in VERBS and any(pos.get(w) in NOUNS and w not in generic for w in words)
 
 
 def style_reason(terms: list[str], pos: dict[str, str], generic: set[str] | frozenset,

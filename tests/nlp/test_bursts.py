@@ -147,12 +147,15 @@ def test_topic_concentration_tells_documents_spread_like_the_corpus_from_documen
     assert with_outliers[0] == topic_concentration(np.array([3, 3, 3]), topics)[0] > 0  # outliers left out
 
 
-def test_a_concentrated_term_names_a_thing_if_it_has_a_noun_at_all():
-    pos = {"convolutional": "ADJ", "networks": "NOUN", "spiking": "VERB", "neurons": "NOUN", "delves": "VERB"}
+def test_a_concentrated_term_names_a_thing_if_it_has_a_noun_or_an_adjective_at_all():
+    pos = {"convolutional": "ADJ", "networks": "NOUN", "spiking": "VERB", "neurons": "NOUN", "delves": "VERB",
+           "deep": "ADJ"}
     generic = {"networks"}
     assert not names_a_thing("convolutional networks", pos, generic)  # its only noun is generic
     assert names_a_thing("convolutional networks", pos, generic, {"convolutional networks"})
     assert not names_a_thing("spiking neurons", pos, generic)  # verb-led to the tagger
     assert names_a_thing("spiking neurons", pos, generic, {"spiking neurons"})
-    assert not names_a_thing("delves", pos, generic, {"delves"})  # no noun: style wherever it occurs
+    assert not names_a_thing("delves", pos, generic, {"delves"})  # a verb alone: style wherever it occurs
+    assert not names_a_thing("deep", pos, generic)  # an adjective spread like the corpus: style
+    assert names_a_thing("deep", pos, generic, {"deep"})  # ... gathering in a few topics: a subject
     assert style_reason(["convolutional networks"], pos, generic, {"convolutional networks"}) is None
