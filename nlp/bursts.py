@@ -113,8 +113,8 @@ def topic_concentration(doc_topics: np.ndarray, all_topics: np.ndarray, draws: i
 def names_a_thing(term: str, pos: dict[str, str], generic: set[str] | frozenset,
                   concentrated: set[str] | frozenset = frozenset()) -> bool:
     """Whether `term` is not led by a verb and has a noun or proper noun not in `generic`, or is in `concentrated`
-    (its documents gather in a few topics) and has a noun, proper noun or adjective ("convolutional", "deep",
-    "religious" alone name a subject where they gather); `pos`: each word's coarse part of speech."""
+    (its documents gather in a few topics) and has a noun, proper noun or adjective ("convolutional" and "deep"
+    alone name a subject where they gather); `pos`: each word's coarse part of speech."""
     words = term.split()
     if term in concentrated and any(pos.get(w) in MODIFIED for w in words):
         return True
