@@ -42,6 +42,7 @@ A flag none of whose marker terms names a thing is `style`.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from itertools import combinations
 
 import numpy as np
@@ -54,6 +55,11 @@ NOUNS = frozenset({"NOUN", "PROPN"})
 MODIFIED = NOUNS | {"ADJ"}  # what a term gathering in a few topics needs to name a thing
 SHINGLE = 5
 WORD = re.compile(r"\w+")
+
+
+def one_per_document(docs: pd.DataFrame) -> pd.DataFrame:
+    """One row per document (rows repeat a document once per organisation)."""
+    return docs.drop_duplicates("doc_id") if "doc_id" in docs else docs
 
 
 def top_share(values: pd.Series) -> tuple[object, float]:
@@ -144,6 +150,7 @@ def spelled_group(term: str, groups: pd.Series, min_share: float) -> object | No
     return top_share(spelled)[0] if len(spelled) > min_share * len(groups) else None
 
 
+@lru_cache(maxsize=65536)  # a corpus has few codes, and every flag of a detection maps the same ones
 def group_family(group: object) -> str:
     """A call / topic code without its number parts, the same for every year's call: HORIZON-MSCA-2023-PF-01-01
     -> HORIZON-MSCA-PF, ERC-2021-STG -> ERC-STG; a venue or source name is its own family."""
@@ -162,7 +169,7 @@ def group_mix(flag_docs: pd.DataFrame, recent_docs: pd.DataFrame, flag_base: pd.
     the overall rate), the mix share is (E - E0) / (O - E0), clipped to [0, 1]: 1 when the flag's rate within
     every family stayed where it was. 0 when it has no baseline documents, did not rise, or has no groups."""
     def families(docs: pd.DataFrame) -> pd.Series:
-        one = docs.drop_duplicates("doc_id") if "doc_id" in docs else docs
+        one = one_per_document(docs)
         return one["group"].dropna().map(group_family) if "group" in one else pd.Series(dtype=object)
     recent, base, flag_recent, flag_before = (families(d) for d in (recent_docs, base_docs, flag_docs, flag_base))
     if base.empty or recent.empty or flag_before.empty:
@@ -200,9 +207,9 @@ def verdict(flag_docs: pd.DataFrame, recent_docs: pd.DataFrame, *, max_group_sha
             a flag whose rise the recent mix of group families explains by at least `max_mix_share`
             (`group_mix`) is a burst. None: not checked.
     """
+    texts = one_per_document(flag_docs)
     if marker and "group" in flag_docs:
-        one = flag_docs.drop_duplicates("doc_id") if "doc_id" in flag_docs else flag_docs
-        group = spelled_group(marker[0], one["group"], max_group_share)
+        group = spelled_group(marker[0], texts["group"], max_group_share)
         if group is not None:
             return "burst", f"names the group of its documents ({group}): a call or venue, not a theme"
     for column, what in (("group", "group"), ("org", "organisation")):
@@ -217,7 +224,6 @@ def verdict(flag_docs: pd.DataFrame, recent_docs: pd.DataFrame, *, max_group_sha
         if family is not None and share >= max_mix_share:
             return "burst", (f"its rise follows the growth of {family} ({before:.0%} -> {after:.0%} of the documents):"
                              f" the mix of group families explains {share:.0%} of its rise")
-    texts = flag_docs.drop_duplicates("doc_id") if "doc_id" in flag_docs else flag_docs
     period, share = top_share(texts["period"])
     if share > max_period_share and period != recent_docs["period"].max():  # in the latest: still rising
         return "burst", (f"{share:.0%} of its recent documents in one period ({pd.Timestamp(period).date()}), "
