@@ -36,7 +36,11 @@ through every topic in proportion to its size, a theme gathers in a few. So a te
 documents are concentrated over the topics (`topic_concentration`: specificity above a threshold and beyond
 what random documents of the same number reach) names a thing too, generic words or a verb-led tag aside, and
 so does an adjective that gathers so ("convolutional", "deep" and "synaptic" in the patents of 2015-18).
-A flag none of whose marker terms names a thing is `style`.
+A term the documents abbreviate names a thing whatever its words: "large language models (LLMs)",
+"multimodal large language models (MLLMs)", "spiking neural networks (SNNs)" (`abbreviated`). Writing style is
+never given an abbreviation, while a theme that runs through a whole field (LLMs in the ACL papers of 2023-24)
+is spread over the topics as a style shift is and is made of that field's generic words. A flag none of whose
+marker terms names a thing is `style`.
 """
 
 from __future__ import annotations
@@ -47,6 +51,9 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from nlp.term_trends import TOKEN as TERM_TOKEN
 
 OUTLIER = -1
 TEMPLATE_JACCARD = 0.6
@@ -55,6 +62,9 @@ NOUNS = frozenset({"NOUN", "PROPN"})
 MODIFIED = NOUNS | {"ADJ"}  # what a term gathering in a few topics needs to name a thing
 SHINGLE = 5
 WORD = re.compile(r"\w+")
+ABBREVIATION = re.compile(r"\(([A-Za-z][A-Za-z0-9-]{1,11})\)")  # "(LLMs)", "(GAN)", "(RAG)"
+PHRASE_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")  # an initial: "short-term" gives two
+TERM_WORD = re.compile(TERM_TOKEN)  # a word as the term cells read it: "short-term" is one
 
 
 def one_per_document(docs: pd.DataFrame) -> pd.DataFrame:
@@ -116,22 +126,69 @@ def topic_concentration(doc_topics: np.ndarray, all_topics: np.ndarray, draws: i
     return observed, (1 + sum(value >= observed for value in null)) / (1 + draws)
 
 
+def defined_abbreviations(text: str) -> list[tuple[str, str]]:
+    """The (phrase, abbreviation) pairs a text defines, lower-cased: "large language models (LLMs)" ->
+    ("large language models", "llms"). The abbreviation's capitals (a plural "s" and digits aside) must be the
+    initials of the words before it, read backwards over hyphens, a stop word between them allowed
+    ("bidirectional encoder representations from transformers (BERT)")."""
+    pairs = []
+    for match in ABBREVIATION.finditer(text or ""):
+        short = match.group(1)
+        letters = [c.lower() for c in re.sub(r"s$", "", short) if c.isalpha()]
+        if sum(c.isupper() for c in short) < 2 or not 2 <= len(letters) <= 8:
+            continue
+        before = text[max(match.start() - 200, 0):match.start()]
+        words = list(PHRASE_WORD.finditer(before))
+        need, start = list(letters), None
+        for word in reversed(words):
+            if not need:
+                break
+            if word.group()[0].lower() == need[-1]:
+                need.pop()
+                start = word.start()
+            elif start is None or word.group().lower() not in ENGLISH_STOP_WORDS:
+                break
+        if not need:
+            phrase = [w.lower() for w in TERM_WORD.findall(before[start:]) if w.lower() not in ENGLISH_STOP_WORDS]
+            pairs.append((" ".join(phrase), short.lower()))
+    return pairs
+
+
+def abbreviated(terms: list[str], texts: list[str], min_docs: int = 3) -> set[str]:
+    """The `terms` that at least `min_docs` of `texts` abbreviate: a term that is a defined abbreviation ("llms"),
+    the phrase it stands for or two or more of that phrase's consecutive words ("multimodal large language")."""
+    found: dict[str, int] = {}
+    for text in texts:
+        named = set()
+        for phrase, short in defined_abbreviations(text):
+            named |= {short, short.rstrip("s")}
+            words = phrase.split()
+            named |= {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 2, len(words) + 1)}
+        for term in set(terms) & named:
+            found[term] = found.get(term, 0) + 1
+    return {term for term, n in found.items() if n >= min_docs}
+
+
 def names_a_thing(term: str, pos: dict[str, str], generic: set[str] | frozenset,
-                  concentrated: set[str] | frozenset = frozenset()) -> bool:
+                  concentrated: set[str] | frozenset = frozenset(), named: set[str] | frozenset = frozenset()) -> bool:
     """Whether `term` is not led by a verb and has a noun or proper noun not in `generic`, or is in `concentrated`
     (its documents gather in a few topics) and has a noun, proper noun or adjective ("convolutional" and "deep"
-    alone name a subject where they gather); `pos`: each word's coarse part of speech."""
+    alone name a subject where they gather), or is in `named` (the documents abbreviate it, `abbreviated`);
+    `pos`: each word's coarse part of speech."""
     words = term.split()
+    if term in named:
+        return True
     if term in concentrated and any(pos.get(w) in MODIFIED for w in words):
         return True
     return pos.get(words[0]) not in VERBS and any(pos.get(w) in NOUNS and w not in generic for w in words)
 
 
 def style_reason(terms: list[str], pos: dict[str, str], generic: set[str] | frozenset,
-                 concentrated: set[str] | frozenset = frozenset()) -> str | None:
+                 concentrated: set[str] | frozenset = frozenset(), named: set[str] | frozenset = frozenset()
+                 ) -> str | None:
     """Why a flag whose marker is `terms` is writing style rather than a theme; None when a term names a thing
-    (`concentrated`: the terms whose documents gather in a few topics)."""
-    if not terms or any(names_a_thing(t, pos, generic, concentrated) for t in terms):
+    (`concentrated`: the terms whose documents gather in a few topics; `named`: those the documents abbreviate)."""
+    if not terms or any(names_a_thing(t, pos, generic, concentrated, named) for t in terms):
         return None
     described = [" ".join(f"{w}/{pos.get(w, 'X')}{' generic' if w in generic and pos.get(w) in NOUNS else ''}"
                           for w in t.split()) for t in terms]

@@ -159,3 +159,38 @@ def test_a_concentrated_term_names_a_thing_if_it_has_a_noun_or_an_adjective_at_a
     assert not names_a_thing("deep", pos, generic)  # an adjective spread like the corpus: style
     assert names_a_thing("deep", pos, generic, {"deep"})  # ... gathering in a few topics: a subject
     assert style_reason(["convolutional networks"], pos, generic, {"convolutional networks"}) is None
+
+
+@pytest.mark.parametrize("text, pair", [
+    ("Large language models (LLMs) are evaluated.", ("large language models", "llms")),
+    ("bidirectional encoder representations from transformers (BERT)",
+     ("bidirectional encoder representations transformers", "bert")),
+    ("a long short-term memory (LSTM) network", ("long short-term memory", "lstm")),  # hyphens kept, as terms are
+    ("with retrieval-augmented generation (RAG)", ("retrieval-augmented generation", "rag")),
+])
+def test_a_parenthesised_abbreviation_defines_the_words_whose_initials_it_spells(text, pair):
+    from nlp.bursts import defined_abbreviations
+
+    assert defined_abbreviations(text) == [pair]
+
+
+@pytest.mark.parametrize("text", ["results (p<0.05) hold", "we propose Foo (FB)", "see the appendix (Table)",
+                                  "from the (AB)", "the ELMo (ELMo) model"])
+def test_a_parenthesis_that_spells_no_initials_defines_nothing(text):
+    from nlp.bursts import defined_abbreviations
+
+    assert defined_abbreviations(text) == []
+
+
+def test_terms_the_documents_abbreviate_name_a_thing_even_when_spread_like_a_style_shift():
+    from nlp.bursts import abbreviated
+
+    texts = ["Multimodal large language models (MLLMs) see images."] * 3 + ["Large language models (LLMs) plan."] * 2
+    terms = ["large language models", "multimodal large language", "llms", "models large language", "valuable insights"]
+    assert abbreviated(terms, texts, min_docs=3) == {"large language models", "multimodal large language"}
+    assert abbreviated(terms, texts, min_docs=2) == {"large language models", "multimodal large language", "llms"}
+    pos = {"large": "ADJ", "language": "NOUN", "models": "NOUN"}
+    generic = {"language", "models"}  # in a language-model corpus every topic uses them
+    assert style_reason(["large language models"], pos, generic) is not None
+    assert style_reason(["large language models"], pos, generic, named={"large language models"}) is None
+    assert not names_a_thing("models large language", pos, generic, named={"large language models"})

@@ -83,6 +83,23 @@ def test_style_spreads_over_all_topics_while_a_theme_of_generic_words_gathers_in
     assert judged("network layers")[0] == "emerging"
 
 
+def test_a_field_wide_theme_the_documents_abbreviate_is_a_theme_though_spread_like_style(phrases):
+    """Half of every topic's documents use "large language models", spread as a style shift is and made of words
+    generic to the field; where the documents define it as "(LLMs)" it names a thing, where they do not it stays
+    style, and the proposals' phrasing stays style either way."""
+    docs, trends = narrow(), TrendSettings()
+    wide = docs.assign(t=[t.replace("The project delves into pivotal questions and offers valuable insights.",
+                                    "Large language models (LLMs) answer the network layers questions.")
+                          for t in docs["t"]])
+    plain = wide.assign(t=wide["t"].str.replace(" (LLMs)", "", regex=False))
+    for frame, expected in ((wide, "emerging"), (plain, "style")):
+        judge, thresholds = StyleJudge(frame, trends), burst_thresholds(trends)
+        assert {"language", "models"} <= judge.generic
+        marker = ["large language models"]
+        label = flag_verdict(frame, flag_documents(frame, "term", -1, marker[0]), thresholds, marker, judge)[0]
+        assert label == expected, (expected, judge.generic)
+
+
 def test_flag_verdict_finds_a_term_rising_only_with_its_programme_in_the_baseline_documents():
     """Fellowship calls grow from a quarter to a half of the documents and "career development" keeps its
     rate within them: with the baseline documents the term is a burst of the programme, a theme rising in
