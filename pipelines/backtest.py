@@ -17,6 +17,7 @@ import logging
 import tempfile
 import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -34,11 +35,9 @@ from pipelines.steps.detect import emergent_terms, score_cells, term_min_docs
 from pipelines.steps.topics import topics_step
 from pipelines.store import Store
 from pipelines.views.bursts import (
-    StyleJudge,
+    FlagJudge,
     baseline_documents,
-    burst_thresholds,
     flag_documents,
-    flag_verdict,
     recent_documents,
 )
 
@@ -103,27 +102,23 @@ def _term_index(corpus: pd.DataFrame, trends) -> TermIndex | None:
 
 
 def _flag_rows(topics: pd.DataFrame, flags: pd.DataFrame, method: str, cutoff, recent: pd.DataFrame, truth,
-               bursts: dict | None = None, style: StyleJudge | None = None,
-               baseline: pd.DataFrame | None = None) -> list[dict]:
+               judge: FlagJudge | None = None) -> list[dict]:
     """Describe each flag: its label and top terms from `topics` (a term flag: the term), the share of its recent
-    documents matching each theme (a topic's documents; for a term, the documents containing it) and,
-    with `bursts` (the thresholds of `nlp.bursts.verdict`), whether it is emerging, a burst or (with `style`)
-    writing style."""
+    documents matching each theme (a topic's documents; for a term, the documents containing it) and, with
+    `judge`, whether it is emerging, a burst or writing style."""
     if flags.empty:
         return []
     texts_of = recent.drop_duplicates("doc_id")
     rows = []
     for row in flags.itertuples():
         scope = getattr(row, "scope", "topic")
-        ids = flag_documents(recent, scope, row.topic_id, row.cell)
+        ids = (judge.documents if judge else partial(flag_documents, recent))(scope, row.topic_id, row.cell)
         if scope == "term":
             terms, label = [row.cell], row.cell
         else:
             terms = json.loads(topics["terms"].get(row.topic_id, "[]") or "[]")
             label = topics["label"].get(row.topic_id)
-        verdict, reason = (None, None) if bursts is None else flag_verdict(
-            recent, ids, bursts, terms, style, baseline,
-            None if baseline is None else flag_documents(baseline, scope, row.topic_id, row.cell))
+        verdict, reason = judge(scope, row.topic_id, row.cell, terms) if judge else (None, None)
         q_value = getattr(row, "q_value", None)
         rows.append({"method": method, "cutoff": cutoff.date(), "scope": scope,
                      "cell": row.cell if scope == "term" else "", "topic_id": int(row.topic_id),
@@ -167,7 +162,6 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
     tolerance_days = settings.backtest.early_tolerance_days if tolerance_days is None else tolerance_days
     truth = read_truth(truth_path)
     trends, model = settings.trends, settings.nlp.embedder
-    bursts = burst_thresholds(trends)
     with Store.open(settings.store_path) as store:  # migrates the file before it is attached read-only
         dates = store.df("SELECT published_on FROM documents WHERE published_on IS NOT NULL")["published_on"]
     if dates.empty:
@@ -227,9 +221,8 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
             flagged = cells[cells["scope"].isin(["topic", "term"]) & cells["flagged"]]
             topics = scratch.df("SELECT topic_id, label, terms FROM topics").set_index("topic_id")
             closest += closest_cells(cells, topics, truth, cutoff, tolerance_days=tolerance_days)
-            style = StyleJudge(recent, trends) if trends.style and not flagged.empty else None
-            baseline = baseline_documents(scratch, detector) if not flagged.empty else None
-            detected = _flag_rows(topics, flagged, "detector", cutoff, recent, truth, bursts, style, baseline)
+            judge = None if flagged.empty else FlagJudge(recent, trends, baseline_documents(scratch, detector))
+            detected = _flag_rows(topics, flagged, "detector", cutoff, recent, truth, judge)
             k = sum(r["verdict"] == "emerging" for r in detected)  # the flags the digest presents as emerging
             rows += detected
             for method, flags in baseline_flags(cells, detector, esc, k, trends.min_docs).items():

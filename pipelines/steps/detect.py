@@ -23,11 +23,8 @@ from pipelines.runs import StepResult
 from pipelines.settings import TrendSettings
 from pipelines.store import Store
 from pipelines.views.bursts import (
-    StyleJudge,
+    FlagJudge,
     baseline_documents,
-    burst_thresholds,
-    flag_documents,
-    flag_verdict,
     recent_documents,
 )
 from pipelines.views.features import ORGANISATIONS_SQL, REGIONS_SQL, SECTORS_SQL
@@ -159,14 +156,8 @@ def with_verdicts(store: Store, trends: TrendSettings, detector: EmergenceDetect
     terms = cells.loc[(cells["scope"] == "term") & cells["flagged"].astype(bool), "cell"]
     judged: dict[tuple[str, object], tuple[str, str]] = {}
     if topic_ids or not terms.empty:
-        recent, baseline = recent_documents(store, detector), baseline_documents(store, detector)
-        thresholds = burst_thresholds(trends)
-        style = StyleJudge(recent, trends) if trends.style else None
+        judge = FlagJudge(recent_documents(store, detector), trends, baseline_documents(store, detector))
         topic_terms = store.df("SELECT topic_id, terms FROM topics").set_index("topic_id")["terms"]
-
-        def judge(scope: str, topic_id: int, cell: str, marker: list[str]) -> tuple[str, str]:
-            return flag_verdict(recent, flag_documents(recent, scope, topic_id, cell), thresholds, marker, style,
-                                baseline, flag_documents(baseline, scope, topic_id, cell))
         judged = {("topic", t): judge("topic", t, "", json.loads(topic_terms.get(t, "[]") or "[]"))
                   for t in topic_ids}
         judged |= {("term", c): judge("term", -1, c, [c]) for c in set(terms)}

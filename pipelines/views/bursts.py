@@ -90,17 +90,33 @@ class StyleJudge:
         return style_reason(marker, tags, self.generic, concentrated, abbreviated(marker, texts, self.min_docs))
 
 
-def flag_verdict(recent: pd.DataFrame, doc_ids: pd.Series, thresholds: dict[str, float], marker: list[str] = (),
-                 style: StyleJudge | None = None, baseline: pd.DataFrame | None = None,
-                 baseline_ids: pd.Series | None = None) -> tuple[str, str]:
-    """("emerging" | "burst" | "style", reason) of the flag whose recent documents are `doc_ids` and whose
-    marker is `marker` (a term flag's term, a topic flag's terms); `style` None: never style. With `baseline`
-    (the baseline documents) and `baseline_ids` (the flag's among them) a rise the mix of groups explains is a
-    burst too."""
-    flag_docs = recent[recent["doc_id"].isin(doc_ids)].rename(columns={"t": "text"})
-    if style is not None:
-        reason = style.reason(list(marker), flag_docs.drop_duplicates("doc_id")["text"].tolist())
-        if reason:
-            return "style", reason
-    flag_base = None if baseline is None or baseline_ids is None else baseline[baseline["doc_id"].isin(baseline_ids)]
-    return verdict(flag_docs, recent, **thresholds, marker=list(marker), flag_base=flag_base, base_docs=baseline)
+class FlagJudge:
+    """Each flag of a detection judged emerging, burst or style (`nlp.bursts`) from its marker and its documents in
+    the detection's recent window and, for the group mix, its baseline window (None: not checked)."""
+
+    def __init__(self, recent: pd.DataFrame, trends: TrendSettings, baseline: pd.DataFrame | None = None):
+        self.recent, self.baseline = recent, baseline
+        self.thresholds = burst_thresholds(trends)
+        self.style = StyleJudge(recent, trends) if trends.style else None
+        self._documents: dict[tuple[str, int, str], pd.Series] = {}
+
+    def documents(self, scope: str, topic_id: int, cell: str) -> pd.Series:
+        """The doc_ids of a flag among the recent documents (`flag_documents`)."""
+        key = (scope, topic_id, cell)
+        if key not in self._documents:
+            self._documents[key] = flag_documents(self.recent, scope, topic_id, cell)
+        return self._documents[key]
+
+    def __call__(self, scope: str, topic_id: int, cell: str, marker: list[str]) -> tuple[str, str]:
+        """("emerging" | "burst" | "style", reason) of the flag (`scope` topic or term, its topic, a term flag's
+        term as `cell`) whose marker is `marker` (a term flag's term, a topic flag's terms)."""
+        flag_docs = self.recent[self.recent["doc_id"].isin(self.documents(scope, topic_id, cell))]\
+            .rename(columns={"t": "text"})
+        if self.style is not None:
+            reason = self.style.reason(list(marker), flag_docs.drop_duplicates("doc_id")["text"].tolist())
+            if reason:
+                return "style", reason
+        flag_base = None if self.baseline is None else self.baseline[self.baseline["doc_id"].isin(
+            flag_documents(self.baseline, scope, topic_id, cell))]
+        return verdict(flag_docs, self.recent, **self.thresholds, marker=list(marker), flag_base=flag_base,
+                       base_docs=self.baseline)

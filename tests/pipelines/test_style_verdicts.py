@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.settings import TrendSettings
-from pipelines.views.bursts import StyleJudge, burst_thresholds, flag_documents, flag_verdict
+from pipelines.views.bursts import FlagJudge
 
 FIELDS = {0: "hydrogen electrolysers for steel plants", 1: "coral reefs and marine biodiversity",
           2: "medieval manuscripts in monastic libraries", 3: "quantum sensors for gravity maps"}
@@ -29,12 +29,12 @@ def recent() -> pd.DataFrame:
 
 
 def test_a_style_phrase_is_style_and_a_noun_phrase_theme_is_emerging(phrases):
-    docs, trends = recent(), TrendSettings()
-    judge, thresholds = StyleJudge(docs, trends), burst_thresholds(trends)
-    assert {"insights", "eu"} <= judge.generic and "hydrogen" not in judge.generic
+    docs = recent()
+    judge = FlagJudge(docs, TrendSettings())
+    assert {"insights", "eu"} <= judge.style.generic and "hydrogen" not in judge.style.generic
 
     def judged(term: str) -> tuple[str, str]:
-        return flag_verdict(docs, flag_documents(docs, "term", -1, term), thresholds, [term], judge)
+        return judge("term", -1, term, [term])
 
     for term in ("delves", "valuable insights", "aligns eu"):
         label, reason = judged(term)
@@ -43,8 +43,8 @@ def test_a_style_phrase_is_style_and_a_noun_phrase_theme_is_emerging(phrases):
     assert judged("valuable insights")[1].endswith("valuable/ADJ insights/NOUN generic")
     assert judged("green hydrogen")[0] == "emerging"
     topic_terms = ["hydrogen", "electrolysers", "steel plants"]
-    assert flag_verdict(docs, flag_documents(docs, "topic", 0, ""), thresholds, topic_terms, judge)[0] == "emerging"
-    assert flag_verdict(docs, flag_documents(docs, "term", -1, "delves"), thresholds, ["delves"])[0] == "emerging"
+    assert judge("topic", 0, "", topic_terms)[0] == "emerging"
+    assert FlagJudge(docs, TrendSettings(style=False))("term", -1, "delves", ["delves"])[0] == "emerging"
 
 
 LAYERS = "The network has many layers of cells."  # "network" and "layers" in every document: corpus-generic
@@ -70,16 +70,16 @@ def narrow() -> pd.DataFrame:
 def test_style_spreads_over_all_topics_while_a_theme_of_generic_words_gathers_in_two(phrases):
     """Only verbs and adjectives, or a generic noun, spread evenly: style. A noun phrase of words the corpus uses
     everywhere, rising within two of six topics: a theme (the old rule called it style: both nouns generic)."""
-    docs, trends = narrow(), TrendSettings()
-    judge, thresholds = StyleJudge(docs, trends), burst_thresholds(trends)
-    assert {"network", "layers", "insights"} <= judge.generic
+    docs = narrow()
+    judge = FlagJudge(docs, TrendSettings())
+    assert {"network", "layers", "insights"} <= judge.style.generic
 
     def judged(term: str) -> tuple[str, str]:
-        return flag_verdict(docs, flag_documents(docs, "term", -1, term), thresholds, [term], judge)
+        return judge("term", -1, term, [term])
 
     for term in ("delves", "pivotal", "valuable insights"):
         assert judged(term)[0] == "style", term
-    assert judge.concentrated("network layers") and not judge.concentrated("valuable insights")
+    assert judge.style.concentrated("network layers") and not judge.style.concentrated("valuable insights")
     assert judged("network layers")[0] == "emerging"
 
 
@@ -87,20 +87,18 @@ def test_a_field_wide_theme_the_documents_abbreviate_is_a_theme_though_spread_li
     """Half of every topic's documents use "large language models", spread as a style shift is and made of words
     generic to the field; where the documents define it as "(LLMs)" it names a thing, where they do not it stays
     style, and the proposals' phrasing stays style either way."""
-    docs, trends = narrow(), TrendSettings()
+    docs = narrow()
     wide = docs.assign(t=[t.replace("The project delves into pivotal questions and offers valuable insights.",
                                     "Large language models (LLMs) answer the network layers questions.")
                           for t in docs["t"]])
     plain = wide.assign(t=wide["t"].str.replace(" (LLMs)", "", regex=False))
     for frame, expected in ((wide, "emerging"), (plain, "style")):
-        judge, thresholds = StyleJudge(frame, trends), burst_thresholds(trends)
-        assert {"language", "models"} <= judge.generic
-        marker = ["large language models"]
-        label = flag_verdict(frame, flag_documents(frame, "term", -1, marker[0]), thresholds, marker, judge)[0]
-        assert label == expected, (expected, judge.generic)
+        judge = FlagJudge(frame, TrendSettings())
+        assert {"language", "models"} <= judge.style.generic
+        assert judge("term", -1, "large language models", ["large language models"])[0] == expected
 
 
-def test_flag_verdict_finds_a_term_rising_only_with_its_programme_in_the_baseline_documents():
+def test_the_flag_judge_finds_a_term_rising_only_with_its_programme_in_the_baseline_documents():
     """Fellowship calls grow from a quarter to a half of the documents and "career development" keeps its
     rate within them: with the baseline documents the term is a burst of the programme, a theme rising in
     every call stays emerging."""
@@ -121,14 +119,10 @@ def test_flag_verdict_finds_a_term_rising_only_with_its_programme_in_the_baselin
         return pd.DataFrame(rows).assign(org=None)
 
     baseline, recent_docs = window(2022, 0.25, 0.02), window(2024, 0.5, 0.06)
-    thresholds = burst_thresholds(TrendSettings())
+    trends = TrendSettings(style=False)
 
     def judged(term: str, with_baseline: bool = True) -> tuple[str, str]:
-        ids = flag_documents(recent_docs, "term", -1, term)
-        if not with_baseline:
-            return flag_verdict(recent_docs, ids, thresholds, [term])
-        return flag_verdict(recent_docs, ids, thresholds, [term], None, baseline,
-                            flag_documents(baseline, "term", -1, term))
+        return FlagJudge(recent_docs, trends, baseline if with_baseline else None)("term", -1, term, [term])
 
     label, reason = judged("career development")
     assert label == "burst" and "growth of HORIZON-MSCA-PF" in reason, reason
