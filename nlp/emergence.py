@@ -30,7 +30,7 @@ from sklearn.base import BaseEstimator
 from nlp.diversity import sector_diversity
 from nlp.regional import cross_border, regional_measures
 from nlp.series import cell_matrices
-from nlp.term_trends import TermCounts, linked_topics, redundant, term_counts, topic_specificity
+from nlp.term_trends import TermCounts, carried, linked_topics, redundant, term_counts, topic_specificity
 from nlp.trends import (
     AUTO,
     choose_period,
@@ -57,11 +57,12 @@ class EmergenceDetector(BaseEstimator):
                  min_growth: float,
                  min_active_periods: int, fdr: float, count_model: str, weights: dict | None,
                  min_diversity_gain: float, min_period_docs: float, max_term_df: float, min_term_specificity: float,
-                 max_term_flags: int, esc_period: str, esc_periods: int):
+                 max_term_flags: int, max_carried_share: float, esc_period: str, esc_periods: int):
         """Every argument is required: the defaults live in the caller's settings (trendscout: `[trends]`).
 
         `recent_days` and `baseline_days` are the windows' lengths (rounded to whole periods), `min_baseline_days`
-        the shortest baseline a corpus that starts late may have; `esc_period`
+        the shortest baseline a corpus that starts late may have; a flagged term whose rise a more significant
+        flagged term's explains by `max_carried_share` is not flagged (`nlp.term_trends.carried`); `esc_period`
         ("auto": the detection's) and `esc_periods` fix the window of Porter's ESc term scores.
         """
         self.period = period
@@ -79,6 +80,7 @@ class EmergenceDetector(BaseEstimator):
         self.max_term_df = max_term_df
         self.min_term_specificity = min_term_specificity
         self.max_term_flags = max_term_flags
+        self.max_carried_share = max_carried_share
         self.esc_period = esc_period
         self.esc_periods = esc_periods
 
@@ -168,7 +170,7 @@ class EmergenceDetector(BaseEstimator):
         keys = keys[keys["topic_id"] != OUTLIER]
         counts, expected, base_expected = (m[keys.index] for m in (counts, expected, base_expected))
         cells = self._tests(keys.reset_index(drop=True), counts, expected, base_expected, self.dispersion_)
-        terms, term_docs = self._term_cells(docs, terms) if terms is not None else (None, None)
+        terms, term_docs, term_recent = self._term_cells(docs, terms) if terms is not None else (None, None, None)
         self._fdr(*(f for f in (cells, terms) if f is not None))
         cells = cells.merge(self._topic_spread(docs, groups, orgs, centroids), on="topic_id", how="left")
         cells = regional_measures(cells, members, b)
@@ -181,7 +183,10 @@ class EmergenceDetector(BaseEstimator):
             terms = self._flag(terms)
             flagged = terms.index[terms["flagged"]].to_numpy()
             order = flagged[np.argsort(terms.loc[flagged, "p_value"].to_numpy(), kind="stable")]
-            terms = terms.drop(order[redundant(term_docs, order)])
+            same = redundant(term_docs, order)
+            terms, order = terms.drop(order[same]), order[~same]
+            riding = order[carried(term_docs, term_recent, order, self.max_carried_share)]
+            terms.loc[riding, ["flagged", "failed"]] = [False, "carried"]  # another flagged term's rise explains it
             beyond = terms[terms["flagged"]].sort_values(["q_value", "p_value"], kind="stable")\
                 .index[self.max_term_flags:]
             terms.loc[beyond, ["flagged", "failed"]] = [False, "term_cap"]  # the most significant terms are kept
@@ -250,7 +255,8 @@ class EmergenceDetector(BaseEstimator):
         return cells
 
     def _term_cells(self, docs: pd.DataFrame, counts: TermCounts):
-        """Tests of the window's topic-specific terms (scope "term", cell = the term, topic = where most occur)."""
+        """Tests of the window's topic-specific terms (scope "term", cell = the term, topic = where most occur), their
+        documents x terms matrix and which of those documents are recent."""
         b, r = self._split
         frame = self._windowed(docs)
         frame = frame[frame["doc_id"].isin(counts.doc_ids)]
@@ -266,7 +272,7 @@ class EmergenceDetector(BaseEstimator):
                               if len(names) else np.zeros(0, dtype=int), "specificity": specificity})
         cells = self._tests(cells, counts, expected, base_expected, dispersion)
         cells = cells.assign(country=None, novelty=np.nan, spread=np.nan, term_dispersion=dispersion)
-        return cells, matrix
+        return cells, matrix, t >= b
 
     def _shape(self, recent: np.ndarray, base_expected: np.ndarray) -> pd.DataFrame:
         """Acceleration and persistence from the recent periods' counts and baseline-share expectations.

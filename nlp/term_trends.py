@@ -189,3 +189,38 @@ def redundant(matrix: sp.csc_matrix, order: np.ndarray, min_overlap: float = 0.8
                 continue
         kept.append(column)
     return out
+
+
+def carried_share(term: np.ndarray, carrier: np.ndarray, recent: np.ndarray, prior_docs: float = 10.0) -> float:
+    """How much of a term's rise the rise of a carrier explains (booleans per document: holds the term, holds the
+    carrier, is recent). With O the term's recent documents, E0 = recent documents x its baseline rate and E the
+    recent documents with and without the carrier x its baseline rate among each (shrunk towards the overall rate
+    by `prior_docs` pseudo-documents: a carrier new in the recent window explains nothing), the share is
+    (E - E0) / (O - E0), clipped to [0, 1]; 0 when the term did not rise or has no baseline documents."""
+    base = ~recent
+    if not base.any() or not term[base].any():
+        return 0.0
+    rate = term[base].mean()
+    observed, plain = float(term[recent].sum()), float(recent.sum() * rate)
+    expected = 0.0
+    for part in (carrier, ~carrier):
+        within = (term[base & part].sum() + prior_docs * rate) / ((base & part).sum() + prior_docs)
+        expected += (recent & part).sum() * within
+    if observed <= plain or expected <= plain:
+        return 0.0
+    return float(min(1.0, (expected - plain) / (observed - plain)))
+
+
+def carried(matrix: sp.csc_matrix, recent: np.ndarray, order: np.ndarray, max_share: float) -> np.ndarray:
+    """Mask over `order` (flagged term columns, most significant first): True where a term kept before it explains
+    at least `max_share` of the term's rise (`carried_share`). "input" and "output" rise in the patents of 1990
+    because "neural network" patents do, not within them or without them: the wave is the flag, not its words."""
+    kept: list[np.ndarray] = []
+    out = np.zeros(len(order), dtype=bool)
+    for i, column in enumerate(order):
+        term = matrix[:, column].toarray().ravel() > 0
+        if any(carried_share(term, carrier, recent) >= max_share for carrier in kept):
+            out[i] = True
+        else:
+            kept.append(term)
+    return out

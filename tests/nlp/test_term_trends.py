@@ -3,7 +3,15 @@ import pandas as pd
 import scipy.sparse as sp
 
 from nlp.emergence import EmergenceDetector
-from nlp.term_trends import TermCounts, TermIndex, redundant, term_documents, term_matrix, topic_specificity
+from nlp.term_trends import (
+    TermCounts,
+    TermIndex,
+    carried_share,
+    redundant,
+    term_documents,
+    term_matrix,
+    topic_specificity,
+)
 from nlp.trends import benjamini_hochberg, choose_period, discrete_bh
 from pipelines.settings import TrendSettings
 
@@ -13,13 +21,14 @@ N_TOPICS = 12
 VOCAB = {t: [f"topic{t}word{k}" for k in range(5)] for t in range(N_TOPICS)}
 
 
-def corpus(seed: int = 0, rising: str | None = None, rising_topics=(0, 1, 2), style: str | None = None):
-    """60 documents a month in 12 topics with their own words; `rising` enters 3 topics in the last 3 months,
-    `style` every topic in the last 3 months."""
+def corpus(seed: int = 0, rising: str | None = None, rising_topics=(0, 1, 2), style: str | None = None,
+           per_month: int = 60):
+    """`per_month` documents a month in 12 topics with their own words; `rising` enters 3 topics in the last 3
+    months, `style` every topic in the last 3 months."""
     rng = np.random.default_rng(seed)
     rows = []
     for i, month in enumerate(MONTHS):
-        for _ in range(60):
+        for _ in range(per_month):
             topic = int(rng.integers(0, N_TOPICS))
             words = list(rng.choice(VOCAB[topic], size=6)) + [f"w{int(rng.integers(0, 300))}" for _ in range(4)]
             if rising and i >= 21 and topic in rising_topics and rng.random() < 0.25:
@@ -73,6 +82,43 @@ def test_redundant_terms_sharing_their_documents_collapse_into_the_best():
     matrix = sp.csc_matrix(np.column_stack([a, b, c]))
     assert redundant(matrix, np.array([0, 1, 2])).tolist() == [False, True, False]
     assert redundant(matrix, np.array([1, 0, 2])).tolist() == [False, True, False]
+
+
+def carrier_window(carrier_before: float, carrier_after: float, rate_with=(0.6, 0.6), rate_without=(0.05, 0.05),
+                   seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """2,000 baseline and 1,000 recent documents; the carrier in a share of each, the term in a share of the
+    documents with and without the carrier, (baseline, recent)."""
+    rng = np.random.default_rng(seed)
+    recent = np.r_[np.zeros(2000, bool), np.ones(1000, bool)]
+    carrier = rng.random(3000) < np.where(recent, carrier_after, carrier_before)
+    rate = np.where(carrier, np.where(recent, rate_with[1], rate_with[0]),
+                    np.where(recent, rate_without[1], rate_without[0]))
+    return rng.random(3000) < rate, carrier, recent
+
+
+def test_a_term_rising_only_because_its_carrier_rises_is_carried():
+    assert carried_share(*carrier_window(0.05, 0.30)) > 0.9  # "input" in neural-network patents: rate kept
+    assert carried_share(*carrier_window(0.05, 0.30, rate_with=(0.1, 0.6))) < 0.5  # rising within the carrier
+    assert carried_share(*carrier_window(0.0, 0.30)) < 0.1  # a carrier new in the recent window explains nothing
+    assert carried_share(*carrier_window(0.2, 0.2, rate_without=(0.02, 0.2))) == 0.0  # the carrier did not rise
+    term, carrier, recent = carrier_window(0.05, 0.30)
+    assert carried_share(term & recent, carrier, recent) == 0.0  # no baseline documents: nothing to explain
+
+
+def test_the_detector_drops_a_flagged_term_that_rides_a_stronger_one_and_keeps_an_independent_rise():
+    docs, texts = corpus(rising="quantumsensing", per_month=240)
+    rng = np.random.default_rng(7)
+    late = (docs["published_on"] >= MONTHS[21]).to_numpy()
+    where = docs["topic_id"].isin([3, 4, 5]).to_numpy()  # not where "quantumsensing" rises
+    wave = where & (rng.random(len(docs)) < np.where(late, 0.6, 0.1))  # "neural network" patents, 1990
+    rider = rng.random(len(docs)) < np.where(wave, 0.6, np.where(where, 0.1, 0.0))  # "input": rate kept
+    texts = texts + np.where(wave, " neuralwave", "") + np.where(rider, " inputgadget", "")
+    terms = term_rows(docs, texts)
+    assert terms.loc["neuralwave", "flagged"] and terms.loc["quantumsensing", "flagged"]
+    assert terms.loc["inputgadget", "q_value"] <= 0.05 and terms.loc["inputgadget", "growth"] > 2
+    assert not terms.loc["inputgadget", "flagged"] and terms.loc["inputgadget", "failed"] == "carried"
+    alone = term_rows(docs, texts, max_carried_share=1.01)  # the rule off: both flagged
+    assert alone.loc["inputgadget", "flagged"] and alone.loc["neuralwave", "flagged"]
 
 
 def test_term_flags_stay_under_the_fdr_when_nothing_rises():
