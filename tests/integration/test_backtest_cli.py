@@ -86,7 +86,7 @@ def test_backtest_explains_a_miss_with_the_closest_cell_and_the_rules_it_failed(
     assert miss["theme"] == "batteries" and miss["why"] == "not flagged"
     assert miss["cutoff"] in {"2024-06-30", "2024-07-31"} and "electrolyte" in miss["marker"]
     assert miss["failed"] and set(miss["failed"].split(",")) <= {"untestable", "fdr", "support", "growth",
-                                                                   "persistence", "term_cap"}
+                                                                   "persistence", "term_cap", "carried"}
     assert "missed batteries: closest" in run_cli(*args).stdout
 
 
