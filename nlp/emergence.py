@@ -170,7 +170,7 @@ class EmergenceDetector(BaseEstimator):
         keys = keys[keys["topic_id"] != OUTLIER]
         counts, expected, base_expected = (m[keys.index] for m in (counts, expected, base_expected))
         cells = self._tests(keys.reset_index(drop=True), counts, expected, base_expected, self.dispersion_)
-        terms, term_docs, term_recent = self._term_cells(docs, terms) if terms is not None else (None, None, None)
+        terms, term_docs, term_rows = self._term_cells(docs, terms) if terms is not None else (None, None, None)
         self._fdr(*(f for f in (cells, terms) if f is not None))
         cells = cells.merge(self._topic_spread(docs, groups, orgs, centroids), on="topic_id", how="left")
         cells = regional_measures(cells, members, b)
@@ -185,7 +185,9 @@ class EmergenceDetector(BaseEstimator):
             order = flagged[np.argsort(terms.loc[flagged, "p_value"].to_numpy(), kind="stable")]
             same = redundant(term_docs, order)
             terms, order = terms.drop(order[same]), order[~same]
-            riding = order[carried(term_docs, term_recent, order, self.max_carried_share)]
+            flagged_topics = cells.loc[(cells["scope"] == "topic") & cells["flagged"], "topic_id"]
+            topics = [term_rows["topic_id"].to_numpy() == t for t in flagged_topics]
+            riding = order[carried(term_docs, term_rows["recent"].to_numpy(), order, self.max_carried_share, topics)]
             terms.loc[riding, ["flagged", "failed"]] = [False, "carried"]  # another flagged term's rise explains it
             beyond = terms[terms["flagged"]].sort_values(["q_value", "p_value"], kind="stable")\
                 .index[self.max_term_flags:]
@@ -256,7 +258,7 @@ class EmergenceDetector(BaseEstimator):
 
     def _term_cells(self, docs: pd.DataFrame, counts: TermCounts):
         """Tests of the window's topic-specific terms (scope "term", cell = the term, topic = where most occur), their
-        documents x terms matrix and which of those documents are recent."""
+        documents x terms matrix and its rows' topic_id and whether they are recent."""
         b, r = self._split
         frame = self._windowed(docs)
         frame = frame[frame["doc_id"].isin(counts.doc_ids)]
@@ -272,7 +274,7 @@ class EmergenceDetector(BaseEstimator):
                               if len(names) else np.zeros(0, dtype=int), "specificity": specificity})
         cells = self._tests(cells, counts, expected, base_expected, dispersion)
         cells = cells.assign(country=None, novelty=np.nan, spread=np.nan, term_dispersion=dispersion)
-        return cells, matrix, t >= b
+        return cells, matrix, pd.DataFrame({"topic_id": topics, "recent": t >= b})
 
     def _shape(self, recent: np.ndarray, base_expected: np.ndarray) -> pd.DataFrame:
         """Acceleration and persistence from the recent periods' counts and baseline-share expectations.

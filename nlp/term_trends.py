@@ -211,11 +211,13 @@ def carried_share(term: np.ndarray, carrier: np.ndarray, recent: np.ndarray, pri
     return float(min(1.0, (expected - plain) / (observed - plain)))
 
 
-def carried(matrix: sp.csc_matrix, recent: np.ndarray, order: np.ndarray, max_share: float) -> np.ndarray:
-    """Mask over `order` (flagged term columns, most significant first): True where a term kept before it explains
-    at least `max_share` of the term's rise (`carried_share`). "input" and "output" rise in the patents of 1990
-    because "neural network" patents do, not within them or without them: the wave is the flag, not its words."""
-    kept: list[np.ndarray] = []
+def carried(matrix: sp.csc_matrix, recent: np.ndarray, order: np.ndarray, max_share: float,
+            topics: list[np.ndarray] = ()) -> np.ndarray:
+    """Mask over `order` (flagged term columns, most significant first): True where a flagged topic (`topics`: a
+    mask of its documents each) or a term kept before it explains at least `max_share` of the term's rise
+    (`carried_share`). "input" and "output" rise in the patents of 1990 because neural-network patents do, not
+    within them or without them: the wave is the flag, not its words."""
+    kept: list[np.ndarray] = list(topics)
     out = np.zeros(len(order), dtype=bool)
     for i, column in enumerate(order):
         term = matrix[:, column].toarray().ravel() > 0

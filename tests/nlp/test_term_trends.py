@@ -105,6 +105,16 @@ def test_a_term_rising_only_because_its_carrier_rises_is_carried():
     assert carried_share(term & recent, carrier, recent) == 0.0  # no baseline documents: nothing to explain
 
 
+def test_a_flagged_topic_or_a_stronger_term_carries_a_term_but_a_weaker_term_does_not():
+    from nlp.term_trends import carried
+
+    term, carrier, recent = carrier_window(0.05, 0.30)
+    matrix = sp.csc_matrix(np.column_stack([carrier, term]).astype(float))
+    assert carried(matrix, recent, np.array([0, 1]), 0.5).tolist() == [False, True]
+    assert carried(matrix, recent, np.array([1, 0]), 0.5).tolist() == [False, False]  # the carrier is weaker
+    assert carried(matrix[:, [1]], recent, np.array([0]), 0.5, topics=[carrier]).tolist() == [True]  # a topic's
+
+
 def test_the_detector_drops_a_flagged_term_that_rides_a_stronger_one_and_keeps_an_independent_rise():
     docs, texts = corpus(rising="quantumsensing", per_month=240)
     rng = np.random.default_rng(7)
