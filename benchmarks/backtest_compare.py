@@ -109,7 +109,7 @@ def table(results: dict[str, dict]) -> str:
     for name, result in results.items():
         lines.append(f"{name:<8}{result['seconds']} s ({result.get('cpu_seconds', '?')} s CPU), "
                      f"{result['share_of_cutoffs_flagged']:.0%} of cutoffs flagged, "
-                     f"{len(result['skipped_cutoffs'])} skipped")
+                     f"{len(result['skipped_cutoffs'])} skipped, {result.get('carried_terms', '?')} terms carried")
         for method, m in (("detector", result), *result["baselines"].items()):
             cells = ["-" if m[key] is None else fmt.format(m[key]) for _, key, fmt in COLUMNS]
             lines.append(f"{'':<8}{method:<18}" + "".join(f"{c:>10}" for c in cells))

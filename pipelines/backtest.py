@@ -175,6 +175,7 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
     skipped: list[dict] = []
     closest: list[dict] = []  # per cutoff and theme, the cell naming it that came closest to a flag
     shortened: list[dict] = []  # cutoffs whose baseline the corpus start shortened (only with an early --from)
+    carried = 0  # flagged terms another flag's rise explains (`nlp.term_trends.carried`), over all cutoffs
     forecasts, term_forecasts = (ForecastBacktest(
         horizon=settings.forecast.horizon, growth_factor=settings.forecast.growth_factor,
         forecaster=settings.forecast.forecaster_options(), calibrator=settings.forecast.calibrator_options())
@@ -206,6 +207,7 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
             if cells.empty:
                 skipped.append({"cutoff": str(cutoff.date()), "reason": "too little data: no topic counts"})
                 continue
+            carried += int((cells["failed"] == "carried").sum())
             if detector.history_.shortened:  # as the product does: flagged, and reported apart
                 shortened.append({"cutoff": str(cutoff.date()), "baseline_days": detector.history_.baseline_days})
             # forecasts count calendar periods: each bin anchored at the cutoff falls in its own one
@@ -270,5 +272,6 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
     detector = metrics.pop("detector")
     return {"backtest_id": backtest_id, **detector, "cutoffs_with_flags": detector_cutoffs,
             "share_of_cutoffs_flagged": detector_cutoffs / max(len(points) - len(skipped), 1),
-            "skipped_cutoffs": skipped, "shortened_baseline_cutoffs": shortened, "baselines": metrics,
+            "skipped_cutoffs": skipped, "shortened_baseline_cutoffs": shortened, "carried_terms": carried,
+            "baselines": metrics,
             "params": params}
