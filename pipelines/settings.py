@@ -143,7 +143,7 @@ class TrendSettings(Section):
     esc_min_records: int = 7
     burst_max_group_share: float = 0.5  # a flag with more of its recent documents in one call / venue / organisation
     burst_min_group_lift: float = 3.0  # ... and this many times that group's share of all recent documents is a burst
-    burst_max_period_share: float = 0.8  # more of its recent documents in one recent period: a one-period spike
+    burst_max_period_share: float = 0.8  # more of its rate in one recent period, not the latest: a one-period spike
     burst_max_template_share: float = 0.5  # more of them with near-identical wording: one call text
     # a flag whose rise the growth of its call / venue families explains by this share (its rate within them
     # did not rise as much: a programme's vocabulary rising with the programme) is a burst (nlp.bursts.group_mix)

@@ -48,9 +48,23 @@ def test_an_organisations_campaign_and_a_one_period_spike_are_bursts():
     label, reason = verdict(flag.assign(org="org-3"), docs, **THRESHOLDS)
     assert label == "burst" and "organisation org-3" in reason
     label, reason = verdict(flag.assign(period=PERIODS[1]), docs, **THRESHOLDS)
-    assert label == "burst" and "one period (2024-02-01), fewer after it" in reason
+    assert label == "burst" and "rate in one period (2024-02-01), lower after it" in reason
     # crowding the latest period is what a fast rise looks like in a short window: not a spike (yet)
     assert verdict(flag.assign(period=PERIODS[2]), docs, **THRESHOLDS)[0] == "emerging"
+
+
+def test_a_flag_crowding_the_period_all_documents_crowd_is_no_spike():
+    """Papers dated by their conference's month: 80 % of all recent documents in the middle period. A theme as
+    common in every period has 80 % of its documents there too, and is not a spike; a flag of 60 middle-period
+    documents and one other (a rate ~7 times that of the other periods together) is."""
+    rng = np.random.default_rng(4)
+    docs = recent().assign(period=lambda f: rng.choice(PERIODS, len(f), p=[0.1, 0.8, 0.1]))
+    theme = docs.sample(60, random_state=5)
+    assert verdict(theme, docs, **THRESHOLDS)[0] == "emerging"
+    middle = docs["period"] == PERIODS[1]
+    spike = pd.concat([docs[middle].head(60), docs[~middle].head(1)])
+    label, reason = verdict(spike, docs, **THRESHOLDS)
+    assert label == "burst" and "rate in one period (2024-02-01)" in reason
 
 
 def programme_window(seed: int, programme_before: float, programme_after: float, rate_in: tuple[float, float],
