@@ -45,6 +45,20 @@ def frequent_phrases(per_text: list[set[str]], min_df: int) -> list[str]:
     return sorted(p for p, n in counts.items() if n >= min_df)
 
 
+def compound_tag(tokens: list[tuple[int, int, str]], start: int, end: int) -> str | None:
+    """The coarse tag of the word spanning characters [start, end) of a tagged passage. The tokenizer splits a
+    hyphenated word ("fine-tuning": fine / - / tuning; "in-context": in / - / context), and its first piece's tag
+    says nothing about it (ADV, ADP): the word is tagged as its last piece, its head in English, unless a noun
+    follows it — then it modifies that noun ("cutting-edge methods", "state-of-the-art tools") and is an ADJ."""
+    inside = [(b, e, pos) for b, e, pos in tokens if start <= b < end]
+    if not inside:
+        return None
+    if len(inside) == 1:
+        return inside[0][2]
+    after = [pos for b, _, pos in tokens if b >= end]
+    return "ADJ" if after and after[0] in {"NOUN", "PROPN"} else inside[-1][2]
+
+
 class PhraseExtractor:
     """Noun phrases of texts, and the coarse part of speech of their words, with `nlp.pipe` in batches."""
 
@@ -84,7 +98,8 @@ class PhraseExtractor:
                          for m in found] or [(word, word, 0)]
         votes: dict[str, Counter] = {word: Counter() for word in words}
         for (word, _, start), tokens in zip(passages, self.tags([p for _, p, _ in passages]), strict=True):
-            votes[word].update(pos for begin, _, pos in tokens if begin == start)
+            tag = compound_tag(tokens, start, start + len(word))
+            votes[word].update([tag] if tag else [])
         return {word: "VERB" if count["VERB"] >= verb_share * count.total() > 0 else
                 count.most_common(1)[0][0] if count else "X" for word, count in votes.items()}
 

@@ -37,3 +37,19 @@ def test_a_fixed_vocabulary_keeps_the_terms_of_at_least_min_topics_topics():
     topics = np.array([0, 1, 1, -1])
     assert in_topics(["green hydrogen", "salt caverns", "salt"], docs, topics, 2) == ["green hydrogen", "salt"]
     assert single_words(docs, 2) == ["green", "hydrogen", "salt"]
+
+
+def test_a_hyphenated_word_is_tagged_by_its_head_or_as_a_modifier_of_the_noun_after_it(phrases):
+    texts = ["Fine-tuning improves the results.", "We report results after fine-tuning.",
+             "The project builds cutting-edge tools.", "It adds in-context learning to the models."]
+    tags = phrases.word_tags(["fine-tuning", "cutting-edge", "in-context"], texts)
+    assert tags == {"fine-tuning": "NOUN", "cutting-edge": "ADJ", "in-context": "ADJ"}  # was ADV, NOUN, ADP
+
+
+def test_compound_tag_reads_the_pieces_of_a_split_word():
+    from nlp.phrases import compound_tag
+
+    tokens = [(0, 4, "ADV"), (4, 5, "PUNCT"), (5, 11, "NOUN"), (12, 19, "VERB")]  # "fine-tuning helps"
+    assert compound_tag(tokens, 0, 11) == "NOUN"
+    assert compound_tag(tokens[:3] + [(12, 19, "NOUN")], 0, 11) == "ADJ"  # "fine-tuning methods"
+    assert compound_tag(tokens, 12, 19) == "VERB" and compound_tag(tokens, 30, 35) is None
