@@ -65,7 +65,7 @@ MODIFIED = NOUNS | {"ADJ"}  # what a term gathering in a few topics needs to nam
 SHINGLE = 5
 WORD = re.compile(r"\w+")
 ABBREVIATION = re.compile(r"\(([A-Za-z][A-Za-z0-9-]{1,11})\)")  # "(LLMs)", "(GAN)", "(RAG)"
-PHRASE_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")  # an initial: "short-term" gives two
+PHRASE_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")  # a word, hyphenated ones whole
 TERM_WORD = re.compile(TERM_TOKEN)  # a word as the term cells read it: "short-term" is one
 
 
@@ -140,43 +140,53 @@ def topic_concentration(doc_topics: np.ndarray, all_topics: np.ndarray, draws: i
     return observed, (1 + sum(value >= observed for value in null)) / (1 + draws)
 
 
+def _spelled_from(units: list[re.Match], letters: str, started: bool) -> int | None:
+    """Where the words ending `units` whose initials spell `letters` start (a character offset), or None. A
+    hyphenated word gives its first initial or one per piece ("pre-trained language models (PLMs)", "chain-of-thought
+    (CoT)"); a stop word between them is skipped ("representations from transformers")."""
+    if not letters or not units:
+        return None
+    word = units[-1].group().lower()
+    pieces = [p for p in word.split("-") if p]
+    for initials in dict.fromkeys([word[0], "".join(p[0] for p in pieces)]):
+        if letters.endswith(initials):
+            rest = letters[: -len(initials)]
+            start = units[-1].start() if not rest else _spelled_from(units[:-1], rest, True)
+            if start is not None:
+                return start
+    if started and word in ENGLISH_STOP_WORDS:
+        return _spelled_from(units[:-1], letters, True)
+    return None
+
+
 def defined_abbreviations(text: str) -> list[tuple[str, str]]:
     """The (phrase, abbreviation) pairs a text defines, lower-cased: "large language models (LLMs)" ->
-    ("large language models", "llms"). The abbreviation's capitals (a plural "s" and digits aside) must be the
-    initials of the words before it, read backwards over hyphens, a stop word between them allowed
-    ("bidirectional encoder representations from transformers (BERT)")."""
+    ("large language models", "llms"). The abbreviation's letters (a plural "s" aside) must be the initials of
+    the words before it (`_spelled_from`)."""
     pairs = []
     for match in ABBREVIATION.finditer(text or ""):
         short = match.group(1)
-        letters = [c.lower() for c in re.sub(r"s$", "", short) if c.isalpha()]
+        letters = "".join(c.lower() for c in re.sub(r"s$", "", short) if c.isalpha())
         if sum(c.isupper() for c in short) < 2 or not 2 <= len(letters) <= 8:
             continue
         before = text[max(match.start() - 200, 0):match.start()]
-        words = list(PHRASE_WORD.finditer(before))
-        need, start = list(letters), None
-        for word in reversed(words):
-            if not need:
-                break
-            if word.group()[0].lower() == need[-1]:
-                need.pop()
-                start = word.start()
-            elif start is None or word.group().lower() not in ENGLISH_STOP_WORDS:
-                break
-        if not need:
+        start = _spelled_from(list(PHRASE_WORD.finditer(before)), letters, False)
+        if start is not None:
             phrase = [w.lower() for w in TERM_WORD.findall(before[start:]) if w.lower() not in ENGLISH_STOP_WORDS]
             pairs.append((" ".join(phrase), short.lower()))
     return pairs
 
 
 def abbreviated(terms: list[str], texts: list[str], min_docs: int = 3) -> set[str]:
-    """The `terms` that at least `min_docs` of `texts` abbreviate: a term that is a defined abbreviation ("llms"),
-    the phrase it stands for or two or more of that phrase's consecutive words ("multimodal large language")."""
+    """The `terms` that at least `min_docs` of `texts` abbreviate: a defined abbreviation ("llms") or two or more
+    consecutive words of the phrase it stands for followed by the abbreviation, as the term cells read the text
+    ("multimodal large language", "models llms" from "large language models (LLMs)")."""
     found: dict[str, int] = {}
     for text in texts:
         named = set()
         for phrase, short in defined_abbreviations(text):
             named |= {short, short.rstrip("s")}
-            words = phrase.split()
+            words = [*phrase.split(), short]
             named |= {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 2, len(words) + 1)}
         for term in set(terms) & named:
             found[term] = found.get(term, 0) + 1

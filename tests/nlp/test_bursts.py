@@ -181,6 +181,8 @@ def test_a_concentrated_term_names_a_thing_if_it_has_a_noun_or_an_adjective_at_a
      ("bidirectional encoder representations transformers", "bert")),
     ("a long short-term memory (LSTM) network", ("long short-term memory", "lstm")),  # hyphens kept, as terms are
     ("with retrieval-augmented generation (RAG)", ("retrieval-augmented generation", "rag")),
+    ("pre-trained language models (PLMs)", ("pre-trained language models", "plms")),  # one initial per word
+    ("chain-of-thought (CoT) prompting", ("chain-of-thought", "cot")),  # ... or one per piece
 ])
 def test_a_parenthesised_abbreviation_defines_the_words_whose_initials_it_spells(text, pair):
     from nlp.bursts import defined_abbreviations
@@ -200,9 +202,11 @@ def test_terms_the_documents_abbreviate_name_a_thing_even_when_spread_like_a_sty
     from nlp.bursts import abbreviated
 
     texts = ["Multimodal large language models (MLLMs) see images."] * 3 + ["Large language models (LLMs) plan."] * 2
-    terms = ["large language models", "multimodal large language", "llms", "models large language", "valuable insights"]
+    terms = ["large language models", "multimodal large language", "llms", "models large language", "valuable insights",
+             "models llms"]
     assert abbreviated(terms, texts, min_docs=3) == {"large language models", "multimodal large language"}
-    assert abbreviated(terms, texts, min_docs=2) == {"large language models", "multimodal large language", "llms"}
+    assert abbreviated(terms, texts, min_docs=2) == {"large language models", "multimodal large language", "llms",
+                                                     "models llms"}  # "... models (LLMs)" read as the terms read it
     pos = {"large": "ADJ", "language": "NOUN", "models": "NOUN"}
     generic = {"language", "models"}  # in a language-model corpus every topic uses them
     assert style_reason(["large language models"], pos, generic) is not None
