@@ -61,9 +61,9 @@ class EmergenceDetector(BaseEstimator):
         """Every argument is required: the defaults live in the caller's settings (trendscout: `[trends]`).
 
         `recent_days` and `baseline_days` are the windows' lengths (rounded to whole periods), `min_baseline_days`
-        the shortest baseline a corpus that starts late may have; a flagged term whose rise a more significant
-        flagged term's explains by `max_carried_share` is not flagged (`nlp.term_trends.carried`); `esc_period`
-        ("auto": the detection's) and `esc_periods` fix the window of Porter's ESc term scores.
+        the shortest baseline a corpus that starts late may have; a flagged term whose rise a flagged topic's or a
+        more significant flagged term's explains by `max_carried_share` is not flagged (`nlp.term_trends.carried`);
+        `esc_period` ("auto": the detection's) and `esc_periods` fix the window of Porter's ESc term scores.
         """
         self.period = period
         self.recent_days = recent_days
@@ -188,7 +188,7 @@ class EmergenceDetector(BaseEstimator):
             flagged_topics = cells.loc[(cells["scope"] == "topic") & cells["flagged"], "topic_id"]
             topics = [term_rows["topic_id"].to_numpy() == t for t in flagged_topics]
             riding = order[carried(term_docs, term_rows["recent"].to_numpy(), order, self.max_carried_share, topics)]
-            terms.loc[riding, ["flagged", "failed"]] = [False, "carried"]  # another flagged term's rise explains it
+            terms.loc[riding, ["flagged", "failed"]] = [False, "carried"]  # another flag's rise explains it
             beyond = terms[terms["flagged"]].sort_values(["q_value", "p_value"], kind="stable")\
                 .index[self.max_term_flags:]
             terms.loc[beyond, ["flagged", "failed"]] = [False, "term_cap"]  # the most significant terms are kept

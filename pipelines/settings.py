@@ -133,8 +133,8 @@ class TrendSettings(Section):
     max_term_df: float = 0.15  # terms in more of the window's documents are not tested
     min_term_specificity: float = 1.0  # excess chi-square per document of a term's topic mix; ~0 = style word
     max_term_flags: int = 10  # flagged terms kept per detection, the most significant (lowest q) first
-    # a flagged term whose rise a more significant flagged term's explains by this share ("input" rising with
-    # "neural network": its rate within and without those documents unchanged) is not flagged (nlp.term_trends)
+    # a flagged term whose rise a flagged topic's or a more significant flagged term's explains by this share ("input"
+    # rising with "neural network": its rate within and without those documents unchanged) is not flagged
     max_carried_share: float = 0.5
     terms: bool = True  # Porter emergence scores for terms
     esc_period: str = "auto"  # ESc periods ("auto" = the detection's); base + active periods end at its as-of date
