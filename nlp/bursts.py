@@ -56,6 +56,7 @@ import pandas as pd
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from nlp.term_trends import TOKEN as TERM_TOKEN
+from nlp.trends import mix_share
 
 OUTLIER = -1
 TEMPLATE_JACCARD = 0.6
@@ -144,7 +145,7 @@ def _spelled_from(units: list[re.Match], letters: str, started: bool) -> int | N
     """Where the words ending `units` whose initials spell `letters` start (a character offset), or None. A
     hyphenated word gives its first initial or one per piece ("pre-trained language models (PLMs)", "chain-of-thought
     (CoT)"); a stop word between them is skipped ("representations from transformers")."""
-    if not letters or not units:
+    if not units:
         return None
     word = units[-1].group().lower()
     pieces = [p for p in word.split("-") if p]
@@ -244,28 +245,23 @@ def group_mix(flag_docs: pd.DataFrame, recent_docs: pd.DataFrame, flag_base: pd.
     """How much of a flag's rise the recent mix of group families explains: (mix share, the family whose growth
     explains most, its share of the baseline and of the recent documents).
 
-    With O the flag's recent documents, E0 = recent documents x the flag's baseline rate and E = the sum over
-    families of their recent documents x the flag's baseline rate within the family (shrunk towards the overall
-    rate by `prior_docs` pseudo-documents: a thin family is not trusted; a family new in the recent window has
-    the overall rate), the mix share is (E - E0) / (O - E0), clipped to [0, 1]: 1 when the flag's rate within
-    every family stayed where it was. 0 when it has no baseline documents, did not rise, or has no groups."""
+    The mix share is `nlp.trends.mix_share` with the group families as groups (O the flag's recent documents, E0
+    = recent documents x the flag's baseline rate, E = the sum over families of their recent documents x the
+    flag's shrunk baseline rate within the family): 1 when the flag's rate within every family stayed where it
+    was. 0 when it has no baseline documents, did not rise, or has no groups."""
     def families(docs: pd.DataFrame) -> pd.Series:
         one = one_per_document(docs)
         return one["group"].dropna().map(group_family) if "group" in one else pd.Series(dtype=object)
     recent, base, flag_recent, flag_before = (families(d) for d in (recent_docs, base_docs, flag_docs, flag_base))
     if base.empty or recent.empty or flag_before.empty:
         return 0.0, None, 0.0, 0.0
-    rate = len(flag_before) / len(base)
-    observed, plain = len(flag_recent), len(recent) * rate
     per = pd.DataFrame({"base": base.value_counts(), "recent": recent.value_counts(),
                         "flag_base": flag_before.value_counts()}).fillna(0.0)
-    per["rate"] = (per["flag_base"] + prior_docs * rate) / (per["base"] + prior_docs)
-    mixed = float((per["recent"] * per["rate"]).sum())
-    if observed <= plain or mixed <= plain:
+    share, per["rate"] = mix_share(per["base"], per["flag_base"], per["recent"], len(flag_recent), prior_docs)
+    if share == 0.0:
         return 0.0, None, 0.0, 0.0
     per["before"], per["after"] = per["base"] / len(base), per["recent"] / len(recent)
     grown = ((per["after"] - per["before"]) * per["rate"]).idxmax()
-    share = min(1.0, (mixed - plain) / (observed - plain))
     return share, grown, float(per.at[grown, "before"]), float(per.at[grown, "after"])
 
 

@@ -55,8 +55,8 @@ def compound_tag(tokens: list[tuple[int, int, str]], start: int, end: int) -> st
         return None
     if len(inside) == 1:
         return inside[0][2]
-    after = [pos for b, _, pos in tokens if b >= end]
-    return "ADJ" if after and after[0] in {"NOUN", "PROPN"} else inside[-1][2]
+    after = next((pos for b, _, pos in tokens if b >= end), None)
+    return "ADJ" if after in {"NOUN", "PROPN"} else inside[-1][2]
 
 
 class PhraseExtractor:

@@ -22,6 +22,8 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
+from nlp.trends import mix_share
+
 OUTLIER = -1
 TOKEN = r"(?u)\b[a-zA-Z][a-zA-Z0-9\-]+\b"
 
@@ -193,22 +195,12 @@ def redundant(matrix: sp.csc_matrix, order: np.ndarray, min_overlap: float = 0.8
 
 def carried_share(term: np.ndarray, carrier: np.ndarray, recent: np.ndarray, prior_docs: float = 10.0) -> float:
     """How much of a term's rise the rise of a carrier explains (booleans per document: holds the term, holds the
-    carrier, is recent). With O the term's recent documents, E0 = recent documents x its baseline rate and E the
-    recent documents with and without the carrier x its baseline rate among each (shrunk towards the overall rate
-    by `prior_docs` pseudo-documents: a carrier new in the recent window explains nothing), the share is
-    (E - E0) / (O - E0), clipped to [0, 1]; 0 when the term did not rise or has no baseline documents."""
-    base = ~recent
-    if not base.any() or not term[base].any():
-        return 0.0
-    rate = term[base].mean()
-    observed, plain = float(term[recent].sum()), float(recent.sum() * rate)
-    expected = 0.0
-    for part in (carrier, ~carrier):
-        within = (term[base & part].sum() + prior_docs * rate) / ((base & part).sum() + prior_docs)
-        expected += (recent & part).sum() * within
-    if observed <= plain or expected <= plain:
-        return 0.0
-    return float(min(1.0, (expected - plain) / (observed - plain)))
+    carrier, is recent): `nlp.trends.mix_share` over two groups, the documents with and without the carrier (a
+    carrier new in the recent window explains nothing); 0 when the term did not rise or has no baseline
+    documents."""
+    base, parts = ~recent, (carrier, ~carrier)
+    return mix_share([(base & p).sum() for p in parts], [(term & base & p).sum() for p in parts],
+                     [(recent & p).sum() for p in parts], float(term[recent].sum()), prior_docs)[0]
 
 
 def carried(matrix: sp.csc_matrix, recent: np.ndarray, order: np.ndarray, max_share: float,

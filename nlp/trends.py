@@ -240,6 +240,27 @@ def rate_test(n_recent, n_baseline, expected_recent, expected_baseline, dispersi
     return np.where(y_r <= 0, 1.0, p)
 
 
+def mix_share(base: np.ndarray, base_hits: np.ndarray, recent: np.ndarray, observed: float,
+              prior_docs: float = 10.0) -> tuple[float, np.ndarray]:
+    """How much of an item's rise the recent mix of groups explains, and each group's shrunk baseline rate.
+
+    Per group: `base` documents in the baseline, `base_hits` of them holding the item, `recent` documents in the
+    recent window; `observed` the item's recent documents. With r the item's overall baseline rate, each group's
+    rate is (hits + prior_docs x r) / (base + prior_docs) (a thin group is not trusted; one new in the recent
+    window has rate r), E0 = recent documents x r and E = the sum of recent x rate over the groups; the share is
+    (E - E0) / (O - E0), clipped to [0, 1]: 1 when the item's rate within every group stayed where it was. 0 when
+    it has no baseline documents, did not rise, or the mix predicts no rise."""
+    base, base_hits, recent = (np.asarray(a, dtype=float) for a in (base, base_hits, recent))
+    if base.sum() == 0 or base_hits.sum() == 0:
+        return 0.0, np.zeros(len(base))
+    rate = base_hits.sum() / base.sum()
+    rates = (base_hits + prior_docs * rate) / (base + prior_docs)
+    plain, mixed = recent.sum() * rate, float((recent * rates).sum())
+    if observed <= plain or mixed <= plain:
+        return 0.0, rates
+    return float(min(1.0, (mixed - plain) / (observed - plain))), rates
+
+
 def pooled_dispersion(counts: np.ndarray, expected: np.ndarray, min_expected: float = 5.0) -> float:
     """Mean Pearson dispersion of per-period counts around their expectation (at least 1).
 

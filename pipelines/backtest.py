@@ -17,7 +17,6 @@ import logging
 import tempfile
 import time
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -112,13 +111,14 @@ def _flag_rows(topics: pd.DataFrame, flags: pd.DataFrame, method: str, cutoff, r
     rows = []
     for row in flags.itertuples():
         scope = getattr(row, "scope", "topic")
-        ids = (judge.documents if judge else partial(flag_documents, recent))(scope, row.topic_id, row.cell)
+        key = (scope, row.topic_id, row.cell)
+        ids = judge.documents(*key) if judge else flag_documents(recent, *key)
         if scope == "term":
             terms, label = [row.cell], row.cell
         else:
             terms = json.loads(topics["terms"].get(row.topic_id, "[]") or "[]")
             label = topics["label"].get(row.topic_id)
-        verdict, reason = judge(scope, row.topic_id, row.cell, terms) if judge else (None, None)
+        verdict, reason = judge(*key, terms) if judge else (None, None)
         q_value = getattr(row, "q_value", None)
         rows.append({"method": method, "cutoff": cutoff.date(), "scope": scope,
                      "cell": row.cell if scope == "term" else "", "topic_id": int(row.topic_id),
