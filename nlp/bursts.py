@@ -38,6 +38,9 @@ through every topic in proportion to its size, a theme gathers in a few. So a te
 documents are concentrated over the topics (`topic_concentration`: specificity above a threshold and beyond
 what random documents of the same number reach) names a thing too, generic words or a verb-led tag aside, and
 so does an adjective that gathers so ("convolutional", "deep" and "synaptic" in the patents of 2015-18).
+A compound of a noun that is not generic and a verb names the noun, though the tagger reads it as an adjective:
+"LLM-based", "instruction-tuned", "AI-driven" say what a thing is made with; idioms of nouns and adjectives
+("cutting-edge", "in-depth", "state-of-the-art", "user-friendly") do not.
 A term the documents abbreviate names a thing whatever its words: "large language models (LLMs)",
 "multimodal large language models (MLLMs)", "spiking neural networks (SNNs)" (`abbreviated`). Writing style is
 never given an abbreviation, while a theme that runs through a whole field (LLMs in the ACL papers of 2023-24)
@@ -194,18 +197,41 @@ def abbreviated(terms: list[str], texts: list[str], min_docs: int = 3) -> set[st
     return {term for term, n in found.items() if n >= min_docs}
 
 
+def pieces(word: str) -> list[str]:
+    """The pieces of a hyphenated word that can carry content: "llm-based" -> ["llm", "based"]; "state-of-the-art"
+    -> ["state", "art"]; a word without a hyphen has none."""
+    return [p for p in word.split("-") if len(p) > 1 and p not in ENGLISH_STOP_WORDS] if "-" in word else []
+
+
+def tagged_words(terms: list[str]) -> list[str]:
+    """The words whose part of speech `names_a_thing` reads for `terms`: each term's words and their `pieces`."""
+    return list(dict.fromkeys(x for t in terms for w in t.split() for x in (w, *pieces(w))))
+
+
+def _content(word: str, pos: dict[str, str], generic: set[str] | frozenset) -> bool:
+    """A noun or proper noun not in `generic`, or a hyphenated word made of such a noun and a verb: "LLM-based",
+    "transformer-based", "instruction-tuned" and "AI-driven" are adjectives to the tagger, but they say what a
+    thing is made with. Idioms made of nouns and adjectives ("cutting-edge", "in-depth", "state-of-the-art",
+    "user-friendly": the phrasing of machine-assisted proposals) do not."""
+    if pos.get(word) in NOUNS and word not in generic:
+        return True
+    *head, last = pieces(word) or [word]
+    return pos.get(last) in VERBS and any(pos.get(p) in NOUNS and p not in generic for p in head)
+
+
 def names_a_thing(term: str, pos: dict[str, str], generic: set[str] | frozenset,
                   concentrated: set[str] | frozenset = frozenset(), named: set[str] | frozenset = frozenset()) -> bool:
-    """Whether `term` is not led by a verb and has a noun or proper noun not in `generic`, or is in `concentrated`
-    (its documents gather in a few topics) and has a noun, proper noun or adjective ("convolutional" and "deep"
-    alone name a subject where they gather), or is in `named` (the documents abbreviate it, `abbreviated`);
-    `pos`: each word's coarse part of speech."""
+    """Whether `term` is not led by a verb and has a content word (a noun or proper noun not in `generic`, or a
+    noun-verb compound with such a noun, `_content`), or is in `concentrated` (its documents gather in a few
+    topics) and has a noun, proper noun or adjective ("convolutional" and "deep" alone name a subject where they
+    gather), or is in `named` (the documents abbreviate it, `abbreviated`); `pos`: the part of speech of each word
+    and piece (`tagged_words`)."""
     words = term.split()
     if term in named:
         return True
     if term in concentrated and any(pos.get(w) in MODIFIED for w in words):
         return True
-    return pos.get(words[0]) not in VERBS and any(pos.get(w) in NOUNS and w not in generic for w in words)
+    return pos.get(words[0]) not in VERBS and any(_content(w, pos, generic) for w in words)
 
 
 def style_reason(terms: list[str], pos: dict[str, str], generic: set[str] | frozenset,

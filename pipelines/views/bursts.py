@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from nlp.backtest import term_pattern
-from nlp.bursts import MODIFIED, abbreviated, style_reason, topic_concentration, verdict
+from nlp.bursts import MODIFIED, abbreviated, style_reason, tagged_words, topic_concentration, verdict
 from nlp.labels import generic_words
 from nlp.phrases import PhraseExtractor
 from nlp.topics import TOKEN_PATTERN
@@ -85,7 +85,7 @@ class StyleJudge:
         a term's words need not be adjacent in the text ("aligns eu" is counted from "aligns with EU"). A term
         that `min_docs` of `texts` abbreviate names a thing (`nlp.bursts.abbreviated`)."""
         marker = [t for t in marker if t][: self.n_terms]
-        tags = self.extractor.word_tags([w for t in marker for w in t.split()], [*texts, *self.texts])
+        tags = self.extractor.word_tags(tagged_words(marker), [*texts, *self.texts])
         concentrated = {t for t in marker if any(tags.get(w) in MODIFIED for w in t.split()) and self.concentrated(t)}
         return style_reason(marker, tags, self.generic, concentrated, abbreviated(marker, texts, self.min_docs))
 

@@ -212,3 +212,24 @@ def test_terms_the_documents_abbreviate_name_a_thing_even_when_spread_like_a_sty
     assert style_reason(["large language models"], pos, generic) is not None
     assert style_reason(["large language models"], pos, generic, named={"large language models"}) is None
     assert not names_a_thing("models large language", pos, generic, named={"large language models"})
+
+
+def test_a_compound_of_a_noun_and_a_verb_names_the_noun_while_idioms_name_nothing():
+    pos = {"llm-based": "ADJ", "llm": "PROPN", "based": "VERB", "instruction-tuned": "ADJ", "instruction": "NOUN",
+           "tuned": "VERB", "data-driven": "ADJ", "data": "NOUN", "driven": "VERB", "cutting-edge": "ADJ",
+           "cutting": "VERB", "edge": "NOUN", "state-of-the-art": "ADJ", "state": "NOUN", "art": "NOUN",
+           "user-friendly": "ADJ", "user": "NOUN", "friendly": "ADJ", "agents": "NOUN"}
+    generic = {"data", "agents"}
+    assert names_a_thing("llm-based", pos, generic) and names_a_thing("instruction-tuned", pos, generic)
+    assert names_a_thing("llm-based agents", pos, generic)
+    assert not names_a_thing("data-driven", pos, generic)  # its noun is everywhere in the corpus
+    for idiom in ("cutting-edge", "state-of-the-art", "user-friendly"):  # no noun-verb compound
+        assert not names_a_thing(idiom, pos, generic), idiom
+    assert not names_a_thing("llm-based", {**pos, "llm": "ADJ"}, generic)  # the piece must be a noun
+
+
+def test_the_pieces_of_hyphenated_words_are_tagged_too():
+    from nlp.bursts import pieces, tagged_words
+
+    assert pieces("state-of-the-art") == ["state", "art"] and pieces("llm") == []
+    assert tagged_words(["llm-based agents", "agents"]) == ["llm-based", "llm", "based", "agents"]
