@@ -40,7 +40,7 @@ def phrase_vocabulary(docs: list[str], min_df: int) -> tuple[list[str], float]:
         cached = json.loads(cache.read_text())
         return cached["vocabulary"], cached["seconds_per_1000"]
     extractor = PhraseExtractor(**NlpSettings().phrase_options())
-    load(extractor.model, parse=True)
+    load(extractor.model)
     start = time.perf_counter()
     vocabulary = extractor.vocabulary(docs, min_df)
     seconds = (time.perf_counter() - start) / len(docs) * 1000

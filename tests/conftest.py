@@ -111,5 +111,5 @@ def phrases():
     from pipelines.settings import NlpSettings
 
     extractor = PhraseExtractor(**NlpSettings().phrase_options())
-    load(extractor.model, parse=True)
+    load(extractor.model)
     return extractor

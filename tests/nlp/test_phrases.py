@@ -53,3 +53,20 @@ def test_compound_tag_reads_the_pieces_of_a_split_word():
     assert compound_tag(tokens, 0, 11) == "NOUN"
     assert compound_tag(tokens[:3] + [(12, 19, "NOUN")], 0, 11) == "ADJ"  # "fine-tuning methods"
     assert compound_tag(tokens, 12, 19) == "VERB" and compound_tag(tokens, 30, 35) is None
+
+
+def test_a_gerund_in_a_nouns_place_without_an_object_is_a_noun(phrases):
+    texts = ["We propose a new prompting technique for parsers.", "Prompting has reduced the data requirement.",
+             "By leveraging large models we improve parsers.", "The project is leveraging local resources."]
+    assert phrases.word_tags(["prompting", "leveraging"], texts) == {"prompting": "NOUN", "leveraging": "VERB"}
+
+
+def test_common_and_proper_noun_readings_are_counted_together_against_the_verb_readings():
+    from collections import Counter
+
+    from nlp.phrases import commonest_tag
+
+    assert commonest_tag(Counter({"VERB": 8, "NOUN": 7, "PROPN": 5})) == "NOUN"  # 12 noun readings against 8
+    assert commonest_tag(Counter({"VERB": 11, "NOUN": 7, "PROPN": 2})) == "VERB"
+    assert commonest_tag(Counter({"PROPN": 3, "NOUN": 1})) == "PROPN" and commonest_tag(Counter()) == "X"
+    assert commonest_tag(Counter({"ADJ": 5, "NOUN": 2, "PROPN": 2})) == "ADJ"
