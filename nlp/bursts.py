@@ -3,7 +3,7 @@ one organisation, one period or one text template?
 
 The commonest false alarms are bursts: a single funding call or call topic, a conference shared task,
 one organisation's press campaign, a one-off event. For a flag's recent documents (those of the
-detection's recent window) `verdict` measures
+detection's recent window) `BurstRules` measures
 
 - *group concentration*: the largest share of them under one call / topic code, venue or source,
   against that group's share of all recent documents (lift), and the same for organisations;
@@ -17,7 +17,7 @@ detection's recent window) `verdict` measures
 
 - *group mix*: whether the flag rose only because the groups it lives in grew. A programme's vocabulary
   ("career development", "secondments" in the Marie Curie fellowships) rises with the programme's share of
-  the corpus, not within it. `group_mix` compares the flag's recent count with the count expected from each
+  the corpus, not within it. `BurstRules.mix` compares the flag's recent count with the count expected from each
   group family's baseline rate (call codes without their numbers: HORIZON-MSCA-2023-PF-01-01 and
   HORIZON-MSCA-2024-PF-01-01 are one family) applied to the recent mix of families; the share of the flag's
   rise above its overall baseline rate that the mix explains is its mix share;
@@ -266,72 +266,93 @@ def group_family(group: object) -> str:
     return "-".join(p for p in parts if p and not p.isdigit()) or str(group)
 
 
-def group_mix(flag_docs: pd.DataFrame, recent_docs: pd.DataFrame, flag_base: pd.DataFrame, base_docs: pd.DataFrame,
-              prior_docs: float = 10.0) -> tuple[float, str | None, float, float]:
-    """How much of a flag's rise the recent mix of group families explains: (mix share, the family whose growth
-    explains most, its share of the baseline and of the recent documents).
-
-    The mix share is `nlp.trends.mix_share` with the group families as groups (O the flag's recent documents, E0
-    = recent documents x the flag's baseline rate, E = the sum over families of their recent documents x the
-    flag's shrunk baseline rate within the family): 1 when the flag's rate within every family stayed where it
-    was. 0 when it has no baseline documents, did not rise, or has no groups."""
-    def families(docs: pd.DataFrame) -> pd.Series:
-        one = one_per_document(docs)
-        return one["group"].dropna().map(group_family) if "group" in one else pd.Series(dtype=object)
-    recent, base, flag_recent, flag_before = (families(d) for d in (recent_docs, base_docs, flag_docs, flag_base))
-    if base.empty or recent.empty or flag_before.empty:
-        return 0.0, None, 0.0, 0.0
-    per = pd.DataFrame({"base": base.value_counts(), "recent": recent.value_counts(),
-                        "flag_base": flag_before.value_counts()}).fillna(0.0)
-    share, per["rate"] = mix_share(per["base"], per["flag_base"], per["recent"], len(flag_recent), prior_docs)
-    if share == 0.0:
-        return 0.0, None, 0.0, 0.0
-    per["before"], per["after"] = per["base"] / len(base), per["recent"] / len(recent)
-    grown = ((per["after"] - per["before"]) * per["rate"]).idxmax()
-    return share, grown, float(per.at[grown, "before"]), float(per.at[grown, "after"])
+def _families(docs: pd.DataFrame) -> pd.Series:
+    """The group family (`group_family`) of each of `docs`' documents that has a group."""
+    one = one_per_document(docs)
+    return one["group"].dropna().map(group_family) if "group" in one else pd.Series(dtype=object)
 
 
-def verdict(flag_docs: pd.DataFrame, recent_docs: pd.DataFrame, *, max_group_share: float, min_group_lift: float,
-            max_period_share: float, max_template_share: float, max_mix_share: float, marker: list[str] = (),
-            flag_base: pd.DataFrame | None = None, base_docs: pd.DataFrame | None = None) -> tuple[str, str]:
-    """`("emerging" | "burst", reason)` for a flag from its recent documents (and its marker's first term).
+class BurstRules:
+    """The burst rules of one detection: `rules(flag_docs, ...)` is `("emerging" | "burst", reason)` for a flag.
+
+    The recent documents (and the baseline documents, for the group mix) are reduced once, for every flag.
 
     Args:
-        flag_docs, recent_docs: the flag's recent documents and all recent documents, with columns
-            period, text and optionally group (call / topic code, venue, source) and org (one
-            organisation per row; documents with several appear once per organisation).
+        recent_docs: all recent documents, with columns doc_id, period, text and optionally group (call / topic
+            code, venue, source) and org (one organisation per row; documents with several appear once per
+            organisation).
         max_group_share: a group (or organisation) holding more than this share of the flag's documents ...
         min_group_lift: ... and at least this many times its share of all recent documents is a burst.
         max_period_share: more than this part of its rate in one recent period, not the latest, is a spike
             (`busiest_period`).
         max_template_share: more than this share of near-identical texts is one template.
-        marker: a term flag's term or a topic flag's terms; a first term spelled by the identifier of the
-            group of more than `max_group_share` of the documents is a burst (`spelled_group`).
-        flag_base, base_docs: the flag's baseline documents and all baseline documents (columns doc_id, group);
-            a flag whose rise the recent mix of group families explains by at least `max_mix_share`
-            (`group_mix`) is a burst. None: not checked.
+        max_mix_share: a flag whose rise the recent mix of group families explains by at least this share
+            (`mix`) is a burst.
+        base_docs: all baseline documents (columns doc_id, group); None: the mix is not checked.
+        prior_docs: the pseudo-documents that shrink a family's baseline rate to the flag's overall rate.
     """
-    texts = one_per_document(flag_docs)
-    if marker and "group" in flag_docs:
-        group = spelled_group(marker[0], texts["group"], max_group_share)
-        if group is not None:
-            return "burst", f"names the group of its documents ({group}): a call or venue, not a theme"
-    for column, what in (("group", "group"), ("org", "organisation")):
-        if column not in flag_docs or flag_docs[column].isna().all():
-            continue
-        value, share = top_share(flag_docs[column])
-        base = float((recent_docs[column] == value).mean()) if column in recent_docs else 0.0
-        if value is not None and share > max_group_share and share >= min_group_lift * max(base, 1e-9):
-            return "burst", f"{share:.0%} of its recent documents in {what} {value} ({base:.0%} of all)"
-    if flag_base is not None and base_docs is not None:
-        share, family, before, after = group_mix(flag_docs, recent_docs, flag_base, base_docs)
-        if family is not None and share >= max_mix_share:
-            return "burst", (f"its rise follows the growth of {family} ({before:.0%} -> {after:.0%} of the documents):"
-                             f" the mix of group families explains {share:.0%} of its rise")
-    period, share = busiest_period(texts["period"], one_per_document(recent_docs)["period"])
-    if share > max_period_share and period != recent_docs["period"].max():  # in the latest: still rising
-        return "burst", (f"{share:.0%} of its rate in one period ({pd.Timestamp(period).date()}), lower after it")
-    template = template_share(texts["text"].tolist())
-    if template > max_template_share:
-        return "burst", f"{template:.0%} of its recent documents share near-identical wording"
-    return "emerging", "spread over groups, periods and wordings"
+
+    def __init__(self, recent_docs: pd.DataFrame, *, max_group_share: float, min_group_lift: float,
+                 max_period_share: float, max_template_share: float, max_mix_share: float,
+                 base_docs: pd.DataFrame | None = None, prior_docs: float = 10.0):
+        self.recent = recent_docs
+        self.max_group_share, self.min_group_lift = max_group_share, min_group_lift
+        self.max_period_share, self.max_template_share = max_period_share, max_template_share
+        self.max_mix_share, self.prior_docs = max_mix_share, prior_docs
+        self.periods, self.latest = one_per_document(recent_docs)["period"], recent_docs["period"].max()
+        self.recent_families = _families(recent_docs)
+        self.base_families = None if base_docs is None else _families(base_docs)
+
+    def mix(self, flag_docs: pd.DataFrame, flag_base: pd.DataFrame) -> tuple[float, str | None, float, float]:
+        """How much of a flag's rise the recent mix of group families explains: (mix share, the family whose
+        growth explains most, its share of the baseline and of the recent documents), from the flag's recent and
+        baseline documents.
+
+        The mix share is `nlp.trends.mix_share` with the group families as groups (O the flag's recent documents,
+        E0 = recent documents x the flag's baseline rate, E = the sum over families of their recent documents x
+        the flag's shrunk baseline rate within the family): 1 when the flag's rate within every family stayed
+        where it was. 0 when it has no baseline documents, did not rise, or has no groups."""
+        recent, base = self.recent_families, self.base_families
+        flag_recent, flag_before = _families(flag_docs), _families(flag_base)
+        if base is None or base.empty or recent.empty or flag_before.empty:
+            return 0.0, None, 0.0, 0.0
+        per = pd.DataFrame({"base": base.value_counts(), "recent": recent.value_counts(),
+                            "flag_base": flag_before.value_counts()}).fillna(0.0)
+        share, per["rate"] = mix_share(per["base"], per["flag_base"], per["recent"], len(flag_recent),
+                                       self.prior_docs)
+        if share == 0.0:
+            return 0.0, None, 0.0, 0.0
+        per["before"], per["after"] = per["base"] / len(base), per["recent"] / len(recent)
+        grown = ((per["after"] - per["before"]) * per["rate"]).idxmax()
+        return share, grown, float(per.at[grown, "before"]), float(per.at[grown, "after"])
+
+    def __call__(self, flag_docs: pd.DataFrame, marker: list[str] = (),
+                 flag_base: pd.DataFrame | None = None) -> tuple[str, str]:
+        """`("emerging" | "burst", reason)` for a flag from its recent documents (columns as `recent_docs`), its
+        marker (a term flag's term or a topic flag's terms: a first term spelled by the identifier of the group of
+        more than `max_group_share` of the documents is a burst, `spelled_group`) and its baseline documents
+        (None: the mix is not checked)."""
+        texts = one_per_document(flag_docs)
+        if marker and "group" in flag_docs:
+            group = spelled_group(marker[0], texts["group"], self.max_group_share)
+            if group is not None:
+                return "burst", f"names the group of its documents ({group}): a call or venue, not a theme"
+        for column, what in (("group", "group"), ("org", "organisation")):
+            if column not in flag_docs or flag_docs[column].isna().all():
+                continue
+            value, share = top_share(flag_docs[column])
+            base = float((self.recent[column] == value).mean()) if column in self.recent else 0.0
+            if value is not None and share > self.max_group_share and share >= self.min_group_lift * max(base, 1e-9):
+                return "burst", f"{share:.0%} of its recent documents in {what} {value} ({base:.0%} of all)"
+        if flag_base is not None:
+            share, family, before, after = self.mix(flag_docs, flag_base)
+            if family is not None and share >= self.max_mix_share:
+                return "burst", (f"its rise follows the growth of {family} ({before:.0%} -> {after:.0%} of the "
+                                 f"documents): the mix of group families explains {share:.0%} of its rise")
+        period, share = busiest_period(texts["period"], self.periods)
+        if share > self.max_period_share and period != self.latest:  # in the latest: still rising
+            return "burst", (f"{share:.0%} of its rate in one period ({pd.Timestamp(period).date()}), lower after it")
+        template = template_share(texts["text"].tolist())
+        if template > self.max_template_share:
+            return "burst", f"{template:.0%} of its recent documents share near-identical wording"
+        return "emerging", "spread over groups, periods and wordings"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from nlp.backtest import term_pattern
-from nlp.bursts import MODIFIED, abbreviated, style_reason, tagged_words, topic_concentration, verdict
+from nlp.bursts import MODIFIED, BurstRules, abbreviated, style_reason, tagged_words, topic_concentration
 from nlp.labels import generic_words
 from nlp.phrases import PhraseExtractor
 from nlp.topics import TOKEN_PATTERN
@@ -16,7 +16,7 @@ from pipelines.views.features import ORGANISATIONS_SQL
 
 
 def burst_thresholds(trends: TrendSettings) -> dict[str, float]:
-    """The `[trends] burst_*` settings as the keyword arguments of `nlp.bursts.verdict`."""
+    """The `[trends] burst_*` settings as the keyword arguments of `nlp.bursts.BurstRules`."""
     return {"max_group_share": trends.burst_max_group_share, "min_group_lift": trends.burst_min_group_lift,
             "max_period_share": trends.burst_max_period_share,
             "max_template_share": trends.burst_max_template_share, "max_mix_share": trends.burst_max_mix_share}
@@ -96,7 +96,7 @@ class FlagJudge:
 
     def __init__(self, recent: pd.DataFrame, trends: TrendSettings, baseline: pd.DataFrame | None = None):
         self.recent, self.baseline = recent, baseline
-        self.thresholds = burst_thresholds(trends)
+        self.bursts = BurstRules(recent, **burst_thresholds(trends), base_docs=baseline)
         self.style = StyleJudge(recent, trends) if trends.style else None
         self._documents: dict[tuple[str, int, str], pd.Series] = {}
 
@@ -118,5 +118,4 @@ class FlagJudge:
                 return "style", reason
         flag_base = None if self.baseline is None else self.baseline[self.baseline["doc_id"].isin(
             flag_documents(self.baseline, scope, topic_id, cell))]
-        return verdict(flag_docs, self.recent, **self.thresholds, marker=list(marker), flag_base=flag_base,
-                       base_docs=self.baseline)
+        return self.bursts(flag_docs, list(marker), flag_base)

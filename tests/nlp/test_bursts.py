@@ -2,12 +2,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nlp.bursts import group_family, group_mix, names_a_thing, spelled_group, style_reason, template_share, verdict
+from nlp.bursts import BurstRules, group_family, names_a_thing, spelled_group, style_reason, template_share
 
 PERIODS = list(pd.date_range("2024-01-01", periods=3, freq="MS"))
 GENERIC = {"insights", "eu", "project", "new"}
 THRESHOLDS = {"max_group_share": 0.5, "min_group_lift": 3.0, "max_period_share": 0.8, "max_template_share": 0.5,
               "max_mix_share": 0.5}
+
+
+def verdict(flag_docs, recent_docs, marker=(), flag_base=None, base_docs=None, **thresholds):
+    """The burst rules of a detection whose recent (and baseline) documents are given, for one flag."""
+    return BurstRules(recent_docs, **thresholds, base_docs=base_docs)(flag_docs, marker, flag_base)
+
+
+def group_mix(flag_docs, recent_docs, flag_base, base_docs):
+    return BurstRules(recent_docs, **THRESHOLDS, base_docs=base_docs).mix(flag_docs, flag_base)
 
 
 def recent(seed: int = 0, n: int = 600, calls: int = 20) -> pd.DataFrame:
