@@ -16,10 +16,12 @@ from pipelines.views.features import ORGANISATIONS_SQL
 
 
 def burst_thresholds(trends: TrendSettings) -> dict[str, float]:
-    """The `[trends] burst_*` settings as the keyword arguments of `nlp.bursts.BurstRules`."""
+    """The `[trends] burst_*` settings (and the detector's support and growth) as the keyword arguments of
+    `nlp.bursts.BurstRules`."""
     return {"max_group_share": trends.burst_max_group_share, "min_group_lift": trends.burst_min_group_lift,
             "max_period_share": trends.burst_max_period_share,
-            "max_template_share": trends.burst_max_template_share, "max_mix_share": trends.burst_max_mix_share}
+            "max_template_share": trends.burst_max_template_share, "max_mix_share": trends.burst_max_mix_share,
+            "min_docs": trends.min_docs, "min_growth": trends.min_growth}
 
 
 def _window_documents(store: Store, window: pd.DataFrame) -> pd.DataFrame:

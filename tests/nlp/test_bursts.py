@@ -7,7 +7,7 @@ from nlp.bursts import BurstRules, group_family, names_a_thing, spelled_group, s
 PERIODS = list(pd.date_range("2024-01-01", periods=3, freq="MS"))
 GENERIC = {"insights", "eu", "project", "new"}
 THRESHOLDS = {"max_group_share": 0.5, "min_group_lift": 3.0, "max_period_share": 0.8, "max_template_share": 0.5,
-              "max_mix_share": 0.5}
+              "max_mix_share": 0.5, "min_docs": 5, "min_growth": 1.5}
 
 
 def verdict(flag_docs, recent_docs, marker=(), flag_base=None, base_docs=None, **thresholds):
@@ -123,6 +123,20 @@ def test_a_term_rising_with_its_programme_is_a_burst_and_one_rising_within_the_g
     steady = programme_window(6, 0.30, 0.30, rate_in=(0.05, 0.10), rate_out=(0.005, 0.01))
     assert group_mix(*steady)[0] < 0.2
     assert group_mix(steady[0], steady[1], steady[2].head(0), steady[3]) == (0.0, None, 0.0, 0.0)
+
+
+def test_a_term_living_in_groups_new_to_the_corpus_and_not_rising_elsewhere_is_a_burst():
+    # a new venue brings 60 % of the recent documents; its vocabulary has no baseline to rise from
+    vocabulary = programme_window(7, 0.0, 0.60, rate_in=(0.0, 0.10), rate_out=(0.001, 0.001))
+    label, reason = verdict(*vocabulary[:2], flag_base=vocabulary[2], base_docs=vocabulary[3], **THRESHOLDS)
+    assert label == "burst" and "groups new to the corpus (HORIZON-MSCA-PF)" in reason
+    # most of a theme's documents are in the new venue too, but its rate grew eightfold in the others
+    theme = programme_window(8, 0.0, 0.60, rate_in=(0.0, 0.10), rate_out=(0.005, 0.04))
+    rules = BurstRules(theme[1], **THRESHOLDS, base_docs=theme[3])
+    assert rules.new_groups(theme[0], theme[2]) is None and rules(theme[0], [], theme[2])[0] == "emerging"
+    # a venue already in the baseline is no new group
+    known = programme_window(9, 0.05, 0.60, rate_in=(0.10, 0.10), rate_out=(0.005, 0.005))
+    assert BurstRules(known[1], **THRESHOLDS, base_docs=known[3]).new_groups(known[0], known[2]) is None
 
 
 def test_near_identical_call_wording_is_a_template_burst():
