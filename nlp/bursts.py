@@ -184,14 +184,15 @@ def defined_abbreviations(text: str) -> list[tuple[str, str]]:
 
 
 def abbreviated(terms: list[str], texts: list[str], min_docs: int = 3) -> set[str]:
-    """The `terms` that at least `min_docs` of `texts` abbreviate: a defined abbreviation ("llms") or two or more
-    consecutive words of the phrase it stands for followed by the abbreviation, as the term cells read the text
-    ("multimodal large language", "models llms" from "large language models (LLMs)")."""
+    """The `terms` that at least `min_docs` of `texts` abbreviate: a defined abbreviation ("llms"), the phrase it
+    stands for ("chain-of-thought" from "chain-of-thought (CoT)"), or two or more consecutive words of the phrase
+    followed by the abbreviation, as the term cells read the text ("multimodal large language", "models llms" from
+    "large language models (LLMs)")."""
     found: dict[str, int] = {}
     for text in texts:
         named = set()
         for phrase, short in defined_abbreviations(text):
-            named |= {short, short.rstrip("s")}
+            named |= {phrase, short, short.rstrip("s")}  # the phrase itself: "chain-of-thought" is one word
             words = [*phrase.split(), short]
             named |= {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 2, len(words) + 1)}
         for term in set(terms) & named:

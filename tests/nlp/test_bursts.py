@@ -228,6 +228,8 @@ def test_terms_the_documents_abbreviate_name_a_thing_even_when_spread_like_a_sty
     terms = ["large language models", "multimodal large language", "llms", "models large language", "valuable insights",
              "models llms"]
     assert abbreviated(terms, texts, min_docs=3) == {"large language models", "multimodal large language"}
+    cot = ["Chain-of-thought (CoT) prompting helps."] * 3
+    assert abbreviated(["chain-of-thought", "cot", "prompting"], cot, min_docs=3) == {"chain-of-thought", "cot"}
     assert abbreviated(terms, texts, min_docs=2) == {"large language models", "multimodal large language", "llms",
                                                      "models llms"}  # "... models (LLMs)" read as the terms read it
     pos = {"large": "ADJ", "language": "NOUN", "models": "NOUN"}
