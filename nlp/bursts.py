@@ -309,6 +309,8 @@ class BurstRules:
         self.periods, self.latest = one_per_document(recent_docs)["period"], recent_docs["period"].max()
         self.recent_families = _families(recent_docs)
         self.base_families = None if base_docs is None else _families(base_docs)
+        known = set() if self.base_families is None else set(self.base_families)
+        self.known, self.recent_known = known, int(self.recent_families.isin(known).sum())
 
     def mix(self, flag_docs: pd.DataFrame, flag_base: pd.DataFrame) -> tuple[float, str | None, float, float]:
         """How much of a flag's rise the recent mix of group families explains: (mix share, the family whose
@@ -344,13 +346,12 @@ class BurstRules:
         if self.base_families is None or self.base_families.empty:
             return None
         families = _families(flag_docs)
-        new = ~families.isin(set(self.base_families))
+        new = ~families.isin(self.known)
         if families.empty or new.mean() <= self.max_group_share:
             return None
         n_old = int((~new).sum())
-        old_docs = int(self.recent_families.isin(set(self.base_families)).sum())
         base_rate = len(_families(flag_base)) / len(self.base_families)
-        if n_old >= self.min_docs and n_old >= self.min_growth * base_rate * old_docs:
+        if n_old >= self.min_docs and n_old >= self.min_growth * base_rate * self.recent_known:
             return None
         return float(new.mean()), families[new].value_counts().index[:3].tolist()
 
