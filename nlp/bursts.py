@@ -269,7 +269,7 @@ def group_family(group: object) -> str:
     return "-".join(p for p in parts if p and not p.isdigit()) or str(group)
 
 
-def _families(docs: pd.DataFrame) -> pd.Series:
+def families(docs: pd.DataFrame) -> pd.Series:
     """The group family (`group_family`) of each of `docs`' documents that has a group."""
     one = one_per_document(docs)
     return one["group"].dropna().map(group_family) if "group" in one else pd.Series(dtype=object)
@@ -301,59 +301,59 @@ class BurstRules:
     def __init__(self, recent_docs: pd.DataFrame, *, max_group_share: float, min_group_lift: float,
                  max_period_share: float, max_template_share: float, max_mix_share: float, min_docs: int,
                  min_growth: float, base_docs: pd.DataFrame | None = None, prior_docs: float = 10.0):
-        self.recent = recent_docs
         self.max_group_share, self.min_group_lift = max_group_share, min_group_lift
         self.max_period_share, self.max_template_share = max_period_share, max_template_share
         self.max_mix_share, self.prior_docs = max_mix_share, prior_docs
         self.min_docs, self.min_growth = min_docs, min_growth
         self.periods, self.latest = one_per_document(recent_docs)["period"], recent_docs["period"].max()
-        self.recent_families = _families(recent_docs)
-        self.base_families = None if base_docs is None else _families(base_docs)
-        known = set() if self.base_families is None else set(self.base_families)
-        self.known, self.recent_known = known, int(self.recent_families.isin(known).sum())
+        self.shares = {c: recent_docs[c].value_counts(normalize=True, dropna=False) for c in ("group", "org")
+                       if c in recent_docs}  # each group's and organisation's share of the recent rows
+        recent = families(recent_docs)
+        self.n_recent, self.recent_counts = len(recent), recent.value_counts()
+        base = pd.Series(dtype=object) if base_docs is None else families(base_docs)
+        self.n_base, self.base_counts = len(base), base.value_counts()
+        self.recent_known = int(self.recent_counts.reindex(self.base_counts.index, fill_value=0).sum())
 
-    def mix(self, flag_docs: pd.DataFrame, flag_base: pd.DataFrame) -> tuple[float, str | None, float, float]:
+    def mix(self, flag_recent: pd.Series, flag_before: pd.Series) -> tuple[float, str | None, float, float]:
         """How much of a flag's rise the recent mix of group families explains: (mix share, the family whose
-        growth explains most, its share of the baseline and of the recent documents), from the flag's recent and
-        baseline documents.
+        growth explains most, its share of the baseline and of the recent documents), from the families of the
+        flag's recent and baseline documents (`families`).
 
         The mix share is `nlp.trends.mix_share` with the group families as groups (O the flag's recent documents,
         E0 = recent documents x the flag's baseline rate, E = the sum over families of their recent documents x
         the flag's shrunk baseline rate within the family): 1 when the flag's rate within every family stayed
         where it was. 0 when it has no baseline documents, did not rise, or has no groups."""
-        recent, base = self.recent_families, self.base_families
-        flag_recent, flag_before = _families(flag_docs), _families(flag_base)
-        if base is None or base.empty or recent.empty or flag_before.empty:
+        if not self.n_base or not self.n_recent or flag_before.empty:
             return 0.0, None, 0.0, 0.0
-        per = pd.DataFrame({"base": base.value_counts(), "recent": recent.value_counts(),
+        per = pd.DataFrame({"base": self.base_counts, "recent": self.recent_counts,
                             "flag_base": flag_before.value_counts()}).fillna(0.0)
         share, per["rate"] = mix_share(per["base"], per["flag_base"], per["recent"], len(flag_recent),
                                        self.prior_docs)
         if share == 0.0:
             return 0.0, None, 0.0, 0.0
-        per["before"], per["after"] = per["base"] / len(base), per["recent"] / len(recent)
+        per["before"], per["after"] = per["base"] / self.n_base, per["recent"] / self.n_recent
         grown = ((per["after"] - per["before"]) * per["rate"]).idxmax()
         return share, grown, float(per.at[grown, "before"]), float(per.at[grown, "after"])
 
-    def new_groups(self, flag_docs: pd.DataFrame, flag_base: pd.DataFrame) -> tuple[float, list[str]] | None:
+    def new_groups(self, flag_recent: pd.Series, flag_before: pd.Series) -> tuple[float, list[str]] | None:
         """(share, the commonest three) of the flag's recent documents in group families new to the corpus, when
         more than `max_group_share` are and the flag did not rise within the other families (fewer than
-        `min_docs` documents there, or a rate there under `min_growth` x its baseline rate); else None.
+        `min_docs` documents there, or a rate there under `min_growth` x its baseline rate); else None. The
+        arguments are the families of the flag's recent and baseline documents (`families`).
 
         A venue, source or programme that enters the corpus brings its own vocabulary, which has no baseline to
         rise from: LREC's proceedings and workshops first appear in the ACL corpus in 2020, 84 % of the papers of
         the first half-year, and "language resource", "technologies", "hours" rose only there."""
-        if self.base_families is None or self.base_families.empty:
+        if not self.n_base:
             return None
-        families = _families(flag_docs)
-        new = ~families.isin(self.known)
-        if families.empty or new.mean() <= self.max_group_share:
+        new = ~flag_recent.isin(self.base_counts.index)
+        if flag_recent.empty or new.mean() <= self.max_group_share:
             return None
         n_old = int((~new).sum())
-        base_rate = len(_families(flag_base)) / len(self.base_families)
+        base_rate = len(flag_before) / self.n_base
         if n_old >= self.min_docs and n_old >= self.min_growth * base_rate * self.recent_known:
             return None
-        return float(new.mean()), families[new].value_counts().index[:3].tolist()
+        return float(new.mean()), flag_recent[new].value_counts().index[:3].tolist()
 
     def __call__(self, flag_docs: pd.DataFrame, marker: list[str] = (),
                  flag_base: pd.DataFrame | None = None) -> tuple[str, str]:
@@ -370,15 +370,16 @@ class BurstRules:
             if column not in flag_docs or flag_docs[column].isna().all():
                 continue
             value, share = top_share(flag_docs[column])
-            base = float((self.recent[column] == value).mean()) if column in self.recent else 0.0
+            base = float(self.shares[column].get(value, 0.0)) if column in self.shares else 0.0
             if value is not None and share > self.max_group_share and share >= self.min_group_lift * max(base, 1e-9):
                 return "burst", f"{share:.0%} of its recent documents in {what} {value} ({base:.0%} of all)"
         if flag_base is not None:
-            share, family, before, after = self.mix(flag_docs, flag_base)
+            flag_recent, flag_before = families(texts), families(flag_base)
+            share, family, before, after = self.mix(flag_recent, flag_before)
             if family is not None and share >= self.max_mix_share:
                 return "burst", (f"its rise follows the growth of {family} ({before:.0%} -> {after:.0%} of the "
                                  f"documents): the mix of group families explains {share:.0%} of its rise")
-            new = self.new_groups(flag_docs, flag_base)
+            new = self.new_groups(flag_recent, flag_before)
             if new is not None:
                 return "burst", (f"{new[0]:.0%} of its recent documents in groups new to the corpus "
                                  f"({', '.join(new[1])}); it did not rise in the others")

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nlp.bursts import BurstRules, group_family, names_a_thing, spelled_group, style_reason, template_share
+from nlp.bursts import BurstRules, families, group_family, names_a_thing, spelled_group, style_reason, template_share
 
 PERIODS = list(pd.date_range("2024-01-01", periods=3, freq="MS"))
 GENERIC = {"insights", "eu", "project", "new"}
@@ -16,7 +16,7 @@ def verdict(flag_docs, recent_docs, marker=(), flag_base=None, base_docs=None, *
 
 
 def group_mix(flag_docs, recent_docs, flag_base, base_docs):
-    return BurstRules(recent_docs, **THRESHOLDS, base_docs=base_docs).mix(flag_docs, flag_base)
+    return BurstRules(recent_docs, **THRESHOLDS, base_docs=base_docs).mix(families(flag_docs), families(flag_base))
 
 
 def recent(seed: int = 0, n: int = 600, calls: int = 20) -> pd.DataFrame:
@@ -133,10 +133,12 @@ def test_a_term_living_in_groups_new_to_the_corpus_and_not_rising_elsewhere_is_a
     # most of a theme's documents are in the new venue too, but its rate grew eightfold in the others
     theme = programme_window(8, 0.0, 0.60, rate_in=(0.0, 0.10), rate_out=(0.005, 0.04))
     rules = BurstRules(theme[1], **THRESHOLDS, base_docs=theme[3])
-    assert rules.new_groups(theme[0], theme[2]) is None and rules(theme[0], [], theme[2])[0] == "emerging"
+    assert rules.new_groups(families(theme[0]), families(theme[2])) is None
+    assert rules(theme[0], [], theme[2])[0] == "emerging"
     # a venue already in the baseline is no new group
     known = programme_window(9, 0.05, 0.60, rate_in=(0.10, 0.10), rate_out=(0.005, 0.005))
-    assert BurstRules(known[1], **THRESHOLDS, base_docs=known[3]).new_groups(known[0], known[2]) is None
+    assert BurstRules(known[1], **THRESHOLDS, base_docs=known[3]).new_groups(families(known[0]),
+                                                                         families(known[2])) is None
 
 
 def test_near_identical_call_wording_is_a_template_burst():
