@@ -105,10 +105,10 @@ class PhraseExtractor:
                   verb_share: float = 1 / 3) -> dict[str, str]:
         """Each word's coarse part of speech where it occurs in `texts`, tagged in up to `max_snippets` passages
         of `margin` characters either side of it ("delves" alone is a plural noun to the tagger, in "this
-        project delves into" a verb); a word found in none is tagged alone. The commonest tag wins, but a word
-        ending in "s" read as a verb in at least `verb_share` of its passages is a VERB: the small tagger often
-        reads such a verb after a name as a plural noun ("the HAL4SDV proposal aligns with", in CORDIS 7 of 13
-        times)."""
+        project delves into" a verb); a word found in none is tagged alone. The commonest reading wins
+        (`commonest_tag`: noun readings together), but a word ending in "s" read as a verb in at least `verb_share`
+        of its passages is a VERB: the small tagger often reads such a verb after a name as a plural noun ("the
+        HAL4SDV proposal aligns with", in CORDIS 7 of 13 times)."""
         passages: list[tuple[str, str, int]] = []  # word, passage, where the word starts in it
         for word in dict.fromkeys(words):
             pattern = re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE)
