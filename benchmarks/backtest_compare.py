@@ -1,14 +1,16 @@
 """Detector vs the baselines on the shared corpora, scored strictly, side by side (one backtest run per corpus).
 
-Each corpus goes into a fresh store under benchmarks/out/backtest-<name>/, is embedded once with the
-cheap `hashing` embedder, and replayed cutoff by cutoff with PCA + k-means topics refitted at every
-cutoff (see docs/backtest.md). Prints one table and writes benchmarks/out/backtest-compare-<names>.json.
+Each corpus goes into a fresh store under benchmarks/out/backtest-<name>-static/, is embedded once with the
+fast path's static embedder (model2vec distilled offline from all-MiniLM-L6-v2, `topics_data.distilled_model_path`),
+and replayed cutoff by cutoff with PCA + k-means topics refitted at every cutoff (see docs/backtest.md).
+`--embedder hashing` replays with the cheaper lexical embedder instead (store benchmarks/out/backtest-<name>/:
+the runs before 2026-11-30 13:00). Prints one table and writes benchmarks/out/backtest-compare-<names>.json.
 With --shuffle SEED every run replays the documents with permuted dates (the control); --step, --from,
 --to and --refit-every replace the runs' own cadence and range (e.g. CORDIS monthly over three years:
 `cordis --step month --from 2022-10-31 --to 2025-09-30`). Each result carries its wall and CPU seconds.
 
     .venv/bin/python benchmarks/backtest_compare.py [cordis] [patents] [acl] [arxiv] [arxiv_full] [--shuffle SEED]
-        [--step month] [--from DATE] [--to DATE] [--refit-every K]
+        [--step month] [--from DATE] [--to DATE] [--refit-every K] [--embedder static|hashing]
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 from backtest_data import OUT, acl_corpus, arxiv_corpus, arxiv_full_corpus, cordis_corpus, patents_corpus
+from topics_data import distilled_model_path
 
 from pipelines.backtest import run_backtest
 from pipelines.cli.trends import describe_miss
@@ -54,14 +57,15 @@ RUNS = {
 }
 
 
-def settings_for(name: str, spec: dict) -> Settings:
-    folder = OUT / f"backtest-{name}"
-    # the fast path: PCA + k-means, and terms without spaCy's noun phrases (parsing every corpus once would
-    # cost 54 CPU s per 1,000 documents, models/README.md)
+def settings_for(name: str, spec: dict, embedder: str = "static") -> Settings:
+    folder = OUT / (f"backtest-{name}" if embedder == "hashing" else f"backtest-{name}-{embedder}")
+    model = "hashing" if embedder == "hashing" else f"static:{distilled_model_path()}"
+    # the fast path: a static embedder, PCA + k-means, and terms without spaCy's noun phrases (parsing every
+    # corpus once would cost 54 CPU s per 1,000 documents, models/README.md)
     topics = {"reducer": "pca", "clusterer": "kmeans", "min_topic_size": 10, "noun_phrases": False, **spec["topics"]}
     if "representation" in Settings.model_fields["topics"].annotation.model_fields:
         topics["representation"] = "ctfidf"
-    return Settings(data_dir=folder, models_dir=folder / "models", nlp={"embedder": "hashing"}, topics=topics,
+    return Settings(data_dir=folder, models_dir=folder / "models", nlp={"embedder": model}, topics=topics,
                     trends=spec["trends"])
 
 
@@ -73,10 +77,11 @@ def prepare(name: str, settings: Settings) -> None:
         embed(store, settings.nlp, Bars(enabled=False))
 
 
-def run(name: str, shuffle_seed: int | None = None, refit_every: int = 1, **overrides) -> dict:
+def run(name: str, shuffle_seed: int | None = None, refit_every: int = 1, embedder: str = "static",
+        **overrides) -> dict:
     """Prepare the corpus's store and replay it; `overrides`: step, from, to instead of the run's own."""
     spec = RUNS[name] | overrides
-    settings = settings_for(name, spec)
+    settings = settings_for(name, spec, embedder)
     started, cpu = time.monotonic(), time.process_time()
     prepare(name, settings)
     result = run_backtest(settings, TRUTH / spec["truth"], start=pd.Timestamp(spec["from"]),
@@ -125,12 +130,15 @@ def table(results: dict[str, dict]) -> str:
 if __name__ == "__main__":
     configure_logging(quiet=True)
     args = sys.argv[1:]
-    options = pop_options(args, ("--shuffle", "--step", "--from", "--to", "--refit-every"))
+    options = pop_options(args, ("--shuffle", "--step", "--from", "--to", "--refit-every", "--embedder"))
     seed = int(options.pop("shuffle")) if "shuffle" in options else None
     refit = int(options.pop("refit-every", 1))
+    embedder = options.pop("embedder", "static")
+    if embedder not in ("static", "hashing"):
+        raise SystemExit(f"--embedder static or hashing, not {embedder}")
     names = args or list(RUNS)
-    results = {name: run(name, seed, refit, **options) for name in names}
+    results = {name: run(name, seed, refit, embedder, **options) for name in names}
     suffix = "-".join(names + [f"{k}{v}" for k, v in options.items()]) + ("" if refit == 1 else f"-refit{refit}") \
-        + ("" if seed is None else f"-shuffled{seed}")
+        + ("" if seed is None else f"-shuffled{seed}") + ("" if embedder == "hashing" else f"-{embedder}")
     (OUT / f"backtest-compare-{suffix}.json").write_text(json.dumps(results, indent=2, default=str))
     print(table(results))
