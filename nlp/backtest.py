@@ -229,6 +229,9 @@ class Confirmer:
 
     def __init__(self, texts: pd.Series, dates: pd.Series):
         self.texts = pd.Series(texts).fillna("").astype(str).reset_index(drop=True)
+        # what `term_pattern` matches, case-folded: an ASCII word it finds is a substring here ("ı" is the one
+        # character that matches an ASCII letter, "i", and folds to something else)
+        self._folded = self.texts.str.casefold().str.replace("ı", "i", regex=False)
         self.dates = pd.to_datetime(pd.Series(dates)).reset_index(drop=True)
         self.last = self.dates.max()
         self._masks: dict[str, np.ndarray] = {}
@@ -242,8 +245,16 @@ class Confirmer:
         return self._years[c]
 
     def _mask(self, term: str) -> np.ndarray:
+        """The documents `term_pattern(term)` matches, searched only where its longest word is a substring."""
         if term not in self._masks:
-            self._masks[term] = self.texts.str.contains(term_pattern(term)).to_numpy()
+            pattern, longest = term_pattern(term), max(term.split() or [""], key=len).casefold()
+            if longest and longest.isascii():
+                candidates = np.flatnonzero(self._folded.str.contains(longest, regex=False).to_numpy())
+            else:
+                candidates = np.arange(len(self.texts))
+            mask = np.zeros(len(self.texts), dtype=bool)
+            mask[candidates] = [pattern.search(self.texts.iat[i]) is not None for i in candidates]
+            self._masks[term] = mask
         return self._masks[term]
 
     def presence(self, scope: str, cell: str, terms: list[str]) -> np.ndarray:
