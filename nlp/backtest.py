@@ -247,13 +247,11 @@ class Confirmer:
     def _mask(self, term: str) -> np.ndarray:
         """The documents `term_pattern(term)` matches, searched only where its longest word is a substring."""
         if term not in self._masks:
-            pattern, longest = term_pattern(term), max(term.split() or [""], key=len).casefold()
-            if longest and longest.isascii():
-                candidates = np.flatnonzero(self._folded.str.contains(longest, regex=False).to_numpy())
-            else:
-                candidates = np.arange(len(self.texts))
+            longest = max(term.split() or [""], key=len).casefold()
+            holds = self._folded.str.contains(longest, regex=False).to_numpy() if longest and longest.isascii() \
+                else np.ones(len(self.texts), dtype=bool)
             mask = np.zeros(len(self.texts), dtype=bool)
-            mask[candidates] = [pattern.search(self.texts.iat[i]) is not None for i in candidates]
+            mask[holds] = self.texts[holds].str.contains(term_pattern(term)).to_numpy()
             self._masks[term] = mask
         return self._masks[term]
 
