@@ -58,7 +58,9 @@ RUNS = {
 
 
 def settings_for(name: str, spec: dict, embedder: str = "static") -> Settings:
-    folder = OUT / (f"backtest-{name}" if embedder == "hashing" else f"backtest-{name}-{embedder}")
+    if embedder not in ("static", "hashing"):
+        raise SystemExit(f"--embedder static or hashing, not {embedder}")
+    folder = OUT / (f"backtest-{name}" if embedder == "hashing" else f"backtest-{name}-static")
     model = "hashing" if embedder == "hashing" else f"static:{distilled_model_path()}"
     # the fast path: a static embedder, PCA + k-means, and terms without spaCy's noun phrases (parsing every
     # corpus once would cost 54 CPU s per 1,000 documents, models/README.md)
@@ -134,8 +136,6 @@ if __name__ == "__main__":
     seed = int(options.pop("shuffle")) if "shuffle" in options else None
     refit = int(options.pop("refit-every", 1))
     embedder = options.pop("embedder", "static")
-    if embedder not in ("static", "hashing"):
-        raise SystemExit(f"--embedder static or hashing, not {embedder}")
     names = args or list(RUNS)
     results = {name: run(name, seed, refit, embedder, **options) for name in names}
     suffix = "-".join(names + [f"{k}{v}" for k, v in options.items()]) + ("" if refit == 1 else f"-refit{refit}") \
