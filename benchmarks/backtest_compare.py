@@ -25,7 +25,7 @@ from backtest_data import OUT, acl_corpus, arxiv_corpus, arxiv_full_corpus, cord
 from topics_data import distilled_model_path
 
 from pipelines.backtest import run_backtest
-from pipelines.cli.trends import describe_miss
+from pipelines.cli.trends import describe_miss, stage_seconds
 from pipelines.logs import Bars, configure_logging
 from pipelines.settings import Settings
 from pipelines.steps.embed import embed
@@ -117,6 +117,8 @@ def table(results: dict[str, dict]) -> str:
         lines.append(f"{name:<8}{result['seconds']} s ({result.get('cpu_seconds', '?')} s CPU), "
                      f"{result['share_of_cutoffs_flagged']:.0%} of cutoffs flagged, "
                      f"{len(result['skipped_cutoffs'])} skipped, {result.get('carried_terms', '?')} terms carried")
+        if result["params"].get("stage_cpu_seconds"):
+            lines.append(f"{'':<8}{stage_seconds(result['params']['stage_cpu_seconds'])}")
         for method, m in (("detector", result), *result["baselines"].items()):
             cells = ["-" if m[key] is None else fmt.format(m[key]) for _, key, fmt in COLUMNS]
             lines.append(f"{'':<8}{method:<18}" + "".join(f"{c:>10}" for c in cells))

@@ -16,6 +16,8 @@ import json
 import logging
 import tempfile
 import time
+from collections import Counter
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -148,6 +150,24 @@ def baseline_flags(cells: pd.DataFrame, detector, esc: pd.DataFrame | None, k: i
     return out
 
 
+class StageClock:
+    """CPU seconds of this process spent in each stage of a replay, summed over its cutoffs."""
+
+    def __init__(self):
+        self.seconds: Counter = Counter()
+
+    @contextmanager
+    def __call__(self, stage: str):
+        started = time.process_time()
+        try:
+            yield
+        finally:
+            self.seconds[stage] += time.process_time() - started
+
+    def rounded(self) -> dict[str, float]:
+        return {stage: round(s, 1) for stage, s in self.seconds.items()}
+
+
 def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, step: str = "month",
                  refit_every: int = 1, tolerance_days: int | None = None, shuffle_seed: int | None = None,
                  bars: Bars | None = None) -> dict:
@@ -180,21 +200,25 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
         horizon=settings.forecast.horizon, growth_factor=settings.forecast.growth_factor,
         forecaster=settings.forecast.forecaster_options(), calibrator=settings.forecast.calibrator_options())
         for _ in range(2))
-    started = time.monotonic()
+    started, clock = time.monotonic(), StageClock()
     with tempfile.TemporaryDirectory(prefix="trendscout-backtest-") as tmp, Store.open(":memory:") as scratch:
         scratch.con.execute(f"ATTACH '{settings.store_path}' AS src (READ_ONLY)")
         corpus = _replay_dates(scratch, shuffle_seed)
-        index = _term_index(corpus, trends)
+        with clock("term index"):
+            index = _term_index(corpus, trends)
         bt_settings = settings.model_copy(update={"models_dir": Path(tmp)})
         previous, refit_due = pd.Timestamp("1000-01-01"), True
         for i, cutoff in enumerate(bars.track(points, description="backtest")):
-            _copy_until(scratch, model, previous.date(), cutoff.date())
+            with clock("copy"):
+                _copy_until(scratch, model, previous.date(), cutoff.date())
             previous = cutoff
             try:
-                topics_step(scratch, bt_settings, Bars(enabled=False), force_fit=refit_due or i % refit_every == 0,
-                            coherence=False)
-                detector, cells, docs, counts = score_cells(scratch, trends, as_of=cutoff, index=index)
-                esc = emergent_terms(trends, detector, counts) if trends.terms and not cells.empty else None
+                with clock("topics"):
+                    topics_step(scratch, bt_settings, Bars(enabled=False),
+                                force_fit=refit_due or i % refit_every == 0, coherence=False)
+                with clock("detect"):
+                    detector, cells, docs, counts = score_cells(scratch, trends, as_of=cutoff, index=index)
+                    esc = emergent_terms(trends, detector, counts) if trends.terms and not cells.empty else None
             except TooLittleHistory as error:  # a cutoff before the corpus covers recent + min_baseline_days
                 skipped.append({"cutoff": str(cutoff.date()), "reason": str(error)})
                 continue
@@ -210,33 +234,36 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
             carried += int((cells["failed"] == "carried").sum())
             if detector.history_.shortened:  # as the product does: flagged, and reported apart
                 shortened.append({"cutoff": str(cutoff.date()), "baseline_days": detector.history_.baseline_days})
-            # forecasts count calendar periods: each bin anchored at the cutoff falls in its own one
-            calendar = detector.window_.assign(period=period_start(detector.window_["period"], detector.period_))
-            forecasts.add_window(calendar, detector.period_, len(detector.baseline_periods_))
-            shown = shown_terms(cells, settings.forecast.top_cells)
-            if index is not None and shown:  # the term rows the forecast step would forecast
-                counts, volumes = topic_series(calendar, detector.period_)
-                term_forecasts.add_series(index.per_period(calendar["doc_id"], calendar["period"], shown,
-                                                           counts.columns), volumes, detector.period_,
-                                          len(detector.baseline_periods_))
-            recent = recent_documents(scratch, detector)
-            flagged = cells[cells["scope"].isin(["topic", "term"]) & cells["flagged"]]
-            topics = scratch.df("SELECT topic_id, label, terms FROM topics").set_index("topic_id")
-            closest += closest_cells(cells, topics, truth, cutoff, tolerance_days=tolerance_days)
-            judge = None if flagged.empty else FlagJudge(recent, trends, baseline_documents(scratch, detector))
-            detected = _flag_rows(topics, flagged, "detector", cutoff, recent, truth, judge)
+            with clock("forecasts"):  # forecasts count calendar periods: each bin anchored at the cutoff in its own
+                calendar = detector.window_.assign(period=period_start(detector.window_["period"], detector.period_))
+                forecasts.add_window(calendar, detector.period_, len(detector.baseline_periods_))
+                shown = shown_terms(cells, settings.forecast.top_cells)
+                if index is not None and shown:  # the term rows the forecast step would forecast
+                    counts, volumes = topic_series(calendar, detector.period_)
+                    term_forecasts.add_series(index.per_period(calendar["doc_id"], calendar["period"], shown,
+                                                               counts.columns), volumes, detector.period_,
+                                              len(detector.baseline_periods_))
+            with clock("verdicts"):
+                recent = recent_documents(scratch, detector)
+                flagged = cells[cells["scope"].isin(["topic", "term"]) & cells["flagged"]]
+                topics = scratch.df("SELECT topic_id, label, terms FROM topics").set_index("topic_id")
+                closest += closest_cells(cells, topics, truth, cutoff, tolerance_days=tolerance_days)
+                judge = None if flagged.empty else FlagJudge(recent, trends, baseline_documents(scratch, detector))
+                detected = _flag_rows(topics, flagged, "detector", cutoff, recent, truth, judge)
             k = sum(r["verdict"] == "emerging" for r in detected)  # the flags the digest presents as emerging
             rows += detected
-            for method, flags in baseline_flags(cells, detector, esc, k, trends.min_docs).items():
-                rows += _flag_rows(topics, flags, method, cutoff, recent, truth)
+            with clock("baselines"):
+                for method, flags in baseline_flags(cells, detector, esc, k, trends.min_docs).items():
+                    rows += _flag_rows(topics, flags, method, cutoff, recent, truth)
             logger.info("backtest %s: %d docs, %d detector flags", cutoff.date(), len(docs),
                         int((cells["flagged"] & cells["scope"].isin(["topic", "term"])).sum()))
     flags = pd.DataFrame(rows, columns=["method", "cutoff", "scope", "cell", "topic_id", "rank", "score", "growth",
                                         "q_value", "n_recent", "label", "terms", "theme_fractions", "verdict",
                                         "verdict_reason"])
-    confirmer = Confirmer(corpus["t"], corpus["published_on"])
-    flags["confirmed"] = pd.Series([confirmer.confirmed(f.cutoff, f.scope, f.cell, f.terms)
-                                    for f in flags.itertuples()], index=flags.index, dtype=object)
+    with clock("confirm"):
+        confirmer = Confirmer(corpus["t"], corpus["published_on"])
+        flags["confirmed"] = pd.Series([confirmer.confirmed(f.cutoff, f.scope, f.cell, f.terms)
+                                        for f in flags.itertuples()], index=flags.index, dtype=object)
     scored = {m: flags[flags["method"] == m] for m in METHODS if m != "esc" or trends.terms}
     all_flags = scored["detector"]
     scored["detector"] = all_flags[all_flags["verdict"] == "emerging"]
@@ -262,7 +289,7 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
               "step": step, "refit_every": refit_every, "early_tolerance_days": tolerance_days,
               "shuffle_seed": shuffle_seed, "consecutive_looks": looks, "trends": trends.model_dump(),
               "topics": settings.topics.model_dump(), "embedder": model,
-              "seconds": round(time.monotonic() - started, 1)}
+              "seconds": round(time.monotonic() - started, 1), "stage_cpu_seconds": clock.rounded()}
     with Store.open(settings.store_path) as store, store.transaction():
         store.con.execute("INSERT INTO backtests VALUES (?, ?, ?, ?, ?)", [
             backtest_id, datetime.now(UTC), str(truth_path), json.dumps(params), json.dumps(metrics)])

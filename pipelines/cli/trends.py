@@ -146,7 +146,15 @@ def render_backtest(result: dict) -> str:
         lines.append(f"  {skip['cutoff']}: {skip['reason']}")
     for cut in result.get("shortened_baseline_cutoffs", []):
         lines.append(f"  {cut['cutoff']}: baseline shortened to {cut['baseline_days']} days by the corpus start")
+    if p.get("stage_cpu_seconds"):
+        lines.append(f"  took {p['seconds']:.0f} s: " + stage_seconds(p["stage_cpu_seconds"]))
     return "\n".join(lines)
+
+
+def stage_seconds(stages: dict[str, float]) -> str:
+    """A replay's CPU seconds per stage, the largest first."""
+    return ", ".join(f"{stage} {s:.0f} s" for stage, s in sorted(stages.items(), key=lambda x: -x[1])) + " of CPU"
+
 
 
 def describe_miss(miss: dict) -> str:

@@ -55,6 +55,9 @@ def test_backtest_cli_detects_planted_theme_without_false_alarms(tmp_path):
     assert set(result) >= {"recall", "false_alarms", "median_delay_days", "flags_per_cutoff", "themes", "threat_score",
                            "confirmed_share", "premature_flags", "unmatched_flags"}
     assert set(result["baselines"]) >= {"topic_share", "topics_over_time", "term_share", "detector_repeated"}
+    stages = result["params"]["stage_cpu_seconds"]  # where a replay's time goes, each stage timed over all cutoffs
+    assert set(stages) >= {"copy", "topics", "detect", "forecasts", "verdicts", "baselines", "confirm"}
+    assert all(s >= 0 for s in stages.values()) and stages["topics"] > 0
     themes = {t["theme"]: t for t in result["themes"]}
     assert result["recall"] == 1.0 and themes["batteries"]["detected"]
     assert -60 <= themes["batteries"]["delay_days"] <= 120 and result["false_alarms"] == 0
