@@ -16,7 +16,7 @@ import sys
 import duckdb
 import pandas as pd
 
-from nlp.backtest import term_pattern
+from nlp.textsearch import term_pattern
 
 
 def latest_flags(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, dict]:

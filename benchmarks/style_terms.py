@@ -20,7 +20,7 @@ from sklearn.cluster import KMeans
 from topics_data import embed, embeddings, load_corpus
 
 from pipelines.settings import TrendSettings
-from pipelines.views.bursts import StyleJudge, flag_documents
+from pipelines.views.bursts import FlagDocuments, StyleJudge
 
 TERMS = {
     "cordis": {"style": ["delves", "valuable insights", "plays pivotal", "underscores", "aligns eu", "pivotal",
@@ -57,13 +57,14 @@ def main(corpus: str) -> None:
     docs, vectors = window(corpus)
     topics = KMeans(30, random_state=0, n_init=2).fit_predict(vectors)
     recent = pd.DataFrame({"doc_id": docs["doc_id"], "topic_id": topics, "t": docs["t"]})
-    judge = StyleJudge(recent, TrendSettings())
+    documents = FlagDocuments(recent)
+    judge = StyleJudge(documents, TrendSettings())
     print(f"{corpus}: {len(recent)} documents; {len(judge.generic)} generic words")
     print("| term | expected | documents | verdict |\n|---|---|---|---|")
     right = {"style": 0, "theme": 0}
     for expected, terms in TERMS[corpus].items():
         for term in terms:
-            texts = recent.loc[recent["doc_id"].isin(flag_documents(recent, "term", -1, term)), "t"].tolist()
+            texts = recent.loc[recent["doc_id"].isin(documents("term", -1, term)), "t"].tolist()
             reason = judge.reason([term], texts)
             right[expected] += (reason is not None) == (expected == "style")
             print(f"| {term} | {expected} | {len(texts)} | {reason or 'theme'} |")

@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nlp.textsearch import TextSearch
+
 TRUTH_COLUMNS = ["theme", "terms", "label", "expected_from", "expected_to"]
 LABELS = ("emerging", "not_emerging")
 MIN_FRACTION = 0.5  # share of a flag's window documents that must contain a theme phrase
@@ -56,11 +58,6 @@ def read_truth(path: Path) -> pd.DataFrame:
 def phrase_pattern(phrases: list[str]) -> re.Pattern:
     """One case-insensitive regex matching any phrase on word boundaries."""
     return re.compile(r"\b(?:" + "|".join(re.escape(p) for p in phrases) + r")\b", re.IGNORECASE)
-
-
-def term_pattern(term: str) -> re.Pattern:
-    """A term's words on word boundaries, any non-word characters between them, case-insensitive."""
-    return re.compile(r"\b" + r"\W+".join(re.escape(word) for word in term.split()) + r"\b", re.IGNORECASE)
 
 
 def theme_fractions(texts: list[str], truth: pd.DataFrame) -> dict[str, float]:
@@ -228,13 +225,9 @@ class Confirmer:
     """
 
     def __init__(self, texts: pd.Series, dates: pd.Series):
-        self.texts = pd.Series(texts).fillna("").astype(str).reset_index(drop=True)
-        # what `term_pattern` matches, case-folded: an ASCII word it finds is a substring here ("ı" is the one
-        # character that matches an ASCII letter, "i", and folds to something else)
-        self._folded = self.texts.str.casefold().str.replace("ı", "i", regex=False)
+        self.search = TextSearch(texts)
         self.dates = pd.to_datetime(pd.Series(dates)).reset_index(drop=True)
         self.last = self.dates.max()
-        self._masks: dict[str, np.ndarray] = {}
         self._years: dict[pd.Timestamp, tuple[np.ndarray, np.ndarray]] = {}
 
     def _years_around(self, c: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
@@ -244,25 +237,14 @@ class Confirmer:
                               ((self.dates > c - 2 * YEAR) & (self.dates <= c - YEAR)).to_numpy())
         return self._years[c]
 
-    def _mask(self, term: str) -> np.ndarray:
-        """The documents `term_pattern(term)` matches, searched only where its longest word is a substring."""
-        if term not in self._masks:
-            longest = max(term.split() or [""], key=len).casefold()
-            holds = self._folded.str.contains(longest, regex=False).to_numpy() if longest and longest.isascii() \
-                else np.ones(len(self.texts), dtype=bool)
-            mask = np.zeros(len(self.texts), dtype=bool)
-            mask[holds] = self.texts[holds].str.contains(term_pattern(term)).to_numpy()
-            self._masks[term] = mask
-        return self._masks[term]
-
     def presence(self, scope: str, cell: str, terms: list[str]) -> np.ndarray:
         """Documents carrying a flag's marker: the term, or 2 of a topic's top 5 terms."""
         if scope == "term":
-            return self._mask(cell)
+            return self.search.holding(cell)
         top = [t for t in terms[:CONFIRM_TERMS] if t]
         if not top:
-            return np.zeros(len(self.texts), dtype=bool)
-        return np.sum([self._mask(t) for t in top], axis=0) >= min(CONFIRM_CO, len(top))
+            return np.zeros(len(self.search), dtype=bool)
+        return np.sum([self.search.holding(t) for t in top], axis=0) >= min(CONFIRM_CO, len(top))
 
     def confirmed(self, cutoff, scope: str, cell: str, terms: list[str]) -> bool | None:
         """True / False, or None when the following year runs past the data or the earlier year is empty."""

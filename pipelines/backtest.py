@@ -35,12 +35,7 @@ from pipelines.settings import Settings
 from pipelines.steps.detect import emergent_terms, score_cells, term_min_docs
 from pipelines.steps.topics import topics_step
 from pipelines.store import Store
-from pipelines.views.bursts import (
-    FlagJudge,
-    baseline_documents,
-    flag_documents,
-    recent_documents,
-)
+from pipelines.views.bursts import FlagDocuments, FlagJudge, baseline_documents, recent_documents
 
 logger = logging.getLogger(__name__)
 
@@ -102,19 +97,19 @@ def _term_index(corpus: pd.DataFrame, trends) -> TermIndex | None:
     return TermIndex(corpus.set_index("doc_id")["t"], term_min_docs(trends))
 
 
-def _flag_rows(topics: pd.DataFrame, flags: pd.DataFrame, method: str, cutoff, recent: pd.DataFrame, truth,
+def _flag_rows(topics: pd.DataFrame, flags: pd.DataFrame, method: str, cutoff, documents: FlagDocuments, truth,
                judge: FlagJudge | None = None) -> list[dict]:
     """Describe each flag: its label and top terms from `topics` (a term flag: the term), the share of its recent
-    documents matching each theme (a topic's documents; for a term, the documents containing it) and, with
+    `documents` matching each theme (a topic's documents; for a term, the documents containing it) and, with
     `judge`, whether it is emerging, a burst or writing style."""
     if flags.empty:
         return []
-    texts_of = recent.drop_duplicates("doc_id")
+    texts_of = documents.docs
     rows = []
     for row in flags.itertuples():
         scope = getattr(row, "scope", "topic")
         key = (scope, row.topic_id, row.cell)
-        ids = judge.documents(*key) if judge else flag_documents(recent, *key)
+        ids = documents(*key)
         if scope == "term":
             terms, label = [row.cell], row.cell
         else:
@@ -231,6 +226,8 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
             if cells.empty:
                 skipped.append({"cutoff": str(cutoff.date()), "reason": "too little data: no topic counts"})
                 continue
+            logger.info("backtest %s: %d docs, %d detector flags", cutoff.date(), len(docs),
+                        int((cells["flagged"] & cells["scope"].isin(["topic", "term"])).sum()))
             carried += int((cells["failed"] == "carried").sum())
             if detector.history_.shortened:  # as the product does: flagged, and reported apart
                 shortened.append({"cutoff": str(cutoff.date()), "baseline_days": detector.history_.baseline_days})
@@ -248,15 +245,15 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
                 flagged = cells[cells["scope"].isin(["topic", "term"]) & cells["flagged"]]
                 topics = scratch.df("SELECT topic_id, label, terms FROM topics").set_index("topic_id")
                 closest += closest_cells(cells, topics, truth, cutoff, tolerance_days=tolerance_days)
-                judge = None if flagged.empty else FlagJudge(recent, trends, baseline_documents(scratch, detector))
-                detected = _flag_rows(topics, flagged, "detector", cutoff, recent, truth, judge)
+                if flagged.empty:  # nothing to judge, and the baselines' budget is 0
+                    continue
+                judge = FlagJudge(recent, trends, baseline_documents(scratch, detector))
+                detected = _flag_rows(topics, flagged, "detector", cutoff, judge.documents, truth, judge)
             k = sum(r["verdict"] == "emerging" for r in detected)  # the flags the digest presents as emerging
             rows += detected
             with clock("baselines"):
                 for method, flags in baseline_flags(cells, detector, esc, k, trends.min_docs).items():
-                    rows += _flag_rows(topics, flags, method, cutoff, recent, truth)
-            logger.info("backtest %s: %d docs, %d detector flags", cutoff.date(), len(docs),
-                        int((cells["flagged"] & cells["scope"].isin(["topic", "term"])).sum()))
+                    rows += _flag_rows(topics, flags, method, cutoff, judge.documents, truth)
     flags = pd.DataFrame(rows, columns=["method", "cutoff", "scope", "cell", "topic_id", "rank", "score", "growth",
                                         "q_value", "n_recent", "label", "terms", "theme_fractions", "verdict",
                                         "verdict_reason"])

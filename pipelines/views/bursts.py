@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from nlp.backtest import term_pattern
 from nlp.bursts import MODIFIED, BurstRules, abbreviated, style_reason, tagged_words, topic_concentration
 from nlp.labels import generic_words
 from nlp.phrases import PhraseExtractor
+from nlp.textsearch import TextSearch
 from nlp.topics import TOKEN_PATTERN
 from pipelines.settings import TrendSettings
 from pipelines.store import Store
@@ -46,13 +46,19 @@ def baseline_documents(store: Store, detector) -> pd.DataFrame:
     return _window_documents(store, detector.window_.loc[~detector.window_["recent"]])
 
 
-def flag_documents(recent: pd.DataFrame, scope: str, topic_id: int, cell: str) -> pd.Series:
-    """The doc_ids of a flag among the (recent or baseline) documents: a topic's, or for a term flag those
-    containing it."""
-    texts = recent.drop_duplicates("doc_id")
-    if scope == "term":
-        return texts.loc[texts["t"].str.contains(term_pattern(cell)), "doc_id"]
-    return texts.loc[texts["topic_id"] == topic_id, "doc_id"]
+class FlagDocuments:
+    """The documents of a window (the recent or the baseline one), one row each, and `docs(scope, topic_id,
+    cell)`: the doc_ids of a flag among them, a topic's or, for a term flag, those containing the term
+    (`nlp.textsearch`)."""
+
+    def __init__(self, window: pd.DataFrame):
+        self.docs = window.drop_duplicates("doc_id").reset_index(drop=True)
+        self.search = TextSearch(self.docs["t"])
+
+    def __call__(self, scope: str, topic_id: int, cell: str) -> pd.Series:
+        if scope == "term":
+            return self.docs.loc[self.search.holding(cell), "doc_id"]
+        return self.docs.loc[self.docs["topic_id"] == topic_id, "doc_id"]
 
 
 class StyleJudge:
@@ -60,14 +66,14 @@ class StyleJudge:
     of speech in the flag's recent documents, the words generic to all topics of the recent documents and how
     the recent documents holding each marker term spread over the topics."""
 
-    def __init__(self, recent: pd.DataFrame, trends: TrendSettings):
-        texts = recent.drop_duplicates("doc_id")
+    def __init__(self, recent: FlagDocuments, trends: TrendSettings):
+        texts = recent.docs
         self.generic = set(generic_words(texts["t"].tolist(), texts["topic_id"].to_numpy(), min_df=trends.style_min_df,
                                          max_lift=trends.style_max_lift, token_pattern=TOKEN_PATTERN))
         self.extractor = PhraseExtractor(model=trends.style_model, batch_size=64, max_words=3)
         self.n_terms = trends.style_terms
         self.texts = texts["t"].tolist()
-        self.searchable, self.topics = texts["t"].reset_index(drop=True), texts["topic_id"].to_numpy()
+        self.search, self.topics = recent.search, texts["topic_id"].to_numpy()
         self.min_docs, self.min_specificity = trends.min_docs, trends.min_term_specificity
         self.max_p = trends.style_concentration_p
 
@@ -75,7 +81,7 @@ class StyleJudge:
         """Whether the recent documents holding `term` gather in a few topics: at least `min_docs` of them,
         specificity >= `min_term_specificity` (the detector's own line between scattered and topic-specific) and
         a permutation p-value <= `style_concentration_p` (`nlp.bursts.topic_concentration`)."""
-        has = self.searchable.str.contains(term_pattern(term)).to_numpy()
+        has = self.search.holding(term)
         if has.sum() < self.min_docs:
             return False
         specificity, p_value = topic_concentration(self.topics[has], self.topics)
@@ -98,16 +104,10 @@ class FlagJudge:
 
     def __init__(self, recent: pd.DataFrame, trends: TrendSettings, baseline: pd.DataFrame | None = None):
         self.recent, self.baseline = recent, baseline
+        self.documents = FlagDocuments(recent)  # a flag's doc_ids among the recent documents
+        self._base_documents = None if baseline is None else FlagDocuments(baseline)
         self.bursts = BurstRules(recent, **burst_thresholds(trends), base_docs=baseline)
-        self.style = StyleJudge(recent, trends) if trends.style else None
-        self._documents: dict[tuple[str, int, str], pd.Series] = {}
-
-    def documents(self, scope: str, topic_id: int, cell: str) -> pd.Series:
-        """The doc_ids of a flag among the recent documents (`flag_documents`)."""
-        key = (scope, topic_id, cell)
-        if key not in self._documents:
-            self._documents[key] = flag_documents(self.recent, scope, topic_id, cell)
-        return self._documents[key]
+        self.style = StyleJudge(self.documents, trends) if trends.style else None
 
     def __call__(self, scope: str, topic_id: int, cell: str, marker: list[str]) -> tuple[str, str]:
         """("emerging" | "burst" | "style", reason) of the flag (`scope` topic or term, its topic, a term flag's
@@ -119,5 +119,5 @@ class FlagJudge:
             if reason:
                 return "style", reason
         flag_base = None if self.baseline is None else self.baseline[self.baseline["doc_id"].isin(
-            flag_documents(self.baseline, scope, topic_id, cell))]
+            self._base_documents(scope, topic_id, cell))]
         return self.bursts(flag_docs, list(marker), flag_base)

@@ -10,7 +10,6 @@ from nlp.backtest import (
     read_truth,
     repeated,
     score_flags,
-    term_pattern,
     theme_fractions,
 )
 
@@ -101,16 +100,6 @@ def test_confirmed_when_the_share_rises_by_half_in_the_next_year_in_five_documen
     assert confirmer.confirmed(cutoff, "topic", "", ["anode", "cathode", "steel"]) is True  # 2 of the top 5 terms
     assert confirmer.confirmed("2025-03-31", "term", "graphene", ["graphene"]) is None  # next year past the data
     assert confirmer.confirmed("2020-12-31", "term", "graphene", ["graphene"]) is None  # no year two back
-
-
-def test_the_documents_holding_a_marker_are_the_ones_its_pattern_matches():
-    texts = ["Large Language Models are here", "large-language models", "LARGE LANGUAGE MODEL", "ısland hopping",
-             "an ISLAND", "islander", "Straße und Graph", "no such thing", "", "grafo größe"]
-    confirmer = Confirmer(pd.Series(texts), pd.Series(pd.Timestamp("2024-01-01"), index=range(len(texts))))
-    for term in ["large language models", "island", "graph", "größe", "straße", "such thing"]:
-        expected = [term_pattern(term).search(t) is not None for t in texts]
-        assert confirmer.presence("term", term, [term]).tolist() == expected, term
-    assert confirmer.presence("term", "island", ["island"]).tolist()[3:6] == [True, True, False]
 
 
 def test_repeated_keeps_flags_raised_at_the_previous_cutoff_too():

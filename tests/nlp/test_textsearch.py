@@ -1,0 +1,22 @@
+import pandas as pd
+
+from nlp.textsearch import TextSearch, term_pattern
+
+TEXTS = ["Large Language Models are here", "large-language models", "LARGE LANGUAGE MODEL", "ısland hopping",
+         "an ISLAND", "islander", "Straße und Graph", "no such thing", "", "grafo größe", None]
+
+
+def test_the_texts_holding_a_term_are_the_ones_its_pattern_matches():
+    search = TextSearch(pd.Series(TEXTS))
+    for term in ["large language models", "island", "graph", "größe", "straße", "such thing", "ai-driven"]:
+        expected = [term_pattern(term).search(t or "") is not None for t in TEXTS]
+        assert search.holding(term).tolist() == expected, term
+    # "ı" matches "i" in the case-insensitive pattern but folds to itself: the pre-filter must not drop it
+    assert search.holding("island").tolist()[3:6] == [True, True, False]
+
+
+def test_a_term_is_searched_once_and_the_mask_lines_up_with_the_texts_whatever_their_index():
+    search = TextSearch(pd.Series(["graph theory", "a Graph", "graphs"], index=[7, 3, 5]))
+    first = search.holding("graph")
+    assert first.tolist() == [True, True, False] and search.holding("graph") is first
+    assert len(search) == 3 and not TextSearch([]).holding("graph").any()
