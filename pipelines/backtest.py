@@ -231,7 +231,7 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
             carried += int((cells["failed"] == "carried").sum())
             if detector.history_.shortened:  # as the product does: flagged, and reported apart
                 shortened.append({"cutoff": str(cutoff.date()), "baseline_days": detector.history_.baseline_days})
-            with clock("forecasts"):  # forecasts count calendar periods: each bin anchored at the cutoff in its own
+            with clock("forecasts"):  # calendar periods: each bin anchored at the cutoff falls in its own
                 calendar = detector.window_.assign(period=period_start(detector.window_["period"], detector.period_))
                 forecasts.add_window(calendar, detector.period_, len(detector.baseline_periods_))
                 shown = shown_terms(cells, settings.forecast.top_cells)
