@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from pipelines.errors import ConfigError
@@ -185,7 +185,7 @@ class ForecastSettings(Section):
     """Forecasts of each theme series' share (`nlp.forecast.ThemeForecaster`) and the probability of lasting growth."""
 
     horizon: int = 4  # periods ahead (the detection's period)
-    top_cells: int = 20  # term, region and sector cells forecast: the flagged ones and this many best-ranked per scope
+    top_cells: int = 20  # term, region, sector cells forecast: the flagged and this many best-ranked (<= trends.top_n)
     growth_factor: float = 1.5  # lasting growth: share one year ahead >= this x the baseline share
     window: int = 12  # the last periods the model is fitted on
     min_history: int = 6  # periods with documents below which the forecast is naive
@@ -311,6 +311,15 @@ class Settings(BaseSettings):
     mail: MailSettings = MailSettings()
     ops: OpsSettings = OpsSettings()
     base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _forecast_within_the_kept_terms(self) -> Settings:
+        """The detect step stores the term cells flagged or ranked within `[trends] top_n`; the forecast step reads
+        the flagged and the `[forecast] top_cells` best-ranked of them, so more would be silently fewer."""
+        if self.forecast.top_cells > self.trends.top_n:
+            raise ValueError(f"[forecast] top_cells ({self.forecast.top_cells}) is more than [trends] top_n "
+                             f"({self.trends.top_n}), the best-ranked term cells a detection keeps; raise top_n too")
+        return self
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,

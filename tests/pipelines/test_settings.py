@@ -46,6 +46,15 @@ def test_load_settings_rejects_bad_files_with_config_error(tmp_path, text):
         load_settings(config)
 
 
+def test_forecasting_more_term_cells_than_a_detection_keeps_is_an_error(tmp_path):
+    config = tmp_path / "t.toml"
+    config.write_text("[forecast]\ntop_cells = 30\n")
+    with pytest.raises(ConfigError, match=r"top_cells \(30\) is more than \[trends\] top_n \(20\)"):
+        load_settings(config)
+    config.write_text("[forecast]\ntop_cells = 30\n[trends]\ntop_n = 30\n")
+    assert load_settings(config).forecast.top_cells == 30
+
+
 def test_load_settings_rejects_a_missing_named_file(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.toml")
