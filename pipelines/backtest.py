@@ -104,12 +104,10 @@ def _flag_rows(topics: pd.DataFrame, flags: pd.DataFrame, method: str, cutoff, d
     `judge`, whether it is emerging, a burst or writing style."""
     if flags.empty:
         return []
-    texts_of = documents.docs
     rows = []
     for row in flags.itertuples():
         scope = getattr(row, "scope", "topic")
         key = (scope, row.topic_id, row.cell)
-        ids = documents(*key)
         if scope == "term":
             terms, label = [row.cell], row.cell
         else:
@@ -122,8 +120,7 @@ def _flag_rows(topics: pd.DataFrame, flags: pd.DataFrame, method: str, cutoff, d
                      "rank": int(row.rank), "score": float(row.score), "growth": float(getattr(row, "growth", np.nan)),
                      "q_value": None if q_value is None or pd.isna(q_value) else float(q_value),
                      "n_recent": int(row.n_recent), "label": label, "terms": terms,
-                     "theme_fractions": theme_fractions(texts_of.loc[texts_of["doc_id"].isin(ids), "t"].tolist(),
-                                                        truth),
+                     "theme_fractions": theme_fractions(documents.docs.loc[documents.mask(*key), "t"].tolist(), truth),
                      "verdict": verdict, "verdict_reason": reason})
     return rows
 

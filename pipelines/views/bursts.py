@@ -3,9 +3,18 @@ detection's recent window, shared by the detect step and the backtest."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from nlp.bursts import MODIFIED, BurstRules, abbreviated, style_reason, tagged_words, topic_concentration
+from nlp.bursts import (
+    MODIFIED,
+    BurstRules,
+    abbreviated,
+    one_per_document,
+    style_reason,
+    tagged_words,
+    topic_concentration,
+)
 from nlp.labels import generic_words
 from nlp.phrases import PhraseExtractor
 from nlp.textsearch import TextSearch
@@ -47,18 +56,20 @@ def baseline_documents(store: Store, detector) -> pd.DataFrame:
 
 
 class FlagDocuments:
-    """The documents of a window (the recent or the baseline one), one row each, and `docs(scope, topic_id,
-    cell)`: the doc_ids of a flag among them, a topic's or, for a term flag, those containing the term
-    (`nlp.textsearch`)."""
+    """The documents of a window (the recent or the baseline one), one row each (`docs`); called with a flag's
+    (scope, topic_id, cell), the doc_ids of its documents among them: a topic's or, for a term flag, those
+    containing the term (`nlp.textsearch`)."""
 
     def __init__(self, window: pd.DataFrame):
-        self.docs = window.drop_duplicates("doc_id").reset_index(drop=True)
+        self.docs = one_per_document(window).reset_index(drop=True)
         self.search = TextSearch(self.docs["t"])
 
+    def mask(self, scope: str, topic_id: int, cell: str) -> np.ndarray:
+        """Which of `docs` are the flag's."""
+        return self.search.holding(cell) if scope == "term" else (self.docs["topic_id"] == topic_id).to_numpy()
+
     def __call__(self, scope: str, topic_id: int, cell: str) -> pd.Series:
-        if scope == "term":
-            return self.docs.loc[self.search.holding(cell), "doc_id"]
-        return self.docs.loc[self.docs["topic_id"] == topic_id, "doc_id"]
+        return self.docs.loc[self.mask(scope, topic_id, cell), "doc_id"]
 
 
 class StyleJudge:
