@@ -101,10 +101,11 @@ class StyleJudge:
     def reason(self, marker: list[str], texts: list[str]) -> str | None:
         """Why the marker (a term, or a topic's terms: the first `style_terms`) is style; None: a theme. Its
         words are tagged where they occur in `texts` (the flag's documents), else in the other recent documents:
-        a term's words need not be adjacent in the text ("aligns eu" is counted from "aligns with EU"). A term
-        that `min_docs` of `texts` abbreviate names a thing (`nlp.bursts.abbreviated`)."""
+        a term's words need not be adjacent in the text ("aligns eu" is counted from "aligns with EU"); each passage
+        is tagged once. A term that `min_docs` of `texts` abbreviate names a thing (`nlp.bursts.abbreviated`)."""
         marker = [t for t in marker if t][: self.n_terms]
-        tags = self.extractor.word_tags(tagged_words(marker), [*texts, *self.texts])
+        own = set(texts)
+        tags = self.extractor.word_tags(tagged_words(marker), [*texts, *(t for t in self.texts if t not in own)])
         concentrated = {t for t in marker if any(tags.get(w) in MODIFIED for w in t.split()) and self.concentrated(t)}
         return style_reason(marker, tags, self.generic, concentrated, abbreviated(marker, texts, self.min_docs))
 

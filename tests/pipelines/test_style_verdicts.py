@@ -128,3 +128,25 @@ def test_the_flag_judge_finds_a_term_rising_only_with_its_programme_in_the_basel
     assert label == "burst" and "growth of HORIZON-MSCA-PF" in reason, reason
     assert judged("career development", with_baseline=False)[0] == "emerging"
     assert judged("green hydrogen")[0] == "emerging"
+
+
+def test_each_passage_votes_once_on_a_words_part_of_speech(phrases):
+    """The flag's two documents use "design" as a noun, three other recent ones as a verb: tagged in the flag's
+    documents and then in the other recent ones, each passage once, the verb wins (counting the flag's own
+    documents again, as the other recent ones, would make it a noun)."""
+    own = ["The design works well in cold water.", "A design helps the pumps in cold water."]
+    others = ["We design robots for farms.", "They design tools for doctors.", "Engineers design bridges for rivers."]
+    docs = pd.DataFrame({"doc_id": [f"d{i}" for i in range(5)], "topic_id": [0, 0, 1, 1, 1], "t": own + others,
+                         "period": pd.Timestamp("2024-01-01"), "group": None, "org": None})
+    judge = FlagJudge(docs, TrendSettings())
+    calls, word_tags = [], judge.style.extractor.word_tags
+
+    def spy(words, texts, **options):
+        calls.append((list(texts), word_tags(words, texts, **options)))
+        return calls[-1][1]
+
+    judge.style.extractor.word_tags = spy
+    judge.style.reason(["design"], own)
+    (texts, tags), = calls
+    assert sorted(texts) == sorted(own + others)  # every recent passage, none twice
+    assert tags["design"] == "VERB"
