@@ -33,13 +33,14 @@ from nlp.series import cell_matrices
 from nlp.term_trends import TermCounts, carried, linked_topics, redundant, term_counts, topic_specificity
 from nlp.trends import (
     AUTO,
+    Dispersion,
     choose_period,
     data_edge,
     discrete_bh,
+    fit_dispersion,
     history,
     onset,
     periods_in,
-    pooled_dispersion,
     rate_test,
     rolling_periods,
     rolling_start,
@@ -91,7 +92,8 @@ class EmergenceDetector(BaseEstimator):
         when "auto"), `periods_` = `baseline_periods_` + `recent_periods_` (the starts of the periods ending with
         `as_of_`; a shortened baseline starts with the period of the data's start), `window_` (doc_id, topic_id,
         period, recent: the documents in those periods), `esc_window_` (doc_id, topic_id, t: the documents in
-        ESc's `esc_periods` periods ending with `as_of_`, t their index) and `dispersion_`.
+        ESc's `esc_periods` periods ending with `as_of_`, t their index) and `dispersion_` (`nlp.trends.Dispersion`:
+        the topics' count dispersion as a function of their mean count per period; 1 with the Poisson model).
 
         Args:
             docs: one row per document: doc_id, topic_id, published_on, source (outliers included, so
@@ -126,7 +128,7 @@ class EmergenceDetector(BaseEstimator):
         t = rolling_start(docs["published_on"], self.as_of_, esc_period).map(index)
         self.esc_window_ = docs.loc[t.notna().to_numpy(), ["doc_id", "topic_id"]].assign(
             t=t.dropna().astype(int).to_numpy()).reset_index(drop=True)
-        self.dispersion_ = 1.0
+        self.dispersion_ = Dispersion()
         if self.count_model == "quasipoisson":
             keys, counts, _, base_expected = cell_matrices(self._windowed(docs), len(periods), b, self.min_docs)
             real = (keys["topic_id"] != OUTLIER).to_numpy()
@@ -198,11 +200,14 @@ class EmergenceDetector(BaseEstimator):
         return cells
 
     def _tests(self, cells: pd.DataFrame, counts: np.ndarray, expected: np.ndarray, base_expected: np.ndarray,
-               dispersion: float) -> pd.DataFrame:
-        """Counts, growth, p-value, smallest attainable p-value, shape and index series per cell."""
+               dispersion: Dispersion) -> pd.DataFrame:
+        """Counts, growth, dispersion (at the cell's baseline documents per period with volume), p-value, smallest
+        attainable p-value, shape and index series per cell."""
         b = self._split[0]
         cells["n_baseline"], cells["n_recent"] = counts[:, :b].sum(axis=1), counts[:, b:].sum(axis=1)
         e_b, e_r = expected[:, :b].sum(axis=1), expected[:, b:].sum(axis=1)
+        with_volume = np.maximum((expected[:, :b] > 0).sum(axis=1), 1)
+        cells["dispersion"] = dispersion = dispersion(cells["n_baseline"].to_numpy() / with_volume)
         cells["expected_recent"] = e_r * (cells["n_baseline"] + 0.5) / (e_b + 0.5)
         has_volume = (e_b > 0) & (e_r > 0)  # a sub-corpus empty in one window has no growth to measure
         cells["growth"] = np.where(has_volume, (cells["n_recent"] + 0.5) * e_b / np.maximum(e_r, 1e-12)
@@ -215,14 +220,14 @@ class EmergenceDetector(BaseEstimator):
         cells["index_series"] = list(np.round(ratio, 4))  # NaN where nothing was expected: no data, not 0
         return cells
 
-    def _dispersion(self, counts: np.ndarray, base_expected: np.ndarray) -> float:
-        """Pooled dispersion of the baseline periods' counts around the cells' own baseline shares."""
+    def _dispersion(self, counts: np.ndarray, base_expected: np.ndarray) -> Dispersion:
+        """Dispersion of the baseline periods' counts around the cells' own baseline shares, by mean count."""
         b = self._split[0]
         if not len(counts):
-            return 1.0
+            return Dispersion()
         observed = counts[:, :b].sum(axis=1, keepdims=True)
         scaled = base_expected[:, :b] * observed / np.maximum(base_expected[:, :b].sum(axis=1, keepdims=True), 1e-12)
-        return pooled_dispersion(counts[:, :b], scaled, self.min_docs)
+        return fit_dispersion(counts[:, :b], scaled, self.min_docs)
 
     def _fdr(self, *frames: pd.DataFrame) -> None:
         """q-values by BH over every cell with minimum support that can reach significance, all frames at once."""
@@ -269,11 +274,11 @@ class EmergenceDetector(BaseEstimator):
         matrix, names, specificity = matrix[:, keep], names[keep], specificity[keep]
         t, sources = frame["t"].to_numpy(), frame["source"].to_numpy()
         counts, expected, base_expected = term_counts(matrix, t, sources, b + r, b)
-        dispersion = self._dispersion(counts, base_expected) if self.count_model == "quasipoisson" else 1.0
+        dispersion = self._dispersion(counts, base_expected) if self.count_model == "quasipoisson" else Dispersion()
         cells = pd.DataFrame({"scope": "term", "cell": names.astype(str), "topic_id": linked_topics(matrix, topics)
                               if len(names) else np.zeros(0, dtype=int), "specificity": specificity})
         cells = self._tests(cells, counts, expected, base_expected, dispersion)
-        cells = cells.assign(country=None, novelty=np.nan, spread=np.nan, term_dispersion=dispersion)
+        cells = cells.assign(country=None, novelty=np.nan, spread=np.nan)
         return cells, matrix, pd.DataFrame({"topic_id": topics, "recent": t >= b})
 
     def _shape(self, recent: np.ndarray, base_expected: np.ndarray) -> pd.DataFrame:

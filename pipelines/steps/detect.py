@@ -34,7 +34,8 @@ logger = logging.getLogger(__name__)
 
 COMPONENTS = ["acceleration", "novelty", "persistence", "spread", "active_periods", "age_periods", "distance",
               "n_regions", "n_sectors", "n_orgs", "n_new_orgs", "new_org_share", "diversity_baseline",
-              "diversity_recent", "sector_mix", "bridges", "emerging_regions", "cross_border_orgs", "specificity"]
+              "diversity_recent", "sector_mix", "bridges", "emerging_regions", "cross_border_orgs", "specificity",
+              "dispersion"]
 RUNNERS_UP = 5  # unflagged terms kept per term the trends view shows (it drops those with a corpus-generic word)
 
 
@@ -206,7 +207,7 @@ def detect(store: Store, trends: TrendSettings, run_id: str, as_of=None) -> Step
                  "growth_vs_eu", "onset", "is_cross_sectoral", "is_cross_border", "components", "verdict",
                  "verdict_reason"]]
     terms = emergent_terms(trends, detector, counts).assign(detect_id=run_id) if trends.terms else pd.DataFrame()
-    params = trends.model_dump() | {"period": detector.period_, "dispersion": detector.dispersion_,
+    params = trends.model_dump() | {"period": detector.period_, "dispersion": detector.dispersion_.as_dict(),
                                     "recent_periods": len(detector.recent_periods_),
                                     "baseline_periods": len(detector.baseline_periods_),
                                     "history": detector.history_.as_dict(), "kinds": sorted(docs["kind"].unique())}

@@ -38,6 +38,7 @@ MEANINGS = {  # one line per component the detector records (nlp/emergence.py)
     "emerging_regions": "regions where the topic's own cell passed the test",
     "cross_border_orgs": "organisations working with partners in other countries on the topic",
     "specificity": "how specific a term is to its topic",
+    "dispersion": "how much more its counts vary between periods than chance alone would make them (1: not more)",
     "growth of share": "recent share over baseline share",
     "documents recent / baseline": "the topic's documents in the recent window and in the baseline",
     "q-value (FDR)": "chance that a flag this strong is noise, after testing every theme, region and sector",

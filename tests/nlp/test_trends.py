@@ -8,11 +8,11 @@ from nlp.trends import (
     benjamini_hochberg,
     complete_periods,
     data_start,
+    fit_dispersion,
     history,
     onset,
     period_start,
     periods_in,
-    pooled_dispersion,
     rate_test,
     rolling_periods,
     rolling_start,
@@ -36,12 +36,18 @@ def test_benjamini_hochberg_known_values():
     assert q == pytest.approx([0.04, 0.16 / 3, 0.16 / 3, 0.5])
 
 
-def test_pooled_dispersion_is_one_for_poisson_and_large_for_bursts():
+def pooled(counts: np.ndarray, expected: np.ndarray) -> float:
+    """The dispersion of cells with one mean count."""
+    dispersion = fit_dispersion(counts, expected)
+    return float(dispersion(dispersion.lowest))
+
+
+def test_dispersion_is_one_for_poisson_and_large_for_bursts():
     rng = np.random.default_rng(0)
     expected = np.full((40, 12), 20.0)
-    assert pooled_dispersion(rng.poisson(expected), expected) == pytest.approx(1.0, abs=0.15)
+    assert pooled(rng.poisson(expected), expected) == pytest.approx(1.0, abs=0.15)
     bursty = rng.poisson(expected * rng.choice([0.2, 1.8], size=expected.shape))
-    assert pooled_dispersion(bursty, expected) > 5
+    assert pooled(bursty, expected) > 5
 
 
 def overdispersed(phi: float, expected: np.ndarray, rng) -> np.ndarray:
@@ -56,18 +62,34 @@ def scaled(counts: np.ndarray, expected: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("empty", [0, 5])
-def test_pooled_dispersion_recovers_phi_3_with_empty_baseline_periods(empty):
+def test_dispersion_recovers_phi_3_with_empty_baseline_periods(empty):
     rng = np.random.default_rng(7)
     volume = np.r_[np.zeros(empty), np.full(12 - empty, 200.0)]  # the corpus starts `empty` periods late
-    expected = rng.uniform(0.02, 0.1, size=(300, 1)) * volume
+    expected = rng.uniform(0.02, 0.1, size=(1000, 1)) * volume
     counts = overdispersed(3.0, expected, rng)
-    assert pooled_dispersion(counts, scaled(counts, expected)) == pytest.approx(3.0, rel=0.12)
+    dispersion = fit_dispersion(counts, scaled(counts, expected))
+    assert dispersion(12.0) == pytest.approx(3.0, rel=0.1)
+    # the curve's power cannot go below 0, so noise tilts a flat truth up at the ends (2.5 and 3.1 here)
+    assert dispersion(np.array([4.0, 20.0])) == pytest.approx(3.0, rel=0.2)
 
 
-def test_pooled_dispersion_needs_three_periods_with_volume_per_cell():
+def test_dispersion_needs_three_periods_with_volume_per_cell():
     expected = np.array([[0, 0, 0, 0, 50.0, 50.0]] * 10)
     counts = np.array([[0, 0, 0, 0, 90, 10]] * 10)  # wildly dispersed, but one degree of freedom
-    assert pooled_dispersion(counts, expected) == 1.0
+    assert fit_dispersion(counts, expected)(np.array([1.0, 50.0])).tolist() == [1.0, 1.0]
+
+
+def test_dispersion_grows_with_the_count_when_rates_wander_between_periods():
+    """Each cell's rate varies between periods by a gamma factor of variance 0.1 (a call cycle): its counts'
+    variance / mean is 1 + 0.1 x mean, 1.2 for a cell of 2 a period and 11 for one of 100. The fitted dispersion
+    follows it; one pooled value would be near the rare cells' (most cells are rare), too sure of the common ones."""
+    rng = np.random.default_rng(3)
+    means = np.exp(rng.uniform(np.log(1.0), np.log(200.0), size=1500))[:, None]
+    expected = np.repeat(means, 24, axis=1)
+    counts = rng.poisson(expected * rng.gamma(10.0, 0.1, size=expected.shape))
+    dispersion = fit_dispersion(counts, scaled(counts, expected))
+    for mean in (3.0, 20.0, 100.0):
+        assert dispersion(np.array([mean]))[0] == pytest.approx(1 + 0.1 * mean, rel=0.25), mean
 
 
 @pytest.mark.parametrize("period, expected", [("month", "2024-05-01"), ("quarter", "2024-04-01"),
