@@ -125,7 +125,7 @@ class TrendSettings(Section):
     min_growth: float = 1.5
     min_active_periods: int = 2  # recent periods in a row above the baseline share (not a one-period burst)
     fdr: float = 0.05  # Benjamini-Hochberg across all topic x region x sector x kind and term tests
-    count_model: str = "quasipoisson"  # poisson | quasipoisson (counts scaled by the pooled dispersion)
+    count_model: str = "quasipoisson"  # poisson | quasipoisson (counts scaled by a dispersion growing with the count)
     weights: dict[str, float] = {}  # score weights per component; missing ones keep their defaults
     min_diversity_gain: float = 0.05  # Rao-Stirling rise that makes a flagged theme cross-sectoral
     top_n: int = 20
