@@ -40,6 +40,7 @@ from nlp.trends import (
     fit_dispersion,
     history,
     onset,
+    per_period_mean,
     periods_in,
     rate_test,
     rolling_periods,
@@ -206,8 +207,7 @@ class EmergenceDetector(BaseEstimator):
         b = self._split[0]
         cells["n_baseline"], cells["n_recent"] = counts[:, :b].sum(axis=1), counts[:, b:].sum(axis=1)
         e_b, e_r = expected[:, :b].sum(axis=1), expected[:, b:].sum(axis=1)
-        with_volume = np.maximum((expected[:, :b] > 0).sum(axis=1), 1)
-        cells["dispersion"] = dispersion = dispersion(cells["n_baseline"].to_numpy() / with_volume)
+        cells["dispersion"] = dispersion = dispersion(per_period_mean(counts[:, :b], expected[:, :b]))
         cells["expected_recent"] = e_r * (cells["n_baseline"] + 0.5) / (e_b + 0.5)
         has_volume = (e_b > 0) & (e_r > 0)  # a sub-corpus empty in one window has no growth to measure
         cells["growth"] = np.where(has_volume, (cells["n_recent"] + 0.5) * e_b / np.maximum(e_r, 1e-12)

@@ -291,6 +291,11 @@ class Dispersion:
         return {k: round(float(v), 4) for k, v in vars(self).items()}
 
 
+def per_period_mean(counts: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Each cell's mean count per period with volume (expected > 0): what its dispersion is a function of."""
+    return np.asarray(counts, float).sum(axis=1) / np.maximum((np.asarray(expected) > 0).sum(axis=1), 1)
+
+
 def mean_bins(log_mean: np.ndarray, min_cells: int) -> list[np.ndarray]:
     """Indices of the cells in up to `DISPERSION_BINS` bins of equal width in log mean count, a bin with fewer
     than `min_cells` merged into the next (the last into the one before)."""
@@ -334,7 +339,7 @@ def fit_dispersion(counts: np.ndarray, expected: np.ndarray, min_expected: float
         return Dispersion()
     c, e, a, n = counts[keep], expected[keep], active[keep], n_active[keep]
     squares = np.where(a, (c - e) ** 2, 0.0).sum(axis=1)  # (n - 1) x the cell's variance
-    mean = e.sum(axis=1) / n
+    mean = per_period_mean(c, e)
     bins, weight = mean_bins(np.log(mean), bin_cells), (n - 1) * mean
     m = np.array([np.exp(np.average(np.log(mean[b]), weights=weight[b])) for b in bins])  # where y is measured
     y = np.maximum([squares[b].sum() / weight[b].sum() for b in bins], 1e-3)
