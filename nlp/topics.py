@@ -243,6 +243,17 @@ def nearest_topics(embeddings: np.ndarray, centroids: np.ndarray) -> tuple[np.nd
     return best, sims[np.arange(len(best)), best].astype(float)
 
 
+def nearest_assignments(vectors: np.ndarray, stable_ids: np.ndarray, centroids: np.ndarray, assign_similarity: float,
+                        reduce_similarity: float) -> tuple[np.ndarray, ...]:
+    """(topic, nearest, similarity, reduced) by nearest unit centroid: the topic an outlier below
+    `assign_similarity`, the reduced topic one below `reduce_similarity`."""
+    best, sims = nearest_topics(vectors, centroids)
+    nearest = stable_ids[best] if len(stable_ids) else np.full(len(best), OUTLIER)
+    assigned = np.where(sims >= assign_similarity, nearest, OUTLIER)
+    reduced = np.where(sims >= reduce_similarity, nearest, OUTLIER)
+    return assigned, nearest, sims, reduced
+
+
 def save_model(model, path: Path) -> None:
     """Save with safetensors and the c-TF-IDF; never the embedding model (embeddings come precomputed)."""
     path.mkdir(parents=True, exist_ok=True)

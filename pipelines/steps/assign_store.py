@@ -9,14 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nlp.topics import OUTLIER
 from pipelines.store import Store
-
-
-def active_topics(store: Store) -> pd.DataFrame:
-    """The active stable topics (not the outlier topic): topic_id, centroid, terms (JSON), born_on, label."""
-    return store.df("SELECT topic_id, centroid, terms, born_on, label FROM topics WHERE status = 'active' "
-                    "AND topic_id <> ? ORDER BY topic_id", [OUTLIER])
 
 
 def register_model(store: Store, manifest: dict, path: Path, *, is_current: bool) -> None:

@@ -29,6 +29,7 @@ from pipelines.views.bursts import (
 )
 from pipelines.views.features import ORGANISATIONS_SQL, REGIONS_SQL, SECTORS_SQL
 from pipelines.views.feedback import apply_feedback, latest_feedback
+from pipelines.views.topic_model import one_partition
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +41,12 @@ RUNNERS_UP = 5  # unflagged terms kept per term the trends view shows (it drops 
 
 
 def doc_topics(store: Store, until=None) -> pd.DataFrame:
-    """Canonical documents (one per near-duplicate group) with a topic, dated on or before `until`."""
-    return store.df("SELECT a.doc_id, a.topic_id, d.published_on, d.source, d.kind FROM topic_assignments a "
+    """Canonical documents (one per near-duplicate group) with a topic, dated on or before `until`, each in its
+    topic of one partition of them all (`pipelines.views.topic_model.one_partition`)."""
+    docs = store.df("SELECT a.doc_id, a.topic_id, d.published_on, d.source, d.kind FROM topic_assignments a "
                     "JOIN canonical_documents d USING (doc_id) WHERE d.published_on IS NOT NULL "
                     "AND d.published_on <= ?", [until or "9999-12-31"])
+    return one_partition(store, docs)
 
 
 def doc_regions(store: Store) -> pd.DataFrame:

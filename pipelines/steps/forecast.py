@@ -33,6 +33,7 @@ from pipelines.settings import ForecastSettings
 from pipelines.store import Store
 from pipelines.views.detections import latest_detection
 from pipelines.views.features import REGIONS_SQL, SECTORS_SQL
+from pipelines.views.topic_model import one_partition
 
 logger = logging.getLogger(__name__)
 
@@ -134,9 +135,11 @@ def baseline_periods(as_of: pd.Timestamp, period: str, params: dict) -> list[pd.
 
 
 def documents(store: Store, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """doc_id, topic_id, published_on of the canonical documents with a topic dated in [start, end)."""
-    return store.df("SELECT a.doc_id, a.topic_id, d.published_on FROM topic_assignments a JOIN canonical_documents d "
-                    "USING (doc_id) WHERE d.published_on >= ? AND d.published_on < ?", [start.date(), end.date()])
+    """doc_id, topic_id, published_on of the canonical documents with a topic dated in [start, end), each in its
+    topic of one partition of them all, as the detector counts them (`pipelines.views.topic_model.one_partition`)."""
+    return one_partition(store, store.df(
+        "SELECT a.doc_id, a.topic_id, d.published_on FROM topic_assignments a JOIN canonical_documents d "
+        "USING (doc_id) WHERE d.published_on >= ? AND d.published_on < ?", [start.date(), end.date()]))
 
 
 def memberships(store: Store, series: pd.DataFrame, docs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -3,7 +3,9 @@
 - Refit (when the base model is older than `refit_days`, or forced): BERTopic over the rolling window,
   corpus-generic words dropped from its terms, its topics linked to the stable topics (`nlp.identity`),
   the events written to `topic_lineage`, and every embedded document (re)assigned — a document whose
-  stable topic lives on and still fits it stays there — so all counts come from one set of topics.
+  stable topic lives on and still fits it stays there, so a browsed topic keeps its documents.
+- Counting (`pipelines.views.topic_model.one_partition`): the detector and the forecast place every document
+  at its nearest current topic instead, so a topic's older and newer documents are counted by the same centroids.
 - Nightly: documents without a topic go to the most similar stable centroid (an outlier below the base
   model's assign similarity). Then a small model on the recent window looks for clusters that are mostly
   outliers and match no stable topic: each is a birth, available to the next night's assignment.
@@ -28,24 +30,18 @@ from pipelines.logs import Bars
 from pipelines.runs import StepResult
 from pipelines.settings import Settings
 from pipelines.steps.assign_store import (
-    active_topics,
     register_model,
     write_assignments,
     write_lineage,
     write_topics,
 )
 from pipelines.store import Store
+from pipelines.views.topic_model import active_topics, centroid_matrix, current_model, thresholds
 
 logger = logging.getLogger(__name__)
 
 MIN_DOCS_TO_FIT = 20
 ASSIGN_BATCH = 5000
-
-
-def current_model(store: Store) -> dict | None:
-    """The current base model's row of `topic_models`, or None before the first fit."""
-    rows = store.df("SELECT * FROM topic_models WHERE is_current ORDER BY created_at DESC LIMIT 1")
-    return None if rows.empty else rows.iloc[0].to_dict()
 
 
 def fit_due(store: Store, settings: Settings, force: bool = False) -> bool:
@@ -121,7 +117,7 @@ def fit(store: Store, settings: Settings, result: StepResult, coherence: bool = 
     base = current_model(store)
     before = _previous_assignments(store, doc_ids)
     overlap, current_shared, previous_shared = _overlap(before, local, real["local_topic"], previous["topic_id"])
-    linkage = link_topics(previous["topic_id"].to_numpy(), _centroids(previous), _centroids(real),
+    linkage = link_topics(previous["topic_id"].to_numpy(), centroid_matrix(previous), centroid_matrix(real),
                           next_id=int(store.scalar("SELECT coalesce(max(topic_id), -1) FROM topics")) + 1,
                           overlap=overlap, current_shared=current_shared, previous_shared=previous_shared,
                           current_terms=real["terms"].tolist(),
@@ -140,7 +136,7 @@ def fit(store: Store, settings: Settings, result: StepResult, coherence: bool = 
     table["topic_id"] = table["local_topic"].map(mapping)
     table["similarity"] = table["topic_id"].map({e["topic_id"]: e["similarity"] for e in linkage.events
                                                  if e["event"] == "continue"})
-    stable_ids, centroids = np.array(linkage.stable_ids, dtype=int), _centroids(real)
+    stable_ids, centroids = np.array(linkage.stable_ids, dtype=int), centroid_matrix(real)
     topics, kept = _sticky(np.array([mapping[t] for t in local]), before, vectors, stable_ids, centroids,
                            metrics["assign_similarity"])
     metrics |= {"match_rules": linkage.rules, "sticky_docs": int(kept.sum()), "generic_words": generic,
@@ -148,7 +144,7 @@ def fit(store: Store, settings: Settings, result: StepResult, coherence: bool = 
     fitted = _fitted_assignments(topics, vectors, stable_ids, centroids, metrics)
     other_ids, other_vectors = store.vectors(embedder_name, where="doc.published_on IS NULL OR doc.published_on <= ?",
                                              params=[start])
-    others = _nearest_assignments(other_vectors, stable_ids, centroids, metrics)
+    others = tm.nearest_assignments(other_vectors, stable_ids, centroids, *thresholds(metrics))
     (path / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     with store.transaction():  # all or nothing: a killed refit leaves the previous model in charge
         register_model(store, manifest, path, is_current=True)
@@ -161,10 +157,6 @@ def fit(store: Store, settings: Settings, result: StepResult, coherence: bool = 
     logger.info("topics: model %s with %d topics, %.0f%% outliers", version, len(real),
                 100 * metrics["outlier_share"])
     return version
-
-
-def _centroids(topics: pd.DataFrame) -> np.ndarray:
-    return np.stack(topics["centroid"].map(np.asarray)).astype(np.float32) if len(topics) else np.zeros((0, 0))
 
 
 def _previous_assignments(store: Store, doc_ids: list[str]) -> np.ndarray:
@@ -201,7 +193,7 @@ def _metrics(local: np.ndarray, vectors: np.ndarray, real: pd.DataFrame, events:
              reduce_quantile: float) -> dict:
     """Outlier share and the similarity thresholds nightly assignment uses to match it."""
     outlier_share = float((local == tm.OUTLIER).mean())
-    _, sims = tm.nearest_topics(vectors, _centroids(real))
+    _, sims = tm.nearest_topics(vectors, centroid_matrix(real))
     counts = pd.Series([e["event"] for e in events]).value_counts().to_dict()
     return {"n_topics": len(real), "outlier_share": outlier_share,
             "assign_similarity": float(np.quantile(sims, outlier_share)) if len(real) else 1.0,
@@ -234,25 +226,16 @@ def _fitted_assignments(topics: np.ndarray, vectors: np.ndarray, stable_ids: np.
     return topics, nearest, sims, reduced
 
 
-def _nearest_assignments(vectors: np.ndarray, stable_ids: np.ndarray, centroids: np.ndarray, metrics: dict
-                         ) -> tuple[np.ndarray, ...]:
-    """(topic, nearest, similarity, reduced) by nearest centroid; below the assign similarity: an outlier."""
-    best, sims = tm.nearest_topics(vectors, centroids)
-    nearest = stable_ids[best] if len(stable_ids) else np.full(len(best), tm.OUTLIER)
-    assigned = np.where(sims >= metrics["assign_similarity"], nearest, tm.OUTLIER)
-    reduced = np.where(sims >= metrics["reduce_similarity"], nearest, tm.OUTLIER)
-    return assigned, nearest, sims, reduced
-
-
 def _assign_nearest(store: Store, settings: Settings, bars: Bars, doc_ids: list[str], topics: pd.DataFrame,
                     version: str, metrics: dict) -> int:
     """Assign documents to the nearest stable centroid in batches, one transaction each."""
-    centroids, ids = _centroids(topics), topics["topic_id"].to_numpy()
+    centroids, ids = centroid_matrix(topics), topics["topic_id"].to_numpy()
     batches = [doc_ids[i:i + ASSIGN_BATCH] for i in range(0, len(doc_ids), ASSIGN_BATCH)]
     for batch in bars.track(batches, total=len(doc_ids), description="assign topics", weight=len):
         batch_ids, vectors = store.vectors(settings.nlp.embedder, doc_ids=batch)
         with store.transaction():
-            write_assignments(store, batch_ids, *_nearest_assignments(vectors, ids, centroids, metrics), version)
+            placed = tm.nearest_assignments(vectors, ids, centroids, *thresholds(metrics))
+            write_assignments(store, batch_ids, *placed, version)
     return len(doc_ids)
 
 
@@ -287,7 +270,7 @@ def find_births(store: Store, settings: Settings, result: StepResult) -> list[in
     table = tm.topic_table(model, local, vectors, taken=set(stable["label"]))
     real = table[table["local_topic"] != tm.OUTLIER].reset_index(drop=True)
     mean = vectors.mean(axis=0)
-    matched = match_topics(_centroids(stable), _centroids(real), cfg.match_threshold, mean=mean)
+    matched = match_topics(centroid_matrix(stable), centroid_matrix(real), cfg.match_threshold, mean=mean)
     assigned = store.df("SELECT doc_id, topic_id FROM topic_assignments").set_index("doc_id")["topic_id"]
     is_outlier = assigned.reindex(doc_ids).to_numpy() == tm.OUTLIER
     new = [i for i, row in real.iterrows() if i not in matched and row["size"] >= cfg.recent_min_topic_size
@@ -307,14 +290,14 @@ def find_births(store: Store, settings: Settings, result: StepResult) -> list[in
                 "metrics": {"n_topics": len(real), "births": len(births)},
                 "topics": dict(zip(births["local_topic"].astype(int), births["topic_id"].astype(int), strict=True))}
     (path / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    sims = centered(_centroids(stable), mean) @ centered(_centroids(births), mean).T if len(stable) else None
+    sims = centered(centroid_matrix(stable), mean) @ centered(centroid_matrix(births), mean).T if len(stable) else None
     events = [{"event": "birth", "topic_id": int(t), "related": [],
                "similarity": None if sims is None else float(sims[:, k].max())}
               for k, t in enumerate(births["topic_id"])]
     members = np.isin(local, births["local_topic"])
     to_stable = dict(zip(births["local_topic"], births["topic_id"], strict=True))
     topic_of = np.array([to_stable[t] for t in local[members]])
-    member_sims = np.einsum("ij,ij->i", vectors[members], _centroids(births.set_index("topic_id").loc[topic_of]))
+    member_sims = np.einsum("ij,ij->i", vectors[members], centroid_matrix(births.set_index("topic_id").loc[topic_of]))
     with store.transaction():
         register_model(store, manifest, path, is_current=False)
         write_topics(store, births, version, born_on=as_of, retire={})

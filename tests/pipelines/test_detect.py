@@ -1,6 +1,7 @@
 import json
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -200,3 +201,51 @@ def test_detect_labels_a_one_call_rise_a_burst_and_the_digest_lists_it_apart(tmp
         digest = build_digest(s, Settings(reports_dir=tmp_path))
         assert [t["topic_id"] for t in digest["themes"]] == [9]
         assert [t["topic_id"] for t in digest["bursts"]] == [10] and digest["summary"]["n_bursts"] == 1
+
+
+def test_the_detector_counts_every_document_at_its_nearest_topic_not_where_a_refit_left_it(tmp_path):
+    """A theme at a steady 10 projects a month whose older projects a refit left in another topic (the sticky
+    rule keeps documents in place) grows eightfold under the stored assignments. The detector places every
+    document at its nearest current topic (an outlier below the model's assign similarity) and flags nothing;
+    the stored assignments, which browsing reads, stay as they were."""
+    from pipelines.steps.assign_store import register_model
+    from pipelines.steps.detect import doc_topics
+
+    rng = np.random.default_rng(0)
+    axes = {"steady": 0, "other": 1, "far": 2}
+    rows = [(f"{theme}-{month:%Y%m}-{i}", theme, month + pd.Timedelta(days=i % 28))
+            for month in pd.date_range("2022-01-01", "2024-12-01", freq="MS")
+            for theme, n in (("steady", 10), ("other", 30), ("far", 2)) for i in range(n)]
+    docs = pd.DataFrame(rows, columns=["external_id", "theme", "day"])
+    docs["doc_id"] = "cordis:" + docs["external_id"]
+    vectors = 0.15 * rng.standard_normal((len(docs), 8))
+    vectors[np.arange(len(docs)), docs["theme"].map(axes)] += 1
+    late = docs["day"] >= pd.Timestamp("2024-10-01")
+    stored = np.where(docs["theme"] == "other", 1, np.where(late, 0, 1))  # the steady theme's older documents in 1
+    with Store.open(":memory:") as s:
+        upsert_documents(s, [{"source": "cordis", "kind": "project", "external_id": e, "title": "p", "text": "x",
+                              "published_on": str(d.date())} for e, d in zip(docs["external_id"], docs["day"],
+                                                                             strict=True)], StepResult("ingest"))
+        s.insert_frame("embeddings", pd.DataFrame({"model": "test", "input_hash": docs["doc_id"],
+                                                   "vector": list(vectors.astype(np.float32)),
+                                                   "created_at": pd.Timestamp("2025-01-01")}))
+        s.insert_frame("doc_embeddings", pd.DataFrame({"doc_id": docs["doc_id"], "model": "test",
+                                                       "input_hash": docs["doc_id"]}))
+        s.insert_frame("topic_assignments", pd.DataFrame({"doc_id": docs["doc_id"], "topic_id": stored,
+                                                          "model_version": "v", "probability": 1.0,
+                                                          "assigned_at": pd.Timestamp("2025-01-01")}))
+        register_model(s, {"version": "v", "data_window": ["2022-01-01", "2024-12-31"], "embedder": "test",
+                           "n_docs": len(docs), "params": {}, "metrics": {"assign_similarity": 0.5,
+                                                                         "reduce_similarity": 0.3}, "kind": "base"},
+                       tmp_path, is_current=True)
+        for topic_id in (0, 1):
+            s.con.execute("INSERT INTO topics VALUES (?, ?, '[]', 1, NULL, 'v', 'active', ?)",
+                          [topic_id, f"topic {topic_id}", [float(topic_id == k) for k in range(8)]])
+
+        counted = doc_topics(s).set_index("doc_id")["topic_id"].reindex(docs["doc_id"]).to_numpy()
+        assert (counted == docs["theme"].map({"steady": 0, "other": 1, "far": -1}).to_numpy()).all()
+        detect(s, TrendSettings(terms=False, style=False), "run1", as_of="2024-12-31")
+        steady = s.df("SELECT * FROM trend_scores WHERE topic_id = 0").iloc[0]
+        assert not steady["flagged"] and 0.7 < steady["growth"] < 1.4
+        assert (s.df("SELECT topic_id FROM topic_assignments ORDER BY doc_id")["topic_id"].to_numpy()
+                == stored[np.argsort(docs["doc_id"].to_numpy())]).all()
