@@ -129,11 +129,9 @@ class EmergenceDetector(BaseEstimator):
         t = rolling_start(docs["published_on"], self.as_of_, esc_period).map(index)
         self.esc_window_ = docs.loc[t.notna().to_numpy(), ["doc_id", "topic_id"]].assign(
             t=t.dropna().astype(int).to_numpy()).reset_index(drop=True)
-        self.dispersion_ = Dispersion()
-        if self.count_model == "quasipoisson":
-            keys, counts, _, base_expected = cell_matrices(self._windowed(docs), len(periods), b, self.min_docs)
-            real = (keys["topic_id"] != OUTLIER).to_numpy()
-            self.dispersion_ = self._dispersion(counts[real], base_expected[real])
+        keys, counts, _, base_expected = cell_matrices(self._windowed(docs), len(periods), b, self.min_docs)
+        real = (keys["topic_id"] != OUTLIER).to_numpy()
+        self.dispersion_ = self._dispersion(counts[real], base_expected[real])
         return self
 
     def period_starts(self, docs: pd.DataFrame) -> pd.Series:
@@ -221,9 +219,10 @@ class EmergenceDetector(BaseEstimator):
         return cells
 
     def _dispersion(self, counts: np.ndarray, base_expected: np.ndarray) -> Dispersion:
-        """Dispersion of the baseline periods' counts around the cells' own baseline shares, by mean count."""
+        """Dispersion of the baseline periods' counts around the cells' own baseline shares, by mean count (1 with
+        the Poisson model)."""
         b = self._split[0]
-        if not len(counts):
+        if self.count_model != "quasipoisson" or not len(counts):
             return Dispersion()
         observed = counts[:, :b].sum(axis=1, keepdims=True)
         scaled = base_expected[:, :b] * observed / np.maximum(base_expected[:, :b].sum(axis=1, keepdims=True), 1e-12)
@@ -274,7 +273,7 @@ class EmergenceDetector(BaseEstimator):
         matrix, names, specificity = matrix[:, keep], names[keep], specificity[keep]
         t, sources = frame["t"].to_numpy(), frame["source"].to_numpy()
         counts, expected, base_expected = term_counts(matrix, t, sources, b + r, b)
-        dispersion = self._dispersion(counts, base_expected) if self.count_model == "quasipoisson" else Dispersion()
+        dispersion = self._dispersion(counts, base_expected)
         cells = pd.DataFrame({"scope": "term", "cell": names.astype(str), "topic_id": linked_topics(matrix, topics)
                               if len(names) else np.zeros(0, dtype=int), "specificity": specificity})
         cells = self._tests(cells, counts, expected, base_expected, dispersion)
