@@ -20,3 +20,17 @@ def test_a_term_is_searched_once_and_the_mask_lines_up_with_the_texts_whatever_t
     first = search.holding("graph")
     assert first.tolist() == [True, True, False] and search.holding("graph") is first
     assert len(search) == 3 and not TextSearch([]).holding("graph").any()
+
+
+def test_a_phrase_is_found_in_the_texts_the_term_counter_counts_it_in():
+    """The counter drops stop words, numbers and one-letter words before it joins words into phrases: "WNUT-2020
+    Task 2: Identification of ..." holds "task identification" for it, so the flag's documents must hold it too."""
+    from nlp.term_trends import term_documents
+
+    texts = ["WNUT-2020 Task 2: Identification of Informative Tweets", "the task of identification",
+             "task x identification", "Task identification", "a task, then identification",
+             "task classification identification", "identification task", "task 2b identification",
+             "multitask identification", "task -- identification"]
+    counted = term_documents(texts, ["task identification"]).toarray()[:, 0].astype(bool)
+    assert counted.tolist() == [True, True, True, True, True, False, False, True, False, True]
+    assert TextSearch(pd.Series(texts)).holding("task identification").tolist() == counted.tolist()

@@ -47,7 +47,7 @@ def test_a_style_phrase_is_style_and_a_noun_phrase_theme_is_emerging(phrases):
     assert FlagJudge(docs, TrendSettings(style=False))("term", -1, "delves", ["delves"])[0] == "emerging"
 
 
-LAYERS = "The network has many layers of cells."  # "network" and "layers" in every document: corpus-generic
+LAYERS = "The network holds many layers of cells."  # "network" and "layers" in every document: corpus-generic
 
 
 def narrow() -> pd.DataFrame:
