@@ -1,10 +1,12 @@
 """Why a topic flag rises: its share of the baseline and recent documents under the stored (sticky) assignments
-against one partition of both windows (every window document to the nearest centroid of the current topics).
+against the one partition the detector counts (`pipelines.views.topic_model.one_partition`: every document at its
+nearest current topic, an outlier below the model's assign similarity).
 
 Replays a corpus as `backtest_compare.py` does (same options) with a probe in the detect step: at each cutoff, for
 every flagged topic cell, it prints both shares and their ratio. Under shuffled dates (`--shuffle SEED`) only the
 assignment can make a topic grow; a flag that rises under the stored assignments and stays flat under one partition
-is made by the sticky rule (`nlp.identity.sticky_topics`), not by the documents (benchmarks/RESULTS.md).
+is made by the sticky rule (`nlp.identity.sticky_topics`), not by the documents. The eleventh session measured
+with it why the detector, then counting the stored assignments, flagged shuffled dates (benchmarks/RESULTS.md).
 
     PYTHONPATH=..:. ../.venv/bin/python topic_partition_probe.py cordis --step month --from 2022-10-31 \
         --to 2024-08-31 --refit-every 3 --shuffle 1
@@ -14,12 +16,12 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
 import pandas as pd
-from backtest_compare import RUNS, pop_options, run, settings_for
+from backtest_compare import pop_options, run
 
 import pipelines.backtest as backtest
 from pipelines.logs import configure_logging
+from pipelines.views.topic_model import one_partition
 
 
 def shares(window: pd.DataFrame, column: str, topic: int) -> tuple[float, float]:
@@ -28,7 +30,7 @@ def shares(window: pd.DataFrame, column: str, topic: int) -> tuple[float, float]
     return float(holds[~window["recent"]].mean()), float(holds[window["recent"]].mean())
 
 
-def probe(model: str):
+def probe():
     """The detect step's `score_cells`, printing each flagged topic's shares both ways."""
     score_cells = backtest.score_cells
 
@@ -40,13 +42,7 @@ def probe(model: str):
             return out
         stored = store.df("SELECT doc_id, topic_id FROM topic_assignments")
         window = detector.window_[["doc_id", "recent"]].merge(stored, on="doc_id")
-        topics = store.df("SELECT topic_id, centroid FROM topics WHERE status = 'active'")
-        ids, vectors = store.vectors(model)
-        vectors = vectors[pd.Index(ids).get_indexer(window["doc_id"])]
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12
-        centroids = np.stack(topics["centroid"].map(np.asarray)).astype(np.float32)
-        centroids /= np.linalg.norm(centroids, axis=1, keepdims=True) + 1e-12
-        window["one_partition"] = topics["topic_id"].to_numpy()[np.argmax(vectors @ centroids.T, axis=1)]
+        window["one_partition"] = one_partition(store, window)["topic_id"].to_numpy()
         for topic, row in flagged.iterrows():
             (b0, r0), (b1, r1) = shares(window, "topic_id", topic), shares(window, "one_partition", topic)
             print(f"{pd.Timestamp(as_of).date()} topic {topic} q {row['q_value']:.4f} | stored {b0:.4f} -> {r0:.4f} "
@@ -64,5 +60,5 @@ if __name__ == "__main__":
     seed = int(options.pop("shuffle")) if "shuffle" in options else None
     refit = int(options.pop("refit-every", 1))
     name = args[0] if args else "cordis"
-    backtest.score_cells = probe(settings_for(name, RUNS[name]).nlp.embedder)
+    backtest.score_cells = probe()
     run(name, seed, refit, **options)
