@@ -219,11 +219,8 @@ def _retired(events: list[dict]) -> dict[int, str]:
 def _fitted_assignments(topics: np.ndarray, vectors: np.ndarray, stable_ids: np.ndarray, centroids: np.ndarray,
                         metrics: dict) -> tuple[np.ndarray, ...]:
     """(topic, nearest, similarity, reduced) for the fit's own documents: its clusters, outliers reduced."""
-    best, sims = tm.nearest_topics(vectors, centroids)
-    nearest = stable_ids[best] if len(stable_ids) else np.full(len(best), tm.OUTLIER)
-    reduced = np.where(topics != tm.OUTLIER, topics,
-                       np.where(sims >= metrics["reduce_similarity"], nearest, tm.OUTLIER))
-    return topics, nearest, sims, reduced
+    _, nearest, sims, reduced = tm.nearest_assignments(vectors, stable_ids, centroids, *thresholds(metrics))
+    return topics, nearest, sims, np.where(topics != tm.OUTLIER, topics, reduced)
 
 
 def _assign_nearest(store: Store, settings: Settings, bars: Bars, doc_ids: list[str], topics: pd.DataFrame,
