@@ -30,7 +30,15 @@ from sklearn.base import BaseEstimator
 from nlp.diversity import sector_diversity
 from nlp.regional import cross_border, regional_measures
 from nlp.series import cell_matrices
-from nlp.term_trends import TermCounts, carried, linked_topics, redundant, term_counts, topic_specificity
+from nlp.term_trends import (
+    TermCounts,
+    carried,
+    chance_specificity,
+    linked_topics,
+    redundant,
+    term_counts,
+    topic_specificity,
+)
 from nlp.trends import (
     AUTO,
     Dispersion,
@@ -59,6 +67,7 @@ class EmergenceDetector(BaseEstimator):
                  min_growth: float,
                  min_active_periods: int, fdr: float, count_model: str, weights: dict | None,
                  min_diversity_gain: float, min_period_docs: float, max_term_df: float, min_term_specificity: float,
+                 term_chance_p: float,
                  max_term_flags: int, max_carried_share: float, esc_period: str, esc_periods: int):
         """Every argument is required: the defaults live in the caller's settings (trendscout: `[trends]`).
 
@@ -81,6 +90,7 @@ class EmergenceDetector(BaseEstimator):
         self.min_period_docs = min_period_docs
         self.max_term_df = max_term_df
         self.min_term_specificity = min_term_specificity
+        self.term_chance_p = term_chance_p
         self.max_term_flags = max_term_flags
         self.max_carried_share = max_carried_share
         self.esc_period = esc_period
@@ -269,7 +279,9 @@ class EmergenceDetector(BaseEstimator):
         matrix, names = counts.subset(frame["doc_id"], self.min_docs, self.max_term_df)
         topics = frame["topic_id"].to_numpy()
         specificity = topic_specificity(matrix, topics) if matrix.shape[1] else np.zeros(0)
-        keep = specificity >= self.min_term_specificity
+        n = matrix.T @ (topics != OUTLIER).astype(float)  # the documents in real topics holding each term
+        keep = (specificity >= self.min_term_specificity) & (
+            specificity > chance_specificity(topics, n, self.term_chance_p))
         matrix, names, specificity = matrix[:, keep], names[keep], specificity[keep]
         t, sources = frame["t"].to_numpy(), frame["source"].to_numpy()
         counts, expected, base_expected = term_counts(matrix, t, sources, b + r, b)

@@ -132,6 +132,9 @@ class TrendSettings(Section):
     term_cells: bool = True  # test topic-specific words and phrases like topics (scope "term")
     max_term_df: float = 0.15  # terms in more of the window's documents are not tested
     min_term_specificity: float = 1.0  # excess chi-square per document of a term's topic mix; ~0 = style word
+    # ... and beyond chance: above what this share of random sets of as many documents reach (many small topics
+    # scatter them widely: nlp.term_trends.chance_specificity); a line for tens of thousands of candidate terms
+    term_chance_p: float = 0.01
     max_term_flags: int = 10  # flagged terms kept per detection, the most significant (lowest q) first
     # a flagged term whose rise a flagged topic's or a more significant flagged term's explains by this share ("input"
     # rising with "neural network": its rate within and without those documents unchanged) is not flagged
@@ -166,7 +169,7 @@ class TrendSettings(Section):
         return self.model_dump(include={"period", "min_period_docs", "recent_days", "baseline_days",
                                         "min_baseline_days", "min_docs",
                                         "min_growth", "min_active_periods", "fdr", "count_model", "weights",
-                                        "min_diversity_gain", "max_term_df", "min_term_specificity",
+                                        "min_diversity_gain", "max_term_df", "min_term_specificity", "term_chance_p",
                                         "max_term_flags", "max_carried_share"}) | {
             "esc_period": self.esc_period, "esc_periods": self.esc_base_periods + self.esc_active_periods}
 

@@ -7,6 +7,7 @@ from nlp.term_trends import (
     TermCounts,
     TermIndex,
     carried_share,
+    chance_specificity,
     redundant,
     term_documents,
     term_matrix,
@@ -73,6 +74,26 @@ def test_topic_specificity_is_about_zero_for_scattered_terms_whatever_their_freq
     matrix = sp.csc_matrix(np.column_stack([*scattered, concentrated]).astype(float))
     spec = topic_specificity(matrix, topics)
     assert np.all(np.abs(spec[:3]) < 0.3) and spec[3] > 10
+
+
+def test_a_few_scattered_documents_in_many_small_topics_reach_a_high_specificity_but_not_the_chance_line():
+    rng = np.random.default_rng(2)
+    sizes = np.r_[np.full(40, 2), np.full(80, 8), np.full(30, 40)]  # 150 topics of 2 to 40 documents
+    topics = np.repeat(np.arange(len(sizes)), sizes)
+    topics = np.append(topics, np.full(500, -1))  # outliers: not drawn, not counted
+    real = topics[topics != -1]
+    scattered = np.column_stack([np.isin(np.arange(len(topics)), rng.choice(len(real), 12, replace=False))
+                                 for _ in range(300)]).astype(float)  # 300 terms of 12 random documents
+    gathered = np.isin(topics, [140, 141]) & (rng.random(len(topics)) < 0.3)  # ~25 documents in two topics
+    matrix = sp.csc_matrix(np.column_stack([scattered, gathered]).astype(float))
+    spec = topic_specificity(matrix, topics)
+    n = matrix.T @ (topics != -1).astype(float)
+    line = chance_specificity(topics, n, 0.01)
+    assert (spec[:300] >= 1).mean() > 0.1  # the specificity line of 1 lets many scattered terms through ...
+    assert (spec[:300] > line[:300]).mean() < 0.03  # ... the chance line about its 1 %
+    assert spec[300] > line[300] and spec[300] >= 1  # a term in two topics passes both
+    assert np.all(np.diff(chance_specificity(topics, np.array([3, 10, 100, 1000]), 0.01)) < 0)  # fewer: wider
+    assert np.isinf(chance_specificity(topics, np.array([0]), 0.01)).all()
 
 
 def test_redundant_terms_sharing_their_documents_collapse_into_the_best():
