@@ -25,15 +25,15 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
+from nlp.topics import TOKEN_PATTERN
 from nlp.trends import mix_share
 
 OUTLIER = -1
-TOKEN = r"(?u)\b[a-zA-Z][a-zA-Z0-9\-]+\b"
 
 
 def _vectorizer(ngram_range=(1, 3), **options) -> CountVectorizer:
     """Binary counts of words and phrases, English stop words dropped: how every term is read."""
-    return CountVectorizer(stop_words="english", ngram_range=ngram_range, binary=True, token_pattern=TOKEN,
+    return CountVectorizer(stop_words="english", ngram_range=ngram_range, binary=True, token_pattern=TOKEN_PATTERN,
                            dtype=np.float64, **options)
 
 

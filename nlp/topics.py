@@ -19,6 +19,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 from nlp.labels import generic_words, unique_labels
 
 OUTLIER = -1
+# a word to the topic vectorizer and the term counter (`nlp.term_trends`): an ASCII letter, then letters, digits, -
 TOKEN_PATTERN = r"(?u)\b[a-zA-Z][a-zA-Z0-9\-]+\b"
 REPRESENTATIONS = ("ctfidf", "mmr", "keybert_mmr")
 
