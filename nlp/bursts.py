@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from nlp.term_trends import TOKEN as TERM_TOKEN
+from nlp.topics import TOKEN_PATTERN
 from nlp.trends import mix_share
 
 OUTLIER = -1
@@ -72,7 +72,7 @@ SHINGLE = 5
 WORD = re.compile(r"\w+")
 ABBREVIATION = re.compile(r"\(([A-Za-z][A-Za-z0-9-]{1,11})\)")  # "(LLMs)", "(GAN)", "(RAG)"
 PHRASE_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")  # a word, hyphenated ones whole
-TERM_WORD = re.compile(TERM_TOKEN)  # a word as the term cells read it: "short-term" is one
+TERM_WORD = re.compile(TOKEN_PATTERN)  # a word as the term cells read it: "short-term" is one
 
 
 def one_per_document(docs: pd.DataFrame) -> pd.DataFrame:
