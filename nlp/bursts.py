@@ -60,6 +60,7 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from nlp.term_trends import excess_per_document
 from nlp.topics import TOKEN_PATTERN
 from nlp.trends import mix_share
 
@@ -122,7 +123,7 @@ def topic_concentration(doc_topics: np.ndarray, all_topics: np.ndarray, draws: i
     """How unevenly a term's documents spread over the topics, against all documents: (specificity, p-value).
 
     Specificity is the bias-corrected excess chi-square per document of the term's documents' topics against all
-    documents' topics, (chi2 - (K - 1)) / n (as `nlp.term_trends.topic_specificity`: about 0 for documents
+    documents' topics, (chi2 - (K - 1)) / n (`nlp.term_trends.excess_per_document`: about 0 for documents
     spread like the corpus, K - 1 inside one topic); the p-value is the share of `draws` random sets of as many
     documents, drawn from all, whose specificity reaches it (a permutation null: small sets scatter widely).
     Outliers (topic -1) are left out; no documents: (0, 1).
@@ -136,8 +137,7 @@ def topic_concentration(doc_topics: np.ndarray, all_topics: np.ndarray, draws: i
     share = np.bincount(np.searchsorted(labels, all_topics), minlength=len(labels)) / len(all_topics)
 
     def specificity(counts: np.ndarray) -> float:
-        expected = share * n
-        return float((((counts - expected) ** 2 / expected).sum() - (len(labels) - 1)) / n)
+        return float(excess_per_document(counts[:, None], share)[0])
 
     observed = specificity(np.bincount(np.searchsorted(labels, doc_topics), minlength=len(labels)))
     rng = np.random.default_rng(seed)

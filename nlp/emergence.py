@@ -30,15 +30,7 @@ from sklearn.base import BaseEstimator
 from nlp.diversity import sector_diversity
 from nlp.regional import cross_border, regional_measures
 from nlp.series import cell_matrices
-from nlp.term_trends import (
-    TermCounts,
-    carried,
-    chance_specificity,
-    linked_topics,
-    redundant,
-    term_counts,
-    topic_specificity,
-)
+from nlp.term_trends import TermCounts, carried, linked_topics, redundant, specific_terms, term_counts
 from nlp.trends import (
     AUTO,
     Dispersion,
@@ -278,10 +270,7 @@ class EmergenceDetector(BaseEstimator):
         frame = frame[frame["doc_id"].isin(counts.doc_ids)]
         matrix, names = counts.subset(frame["doc_id"], self.min_docs, self.max_term_df)
         topics = frame["topic_id"].to_numpy()
-        specificity = topic_specificity(matrix, topics) if matrix.shape[1] else np.zeros(0)
-        n = matrix.T @ (topics != OUTLIER).astype(float)  # the documents in real topics holding each term
-        keep = (specificity >= self.min_term_specificity) & (
-            specificity > chance_specificity(topics, n, self.term_chance_p))
+        keep, specificity = specific_terms(matrix, topics, self.min_term_specificity, self.term_chance_p)
         matrix, names, specificity = matrix[:, keep], names[keep], specificity[keep]
         t, sources = frame["t"].to_numpy(), frame["source"].to_numpy()
         counts, expected, base_expected = term_counts(matrix, t, sources, b + r, b)

@@ -130,18 +130,42 @@ class TermIndex:
         return pd.DataFrame((held.T @ periods).toarray(), index=pd.Index(terms), columns=list(columns))
 
 
-def topic_specificity(matrix: sp.csc_matrix, topics: np.ndarray) -> np.ndarray:
-    """Per term: (chi2 - (K - 1)) / n of its documents' topics against all documents' topics (outliers left out)."""
+def excess_per_document(observed: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """Per column of `observed` (topics x columns: documents per topic): (chi2 - (K - 1)) / n against the topics'
+    shares `share` of all documents — the specificity, about 0 for documents spread like the corpus, K - 1 inside
+    one topic; 0 for a column without documents."""
+    n = observed.sum(axis=0)
+    expected = share[:, None] * n[None, :]
+    chi2 = ((observed - expected) ** 2 / np.maximum(expected, 1e-12)).sum(axis=0)
+    return np.where(n > 0, (chi2 - (len(share) - 1)) / np.maximum(n, 1), 0.0)
+
+
+def _topic_counts(matrix: sp.csc_matrix, topics: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Documents holding each term per real topic (topics x terms) and each real topic's share of the real
+    documents (outliers left out)."""
     real = topics != OUTLIER
     labels, index = np.unique(topics[real], return_inverse=True)
-    if len(labels) < 2:
-        return np.zeros(matrix.shape[1])
     membership = sp.csr_matrix((np.ones(real.sum()), (np.arange(real.sum()), index)), shape=(real.sum(), len(labels)))
-    observed = (membership.T @ matrix[real]).toarray()  # topics x terms
-    n = observed.sum(axis=0)
-    expected = np.bincount(index, minlength=len(labels))[:, None] / real.sum() * n[None, :]
-    chi2 = ((observed - expected) ** 2 / np.maximum(expected, 1e-12)).sum(axis=0)
-    return np.where(n > 0, (chi2 - (len(labels) - 1)) / np.maximum(n, 1), 0.0)
+    return (membership.T @ matrix[real]).toarray(), np.bincount(index, minlength=len(labels)) / real.sum()
+
+
+def topic_specificity(matrix: sp.csc_matrix, topics: np.ndarray) -> np.ndarray:
+    """Per term: (chi2 - (K - 1)) / n of its documents' topics against all documents' topics (outliers left out)."""
+    if len(np.unique(topics[topics != OUTLIER])) < 2:
+        return np.zeros(matrix.shape[1])
+    return excess_per_document(*_topic_counts(matrix, topics))
+
+
+def specific_terms(matrix: sp.csc_matrix, topics: np.ndarray, min_specificity: float, p: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Which terms are topic-specific — specificity at least `min_specificity` and above the chance line at `p`
+    (`chance_specificity`) — and every term's specificity (`topic_specificity`)."""
+    if not matrix.shape[1] or len(np.unique(topics[topics != OUTLIER])) < 2:
+        return np.zeros(matrix.shape[1], dtype=bool), np.zeros(matrix.shape[1])
+    observed, share = _topic_counts(matrix, topics)
+    specificity = excess_per_document(observed, share)
+    return (specificity >= min_specificity) & (specificity > chance_specificity(topics, observed.sum(axis=0), p)), \
+        specificity
 
 
 def chance_specificity(topics: np.ndarray, n: np.ndarray, p: float, draws: int = 1000, seed: int = 0) -> np.ndarray:
@@ -157,11 +181,8 @@ def chance_specificity(topics: np.ndarray, n: np.ndarray, p: float, draws: int =
     share = np.unique(real, return_counts=True)[1] / len(real)
     grid = np.unique(np.geomspace(1, n.max(), 48).astype(int))
     rng = np.random.default_rng(seed)
-    lines = []
-    for size in grid:
-        expected = share * size
-        excess = ((rng.multinomial(size, share, size=draws) - expected) ** 2 / expected).sum(axis=1) - (len(share) - 1)
-        lines.append(np.quantile(excess / size, 1 - p))
+    lines = [np.quantile(excess_per_document(rng.multinomial(size, share, size=draws).T, share), 1 - p)
+             for size in grid]
     return np.where(n > 0, np.asarray(lines)[np.maximum(np.searchsorted(grid, n, side="right") - 1, 0)], np.inf)
 
 
