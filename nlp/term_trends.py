@@ -149,17 +149,11 @@ def _topic_counts(matrix: sp.csc_matrix, topics: np.ndarray) -> tuple[np.ndarray
     return (membership.T @ matrix[real]).toarray(), np.bincount(index, minlength=len(labels)) / real.sum()
 
 
-def topic_specificity(matrix: sp.csc_matrix, topics: np.ndarray) -> np.ndarray:
-    """Per term: (chi2 - (K - 1)) / n of its documents' topics against all documents' topics (outliers left out)."""
-    if len(np.unique(topics[topics != OUTLIER])) < 2:
-        return np.zeros(matrix.shape[1])
-    return excess_per_document(*_topic_counts(matrix, topics))
-
-
 def specific_terms(matrix: sp.csc_matrix, topics: np.ndarray, min_specificity: float, p: float
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Which terms are topic-specific — specificity at least `min_specificity` and above the chance line at `p`
-    (`chance_specificity`) — and every term's specificity (`topic_specificity`)."""
+    (`chance_specificity`) — and every term's specificity: (chi2 - (K - 1)) / n of its documents' topics against
+    all documents' topics (`excess_per_document`, outliers left out; 0 with fewer than two topics)."""
     if not matrix.shape[1] or len(np.unique(topics[topics != OUTLIER])) < 2:
         return np.zeros(matrix.shape[1], dtype=bool), np.zeros(matrix.shape[1])
     observed, share = _topic_counts(matrix, topics)

@@ -9,9 +9,9 @@ from nlp.term_trends import (
     carried_share,
     chance_specificity,
     redundant,
+    specific_terms,
     term_documents,
     term_matrix,
-    topic_specificity,
 )
 from nlp.trends import benjamini_hochberg, choose_period, discrete_bh
 from pipelines.settings import TrendSettings
@@ -66,13 +66,13 @@ def test_a_style_word_rising_in_every_topic_is_not_tested():
     assert not terms["flagged"].any()
 
 
-def test_topic_specificity_is_about_zero_for_scattered_terms_whatever_their_frequency():
+def test_specificity_is_about_zero_for_scattered_terms_whatever_their_frequency():
     rng = np.random.default_rng(1)
     topics = rng.integers(0, 20, size=4000)
     scattered = [rng.random(4000) < rate for rate in (0.01, 0.05, 0.3)]
     concentrated = (topics == 3) & (rng.random(4000) < 0.5)
     matrix = sp.csc_matrix(np.column_stack([*scattered, concentrated]).astype(float))
-    spec = topic_specificity(matrix, topics)
+    spec = specific_terms(matrix, topics, 1.0, 0.01)[1]
     assert np.all(np.abs(spec[:3]) < 0.3) and spec[3] > 10
 
 
@@ -86,9 +86,10 @@ def test_a_few_scattered_documents_in_many_small_topics_reach_a_high_specificity
                                  for _ in range(300)]).astype(float)  # 300 terms of 12 random documents
     gathered = np.isin(topics, [140, 141]) & (rng.random(len(topics)) < 0.3)  # ~25 documents in two topics
     matrix = sp.csc_matrix(np.column_stack([scattered, gathered]).astype(float))
-    spec = topic_specificity(matrix, topics)
+    keep, spec = specific_terms(matrix, topics, 1.0, 0.01)
     n = matrix.T @ (topics != -1).astype(float)
     line = chance_specificity(topics, n, 0.01)
+    assert np.array_equal(keep, (spec >= 1) & (spec > line))  # the candidates: both lines passed
     assert (spec[:300] >= 1).mean() > 0.1  # the specificity line of 1 lets many scattered terms through ...
     assert (spec[:300] > line[:300]).mean() < 0.03  # ... the chance line about its 1 %
     assert spec[300] > line[300] and spec[300] >= 1  # a term in two topics passes both
