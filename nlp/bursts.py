@@ -12,8 +12,16 @@ detection's recent window) `BurstRules` measures
   latest period is rising, as any theme that grows fast does in a window of two or three periods, and the next
   cutoffs will tell). Rates, so that a corpus whose volume crowds one period (conference months) does not make
   every flag a spike;
+- *day concentration*: the most of them dated within a few days (`batch_days`) when that is a large share, a lift
+  over all documents' share in those days (as for a group) and more than random sets of as many recent documents
+  reach (`batch`): one batch (a group uploading its back
+  catalogue to arXiv on one day, one company's patents granted in one week), which the period rule cannot see
+  while the batch sits in the latest period. The lift and the random sets keep the corpus's own clumping (papers
+  dated by their conference month: a theme rising fast crowds the latest conference more than the null's flat rate
+  would, but not 3 times as much as all papers do, patents granted on Tuesdays);
 - *template concentration*: the share of documents whose wording nearly repeats another's
-  (Jaccard similarity of their 5-word shingles at least `TEMPLATE_JACCARD`: near-identical call text);
+  (Jaccard similarity of their 5-word shingles at least `TEMPLATE_JACCARD`: near-identical call text, or one
+  author's series, "A short review and primer on ... in human computer interaction applications");
 
 - *new groups*: whether the flag lives in groups new to the corpus and did not rise in the others (a venue, source
   or programme entering the corpus brings its own vocabulary: `BurstRules.new_groups`);
@@ -38,8 +46,9 @@ networks) a theme's own words are generic too: "convolutional neural networks" h
 not use everywhere. What still tells it from a style shift is where its documents are: a style shift runs
 through every topic in proportion to its size, a theme gathers in a few. So a term with a noun whose recent
 documents are concentrated over the topics (`topic_concentration`: specificity above a threshold and beyond
-what random documents of the same number reach) names a thing too, generic words or a verb-led tag aside, and
-so does an adjective that gathers so ("convolutional", "deep" and "synaptic" in the patents of 2015-18).
+what random documents of the same number reach, `nlp.term_trends.ChanceLine`) names a thing too, generic words or
+a verb-led tag aside, and so does an adjective that gathers so ("convolutional", "deep" and "synaptic" in the
+patents of 2015-18).
 A compound of a noun that is not generic and a verb names the noun, though the tagger reads it as an adjective:
 "LLM-based", "instruction-tuned", "AI-driven" say what a thing is made with; idioms of nouns and adjectives
 ("cutting-edge", "in-depth", "state-of-the-art", "user-friendly") do not.
@@ -65,7 +74,7 @@ from nlp.topics import TOKEN_PATTERN
 from nlp.trends import mix_share
 
 OUTLIER = -1
-TEMPLATE_JACCARD = 0.6
+TEMPLATE_JACCARD = 0.5
 VERBS = frozenset({"VERB", "AUX"})
 NOUNS = frozenset({"NOUN", "PROPN"})
 MODIFIED = NOUNS | {"ADJ"}  # what a term gathering in a few topics needs to name a thing
@@ -103,6 +112,40 @@ def busiest_period(flag_periods: pd.Series, all_periods: pd.Series) -> tuple[obj
     return rate.idxmax(), float(rate.max() / rate.sum())
 
 
+def batch(flag_days: pd.Series, all_days: pd.Series, span: int, min_most: int = 0, min_lift: float = 0.0,
+          draws: int = 200, seed: int = 0) -> tuple[int, pd.Timestamp | None, float, float]:
+    """The most of a flag's documents dated within `span` consecutive days, the first of those days, all
+    documents' share in those days, and the p-value: the share of `draws` random sets of as many documents, drawn
+    from all (`all_days`), whose most within `span` days reaches it (a permutation null: it keeps the corpus's own
+    clumping of dates). Missing dates are left out; no dates: (0, None, 0, 1). Fewer than `min_most`, or a share
+    of the flag's documents under `min_lift` x all documents' share: p = 1 without drawing."""
+    days, pool = _days(flag_days), _days(all_days)
+    if not len(days):
+        return 0, None, 0.0, 1.0
+    most, first = _most_within(days, span)
+    start = days[first]
+    base = float(np.searchsorted(pool, start + span) - np.searchsorted(pool, start)) / len(pool)
+    when = pd.Timestamp(np.datetime64(int(start), "D"))
+    if most < min_most or most / len(days) < min_lift * base:
+        return most, when, base, 1.0
+    rng = np.random.default_rng(seed)
+    null = [_most_within(np.sort(rng.choice(pool, len(days), replace=False)), span)[0] for _ in range(draws)]
+    return most, when, base, (1 + sum(value >= most for value in null)) / (1 + draws)
+
+
+def _days(dates: pd.Series) -> np.ndarray:
+    """Dates as sorted day numbers, missing ones left out."""
+    dates = pd.to_datetime(dates.dropna())
+    return np.sort(dates.to_numpy(dtype="datetime64[D]").astype(np.int64))
+
+
+def _most_within(days: np.ndarray, span: int) -> tuple[int, int]:
+    """(the most sorted `days` within `span` days of one of them, the index of that first one)."""
+    counts = np.searchsorted(days, days + span, side="left") - np.arange(len(days))
+    first = int(counts.argmax())
+    return int(counts[first]), first
+
+
 def template_share(texts: list[str], max_docs: int = 200) -> float:
     """Share of texts whose 5-word shingles overlap another text's by Jaccard >= TEMPLATE_JACCARD."""
     texts = texts[:max_docs]
@@ -118,32 +161,23 @@ def template_share(texts: list[str], max_docs: int = 200) -> float:
     return float(repeated.mean()) if len(texts) else 0.0
 
 
-def topic_concentration(doc_topics: np.ndarray, all_topics: np.ndarray, draws: int = 200,
-                        seed: int = 0) -> tuple[float, float]:
-    """How unevenly a term's documents spread over the topics, against all documents: (specificity, p-value).
+def topic_concentration(doc_topics: np.ndarray, all_topics: np.ndarray) -> tuple[float, int]:
+    """How unevenly a term's documents spread over the topics, against all documents: (specificity, documents).
 
     Specificity is the bias-corrected excess chi-square per document of the term's documents' topics against all
     documents' topics, (chi2 - (K - 1)) / n (`nlp.term_trends.excess_per_document`: about 0 for documents
-    spread like the corpus, K - 1 inside one topic); the p-value is the share of `draws` random sets of as many
-    documents, drawn from all, whose specificity reaches it (a permutation null: small sets scatter widely).
-    Outliers (topic -1) are left out; no documents: (0, 1).
+    spread like the corpus, K - 1 inside one topic); whether random sets of as many documents reach it is
+    `nlp.term_trends.ChanceLine`'s. Outliers (topic -1) are left out, of the documents counted too; none: (0, 0).
     """
     doc_topics, all_topics = np.asarray(doc_topics), np.asarray(all_topics)
     doc_topics, all_topics = doc_topics[doc_topics != OUTLIER], all_topics[all_topics != OUTLIER]
     labels = np.unique(all_topics)
     n = len(doc_topics)
     if n == 0 or len(labels) < 2:
-        return 0.0, 1.0
+        return 0.0, n
     share = np.bincount(np.searchsorted(labels, all_topics), minlength=len(labels)) / len(all_topics)
-
-    def specificity(counts: np.ndarray) -> float:
-        return float(excess_per_document(counts[:, None], share)[0])
-
-    observed = specificity(np.bincount(np.searchsorted(labels, doc_topics), minlength=len(labels)))
-    rng = np.random.default_rng(seed)
-    null = [specificity(np.bincount(np.searchsorted(labels, rng.choice(all_topics, n, replace=False)),
-                                    minlength=len(labels))) for _ in range(draws)]
-    return observed, (1 + sum(value >= observed for value in null)) / (1 + draws)
+    counts = np.bincount(np.searchsorted(labels, doc_topics), minlength=len(labels))
+    return float(excess_per_document(counts[:, None], share)[0]), n
 
 
 def _spelled_from(units: list[re.Match], letters: str, started: bool) -> int | None:
@@ -281,13 +315,16 @@ class BurstRules:
     The recent documents (and the baseline documents, for the group mix) are reduced once, for every flag.
 
     Args:
-        recent_docs: all recent documents, with columns doc_id, period, text and optionally group (call / topic
-            code, venue, source) and org (one organisation per row; documents with several appear once per
-            organisation).
+        recent_docs: all recent documents, with columns doc_id, period, text and optionally day (the date),
+            group (call / topic code, venue, source) and org (one organisation per row; documents with several
+            appear once per organisation).
         max_group_share: a group (or organisation) holding more than this share of the flag's documents ...
         min_group_lift: ... and at least this many times its share of all recent documents is a burst.
         max_period_share: more than this part of its rate in one recent period, not the latest, is a spike
             (`busiest_period`).
+        batch_days, max_batch_share, batch_p: more than `max_batch_share` of the flag's documents dated within
+            `batch_days` days, `min_group_lift` times all recent documents' share in those days and more than
+            random sets of as many recent documents reach (p-value below `batch_p`, `batch`), is one batch.
         max_template_share: more than this share of near-identical texts is one template.
         max_mix_share: a flag whose rise the recent mix of group families explains by at least this share
             (`mix`) is a burst.
@@ -300,12 +337,15 @@ class BurstRules:
 
     def __init__(self, recent_docs: pd.DataFrame, *, max_group_share: float, min_group_lift: float,
                  max_period_share: float, max_template_share: float, max_mix_share: float, min_docs: int,
-                 min_growth: float, base_docs: pd.DataFrame | None = None, prior_docs: float = 10.0):
+                 min_growth: float, batch_days: int = 7, max_batch_share: float = 0.4, batch_p: float = 0.01,
+                 base_docs: pd.DataFrame | None = None, prior_docs: float = 10.0):
         self.max_group_share, self.min_group_lift = max_group_share, min_group_lift
         self.max_period_share, self.max_template_share = max_period_share, max_template_share
+        self.batch_days, self.max_batch_share, self.batch_p = batch_days, max_batch_share, batch_p
         self.max_mix_share, self.prior_docs = max_mix_share, prior_docs
         self.min_docs, self.min_growth = min_docs, min_growth
         self.periods, self.latest = one_per_document(recent_docs)["period"], recent_docs["period"].max()
+        self.days = one_per_document(recent_docs)["day"] if "day" in recent_docs else None
         self.shares = {c: recent_docs[c].value_counts(normalize=True, dropna=False) for c in ("group", "org")
                        if c in recent_docs}  # each group's and organisation's share of the recent rows
         recent = families(recent_docs)
@@ -386,6 +426,15 @@ class BurstRules:
         period, share = busiest_period(texts["period"], self.periods)
         if share > self.max_period_share and period != self.latest:  # in the latest: still rising
             return "burst", (f"{share:.0%} of its rate in one period ({pd.Timestamp(period).date()}), lower after it")
+        if self.days is not None and "day" in texts:
+            days = texts["day"].dropna()
+            most, start, base, p = batch(days, self.days, self.batch_days,
+                                         min_most=int(self.max_batch_share * len(days)) + 1,
+                                         min_lift=self.min_group_lift)
+            if p < self.batch_p:
+                end = (start + pd.Timedelta(days=self.batch_days - 1)).date()
+                return "burst", (f"{most} of its {len(days)} recent documents dated {start.date()} .. {end} ({base:.0%}"
+                                 f" of all): one batch (random sets of as many recent documents: p = {p:.3f})")
         template = template_share(texts["text"].tolist())
         if template > self.max_template_share:
             return "burst", f"{template:.0%} of its recent documents share near-identical wording"

@@ -11,7 +11,7 @@ does is style, not a theme ("leveraging", "pivotal" and "intricate" rose in 2024
 field at once). Specificity is the bias-corrected excess chi-square per document of the term's topic
 distribution against the corpus's, (chi2 - (K - 1)) / n, about 0 for a randomly scattered term
 whatever its frequency. It does not look at the time split, so selecting on it keeps the test valid.
-A term must also pass the chance line (`chance_specificity`): among many small topics a handful of scattered
+A term must also pass the chance line (`ChanceLine`): among many small topics a handful of scattered
 documents reach a high specificity by luck (a document alone in a topic of two counts as a strong excess), so
 the specificity must exceed what all but a small share of random sets of as many documents reach.
 """
@@ -152,32 +152,37 @@ def _topic_counts(matrix: sp.csc_matrix, topics: np.ndarray) -> tuple[np.ndarray
 def specific_terms(matrix: sp.csc_matrix, topics: np.ndarray, min_specificity: float, p: float
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Which terms are topic-specific — specificity at least `min_specificity` and above the chance line at `p`
-    (`chance_specificity`) — and every term's specificity: (chi2 - (K - 1)) / n of its documents' topics against
+    (`ChanceLine`) — and every term's specificity: (chi2 - (K - 1)) / n of its documents' topics against
     all documents' topics (`excess_per_document`, outliers left out; 0 with fewer than two topics)."""
     if not matrix.shape[1] or len(np.unique(topics[topics != OUTLIER])) < 2:
         return np.zeros(matrix.shape[1], dtype=bool), np.zeros(matrix.shape[1])
     observed, share = _topic_counts(matrix, topics)
     specificity = excess_per_document(observed, share)
-    return (specificity >= min_specificity) & (specificity > chance_specificity(topics, observed.sum(axis=0), p)), \
-        specificity
+    n = observed.sum(axis=0)
+    return (specificity >= min_specificity) & (specificity > ChanceLine(topics, int(n.max()), p)(n)), specificity
 
 
-def chance_specificity(topics: np.ndarray, n: np.ndarray, p: float, draws: int = 1000, seed: int = 0) -> np.ndarray:
-    """Per term holding `n` documents (in real topics): the specificity that as many documents drawn at random
-    from the window's (`topics`) exceed with probability `p` — the line a term's topic mix must pass to be beyond
+class ChanceLine:
+    """The specificity that as many documents drawn at random from a window's (`topics`) exceed with probability
+    `p`, for sets of up to `max_n` documents (in real topics): the line a term's topic mix must pass to be beyond
     chance. Small topics make it wide: among 150 topics of 1-40 documents, 5 to 20 random documents reach a
-    specificity of 1 a third of the time. Drawn (multinomially) at a log-spaced grid of counts; a term reads the grid
-    point at or below its count (fewer documents scatter wider: the line is conservative). No documents: inf."""
-    real = topics[topics != OUTLIER]
-    n = np.asarray(n, dtype=int)
-    if not len(real) or not len(n) or n.max() < 1:
-        return np.full(len(n), np.inf)
-    share = np.unique(real, return_counts=True)[1] / len(real)
-    grid = np.unique(np.geomspace(1, n.max(), 48).astype(int))
-    rng = np.random.default_rng(seed)
-    lines = [np.quantile(excess_per_document(rng.multinomial(size, share, size=draws).T, share), 1 - p)
-             for size in grid]
-    return np.where(n > 0, np.asarray(lines)[np.maximum(np.searchsorted(grid, n, side="right") - 1, 0)], np.inf)
+    specificity of 1 a third of the time. Drawn (multinomially) once, at a log-spaced grid of counts; a count
+    reads the grid point at or below it (fewer documents scatter wider: the line is conservative). Called with
+    counts, the line at each; no documents: inf."""
+
+    def __init__(self, topics: np.ndarray, max_n: int, p: float, draws: int = 1000, seed: int = 0):
+        real = topics[topics != OUTLIER]
+        self.grid, self.lines = np.array([1]), np.array([np.inf])
+        if len(real) and max_n >= 1:
+            share = np.unique(real, return_counts=True)[1] / len(real)
+            self.grid = np.unique(np.geomspace(1, max_n, 48).astype(int))
+            rng = np.random.default_rng(seed)
+            self.lines = np.array([np.quantile(excess_per_document(rng.multinomial(size, share, size=draws).T, share),
+                                               1 - p) for size in self.grid])
+
+    def __call__(self, n: np.ndarray) -> np.ndarray:
+        n = np.asarray(n, dtype=int)
+        return np.where(n > 0, self.lines[np.maximum(np.searchsorted(self.grid, n, side="right") - 1, 0)], np.inf)
 
 
 def linked_topics(matrix: sp.csc_matrix, topics: np.ndarray) -> np.ndarray:

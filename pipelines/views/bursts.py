@@ -17,6 +17,7 @@ from nlp.bursts import (
 )
 from nlp.labels import generic_words
 from nlp.phrases import PhraseExtractor
+from nlp.term_trends import ChanceLine
 from nlp.textsearch import TextSearch
 from nlp.topics import TOKEN_PATTERN
 from pipelines.settings import TrendSettings
@@ -30,28 +31,30 @@ def burst_thresholds(trends: TrendSettings) -> dict[str, float]:
     return {"max_group_share": trends.burst_max_group_share, "min_group_lift": trends.burst_min_group_lift,
             "max_period_share": trends.burst_max_period_share,
             "max_template_share": trends.burst_max_template_share, "max_mix_share": trends.burst_max_mix_share,
-            "min_docs": trends.min_docs, "min_growth": trends.min_growth}
+            "batch_days": trends.burst_batch_days, "max_batch_share": trends.burst_max_batch_share,
+            "batch_p": trends.burst_batch_p, "min_docs": trends.min_docs, "min_growth": trends.min_growth}
 
 
 def _window_documents(store: Store, window: pd.DataFrame) -> pd.DataFrame:
-    """doc_id, topic_id, period, t (title and text) and group (the corpus's call / topic code or venue where
-    given, else the source) of the window's documents."""
+    """doc_id, topic_id, period, day (the date), t (title and text) and group (the corpus's call / topic code or
+    venue where given, else the source) of the window's documents."""
     with store.registered("_window", window[["doc_id", "topic_id", "period"]]):
-        return store.df("SELECT w.doc_id, w.topic_id, w.period, coalesce(d.title, '') || '. ' || "
-                        "coalesce(d.text, '') AS t, coalesce(json_extract_string(d.codes, '$.group'), d.source) "
-                        "AS \"group\" FROM _window w JOIN documents d USING (doc_id)")
+        return store.df("SELECT w.doc_id, w.topic_id, w.period, d.published_on AS day, "
+                        "coalesce(d.title, '') || '. ' || coalesce(d.text, '') AS t, "
+                        "coalesce(json_extract_string(d.codes, '$.group'), d.source) AS \"group\" "
+                        "FROM _window w JOIN documents d USING (doc_id)")
 
 
 def recent_documents(store: Store, detector) -> pd.DataFrame:
-    """The documents of the detection's recent window (`detector.window_`): doc_id, topic_id, t, period, group
-    (`_window_documents`) and org (one row per organisation)."""
+    """The documents of the detection's recent window (`detector.window_`): doc_id, topic_id, t, period, day,
+    group (`_window_documents`) and org (one row per organisation)."""
     docs = _window_documents(store, detector.window_.loc[detector.window_["recent"]])
     orgs = store.df(f"SELECT DISTINCT doc_id, org FROM ({ORGANISATIONS_SQL})")
     return docs.merge(orgs, on="doc_id", how="left")
 
 
 def baseline_documents(store: Store, detector) -> pd.DataFrame:
-    """The documents of the detection's baseline window: doc_id, topic_id, t, period, group."""
+    """The documents of the detection's baseline window: doc_id, topic_id, t, period, day, group."""
     return _window_documents(store, detector.window_.loc[~detector.window_["recent"]])
 
 
@@ -86,17 +89,18 @@ class StyleJudge:
         self.texts = texts["t"].tolist()
         self.search, self.topics = recent.search, texts["topic_id"].to_numpy()
         self.min_docs, self.min_specificity = trends.min_docs, trends.min_term_specificity
-        self.max_p = trends.style_concentration_p
+        self.chance = ChanceLine(self.topics, len(self.topics), trends.style_concentration_p)
 
     def concentrated(self, term: str) -> bool:
         """Whether the recent documents holding `term` gather in a few topics: at least `min_docs` of them,
-        specificity >= `min_term_specificity` (the detector's own line between scattered and topic-specific) and
-        a permutation p-value <= `style_concentration_p` (`nlp.bursts.topic_concentration`)."""
+        specificity (`nlp.bursts.topic_concentration`) >= `min_term_specificity` (the detector's own line between
+        scattered and topic-specific) and above what random sets of as many documents exceed with probability
+        `style_concentration_p` (`nlp.term_trends.ChanceLine`)."""
         has = self.search.holding(term)
         if has.sum() < self.min_docs:
             return False
-        specificity, p_value = topic_concentration(self.topics[has], self.topics)
-        return specificity >= self.min_specificity and p_value <= self.max_p
+        specificity, n = topic_concentration(self.topics[has], self.topics)
+        return specificity >= self.min_specificity and specificity > self.chance([n])[0]
 
     def reason(self, marker: list[str], texts: list[str]) -> str | None:
         """Why the marker (a term, or a topic's terms: the first `style_terms`) is style; None: a theme. Its

@@ -2,7 +2,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nlp.bursts import BurstRules, families, group_family, names_a_thing, spelled_group, style_reason, template_share
+from nlp.bursts import (
+    BurstRules,
+    batch,
+    families,
+    group_family,
+    names_a_thing,
+    spelled_group,
+    style_reason,
+    template_share,
+)
 
 PERIODS = list(pd.date_range("2024-01-01", periods=3, freq="MS"))
 GENERIC = {"insights", "eu", "project", "new"}
@@ -151,6 +160,67 @@ def test_near_identical_call_wording_is_a_template_burst():
     assert label == "burst" and "near-identical" in reason
 
 
+def test_a_series_sharing_half_its_wording_is_a_template_burst():
+    """One author's series ("A short review and primer on ... in human computer interaction applications"): a
+    50-word frame and 16 words of its own each, 5-word shingles shared by Jaccard ~0.53."""
+    docs = recent()
+    flag = docs.sample(12, random_state=6).copy()
+    frame = [f"f{k}" for k in range(50)]
+    flag["text"] = [" ".join(frame[:25] + [f"s{i}x{k}" for k in range(16)] + frame[25:]) for i in range(12)]
+    assert template_share(flag["text"].tolist()) == 1.0
+    label, reason = verdict(flag, docs, **THRESHOLDS)
+    assert label == "burst" and "near-identical" in reason
+
+
+def dated(docs: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """`docs` with a day in their period's month, uniformly."""
+    rng = np.random.default_rng(seed)
+    offsets = rng.integers(0, 28, len(docs))
+    return docs.assign(day=[p + pd.Timedelta(days=int(d)) for p, d in zip(docs["period"], offsets, strict=True)])
+
+
+def test_a_flag_dated_in_one_week_is_a_batch_burst_even_in_the_latest_period():
+    """A group uploading its back catalogue on a few days: 12 of a flag's 20 documents dated in three days of the
+    latest month, where the period rule leaves a flag to the next cutoffs."""
+    docs = dated(recent())
+    flag = docs.sample(20, random_state=7)
+    assert verdict(flag, docs, **THRESHOLDS)[0] == "emerging"
+    days = [pd.Timestamp("2024-03-11") + pd.Timedelta(days=i % 3) for i in range(12)]
+    uploaded = flag.assign(period=[PERIODS[2]] * 12 + flag["period"].tolist()[12:],
+                           day=days + flag["day"].tolist()[12:])
+    label, reason = verdict(uploaded, docs, **THRESHOLDS)
+    assert label == "burst" and "of its 20 recent documents dated 2024-03-11 .. 2024-03-17 (" in reason
+    assert "of all): one batch" in reason
+    assert int(reason.split()[0]) >= 12
+    # two of five on one day is not yet a batch (not more than 40 %), nor is a share random sets reach anyway
+    few = flag.head(5).assign(day=[pd.Timestamp("2024-03-11")] * 2 + flag["day"].tolist()[2:5])
+    assert verdict(few, docs, **THRESHOLDS)[0] == "emerging"
+
+
+def test_documents_crowding_the_days_all_documents_crowd_are_no_batch():
+    """Papers dated by their conference's day: 80 % of all recent documents on one date. A theme as common there
+    as elsewhere has 80 % of its documents on that date too; random sets of as many documents do as well. A theme
+    rising fast crowds the latest conference more (all but 3 of its 30 papers where 60 % of all papers are), beyond
+    the random sets' flat rate, but not by the lift a batch needs."""
+    rng = np.random.default_rng(8)
+    docs = dated(recent())
+    docs.loc[rng.random(len(docs)) < 0.8, "day"] = pd.Timestamp("2024-02-15")
+    theme = docs.sample(30, random_state=9)
+    most, start, base, p = batch(theme["day"], docs["day"], 7)
+    assert most / len(theme) > 0.6 and start <= pd.Timestamp("2024-02-15") < start + pd.Timedelta(days=7)
+    assert base > 0.7 and p > 0.1
+    assert verdict(theme, docs, **THRESHOLDS)[0] == "emerging"
+    docs = dated(recent())
+    latest = rng.random(len(docs)) < 0.6
+    docs.loc[latest, ["day", "period"]] = [pd.Timestamp("2024-03-01"), PERIODS[2]]
+    rising = pd.concat([docs[latest].head(27), docs[~latest].head(3)])
+    assert batch(rising["day"], docs["day"], 7)[3] < 0.01  # beyond a flat rate ...
+    assert verdict(rising, docs, **THRESHOLDS)[0] == "emerging"  # ... but 1.5 times all papers' share, not 3
+    spread = dated(recent(seed=1)).sample(30, random_state=9)
+    clumped = spread.assign(day=[pd.Timestamp("2024-01-03")] * 15 + spread["day"].tolist()[15:])
+    assert batch(clumped["day"], spread["day"], 7)[3] < 0.01 < batch(spread["day"], spread["day"], 7)[3]
+
+
 @pytest.mark.parametrize("terms, pos", [
     (["delves"], {"delves": "VERB"}),
     (["valuable insights"], {"valuable": "ADJ", "insights": "NOUN"}),  # its noun is generic: in every topic
@@ -176,14 +246,17 @@ def test_a_marker_with_a_specific_noun_is_a_theme(terms, pos):
 
 def test_topic_concentration_tells_documents_spread_like_the_corpus_from_documents_in_two_topics():
     from nlp.bursts import topic_concentration
+    from nlp.term_trends import ChanceLine
 
     topics = np.repeat(np.arange(10), 50)  # ten topics of 50 documents
+    line = ChanceLine(topics, len(topics), 0.05)
     spread = topic_concentration(topics[::5], topics)  # 10 from every topic: like the corpus
     gathered = topic_concentration(np.repeat([0, 1], 20), topics)  # 40 documents in two topics
-    assert spread[0] < 0 < 1.0 < gathered[0] and spread[1] > 0.5 and gathered[1] < 0.01
-    assert topic_concentration(np.array([], dtype=int), topics) == (0.0, 1.0)
+    assert spread[0] < 0 < line([100])[0] < 1.0 < gathered[0] and spread[1] == 100 and gathered[1] == 40
+    assert gathered[0] > line([40])[0]
+    assert topic_concentration(np.array([], dtype=int), topics) == (0.0, 0)
     with_outliers = topic_concentration(np.array([-1, -1, 3, 3, 3]), np.append(topics, [-1, -1]))
-    assert with_outliers[0] == topic_concentration(np.array([3, 3, 3]), topics)[0] > 0  # outliers left out
+    assert with_outliers == (topic_concentration(np.array([3, 3, 3]), topics)[0], 3) and with_outliers[0] > 0
 
 
 def test_a_concentrated_term_names_a_thing_if_it_has_a_noun_or_an_adjective_at_all():

@@ -4,10 +4,10 @@ import scipy.sparse as sp
 
 from nlp.emergence import EmergenceDetector
 from nlp.term_trends import (
+    ChanceLine,
     TermCounts,
     TermIndex,
     carried_share,
-    chance_specificity,
     redundant,
     specific_terms,
     term_documents,
@@ -88,13 +88,13 @@ def test_a_few_scattered_documents_in_many_small_topics_reach_a_high_specificity
     matrix = sp.csc_matrix(np.column_stack([scattered, gathered]).astype(float))
     keep, spec = specific_terms(matrix, topics, 1.0, 0.01)
     n = matrix.T @ (topics != -1).astype(float)
-    line = chance_specificity(topics, n, 0.01)
+    line = ChanceLine(topics, int(n.max()), 0.01)(n)
     assert np.array_equal(keep, (spec >= 1) & (spec > line))  # the candidates: both lines passed
     assert (spec[:300] >= 1).mean() > 0.1  # the specificity line of 1 lets many scattered terms through ...
     assert (spec[:300] > line[:300]).mean() < 0.03  # ... the chance line about its 1 %
     assert spec[300] > line[300] and spec[300] >= 1  # a term in two topics passes both
-    assert np.all(np.diff(chance_specificity(topics, np.array([3, 10, 100, 1000]), 0.01)) < 0)  # fewer: wider
-    assert np.isinf(chance_specificity(topics, np.array([0]), 0.01)).all()
+    assert np.all(np.diff(ChanceLine(topics, 1000, 0.01)([3, 10, 100, 1000])) < 0)  # fewer: wider
+    assert np.isinf(ChanceLine(topics, 1000, 0.01)([0])).all() and np.isinf(ChanceLine(topics, 0, 0.01)([5])).all()
 
 
 def test_redundant_terms_sharing_their_documents_collapse_into_the_best():
