@@ -15,9 +15,12 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-# what the term counter (`nlp.term_trends`) drops between a phrase's words: English stop words, one-letter words
-# and words that do not start with an ASCII letter (numbers: "Task 2: Identification" holds "task identification")
-SKIPPED = r"(?:" + "|".join(sorted(ENGLISH_STOP_WORDS, key=len, reverse=True)) + r"|[a-zA-Z]|[^\Wa-zA-Z][\w\-]*)\b"
+from nlp.topics import TOKEN_WORD
+
+# what the term counter (`nlp.term_trends`) drops between a phrase's words: English stop words and every word that
+# is not one of its tokens (`nlp.topics.TOKEN_WORD`): one-letter words, numbers ("Task 2: Identification" holds
+# "task identification"), words with letters it does not read ("café")
+SKIPPED = r"(?:" + "|".join(sorted(ENGLISH_STOP_WORDS, key=len, reverse=True)) + rf"|(?!{TOKEN_WORD}\b)\w[\w\-]*)\b"
 
 
 def term_pattern(term: str) -> re.Pattern:

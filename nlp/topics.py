@@ -20,7 +20,8 @@ from nlp.labels import generic_words, unique_labels
 
 OUTLIER = -1
 # a word to the topic vectorizer and the term counter (`nlp.term_trends`): an ASCII letter, then letters, digits, -
-TOKEN_PATTERN = r"(?u)\b[a-zA-Z][a-zA-Z0-9\-]+\b"
+TOKEN_WORD = r"[a-zA-Z][a-zA-Z0-9\-]+"
+TOKEN_PATTERN = rf"(?u)\b{TOKEN_WORD}\b"
 REPRESENTATIONS = ("ctfidf", "mmr", "keybert_mmr")
 
 

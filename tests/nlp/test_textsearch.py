@@ -34,3 +34,17 @@ def test_a_phrase_is_found_in_the_texts_the_term_counter_counts_it_in():
     counted = term_documents(texts, ["task identification"]).toarray()[:, 0].astype(bool)
     assert counted.tolist() == [True, True, True, True, True, False, False, True, False, True]
     assert TextSearch(pd.Series(texts)).holding("task identification").tolist() == counted.tolist()
+
+
+def test_words_the_counter_does_not_read_are_skipped_and_the_words_it_reads_are_not():
+    """Words with letters outside its tokens ("données", "équivalents") are not words to the counter, so "des plus"
+    is counted across them; "V-WSD" is one token ("v-wsd"), so "disambiguation wsd" is not counted across it."""
+    from nlp.term_trends import term_documents
+
+    texts = ["sur des données plus accessibles", "par des équivalents sémantiques plus simples", "des idées plus",
+             "Sense Disambiguation (V-WSD) entails", "disambiguation (WSD)", "des mots plus"]
+    for term in ["des plus", "disambiguation wsd"]:
+        counted = term_documents(texts, [term]).toarray()[:, 0].astype(bool)
+        assert TextSearch(pd.Series(texts)).holding(term).tolist() == counted.tolist(), term
+    assert term_documents(texts, ["des plus"]).toarray()[:, 0].tolist() == [1, 1, 1, 0, 0, 0]
+    assert term_documents(texts, ["disambiguation wsd"]).toarray()[:, 0].tolist() == [0, 0, 0, 0, 1, 0]
