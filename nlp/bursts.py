@@ -112,28 +112,27 @@ def busiest_period(flag_periods: pd.Series, all_periods: pd.Series) -> tuple[obj
     return rate.idxmax(), float(rate.max() / rate.sum())
 
 
-def batch(flag_days: pd.Series, all_days: pd.Series, span: int, min_most: int = 0, min_lift: float = 0.0,
+def batch(flag_days: np.ndarray, all_days: np.ndarray, span: int, min_most: int = 0, min_lift: float = 0.0,
           draws: int = 200, seed: int = 0) -> tuple[int, pd.Timestamp | None, float, float]:
     """The most of a flag's documents dated within `span` consecutive days, the first of those days, all
     documents' share in those days, and the p-value: the share of `draws` random sets of as many documents, drawn
     from all (`all_days`), whose most within `span` days reaches it (a permutation null: it keeps the corpus's own
-    clumping of dates). Missing dates are left out; no dates: (0, None, 0, 1). Fewer than `min_most`, or a share
-    of the flag's documents under `min_lift` x all documents' share: p = 1 without drawing."""
-    days, pool = _days(flag_days), _days(all_days)
-    if not len(days):
+    clumping of dates). Dates as `day_numbers`; none: (0, None, 0, 1). Fewer than `min_most`, or a share of the
+    flag's documents under `min_lift` x all documents' share: p = 1 without drawing."""
+    if not len(flag_days):
         return 0, None, 0.0, 1.0
-    most, first = _most_within(days, span)
-    start = days[first]
-    base = float(np.searchsorted(pool, start + span) - np.searchsorted(pool, start)) / len(pool)
+    most, first = _most_within(flag_days, span)
+    start = flag_days[first]
+    base = float(np.searchsorted(all_days, start + span) - np.searchsorted(all_days, start)) / len(all_days)
     when = pd.Timestamp(np.datetime64(int(start), "D"))
-    if most < min_most or most / len(days) < min_lift * base:
+    if most < min_most or most / len(flag_days) < min_lift * base:
         return most, when, base, 1.0
     rng = np.random.default_rng(seed)
-    null = [_most_within(np.sort(rng.choice(pool, len(days), replace=False)), span)[0] for _ in range(draws)]
+    null = [_most_within(np.sort(rng.choice(all_days, len(flag_days), replace=False)), span)[0] for _ in range(draws)]
     return most, when, base, (1 + sum(value >= most for value in null)) / (1 + draws)
 
 
-def _days(dates: pd.Series) -> np.ndarray:
+def day_numbers(dates: pd.Series) -> np.ndarray:
     """Dates as sorted day numbers, missing ones left out."""
     dates = pd.to_datetime(dates.dropna())
     return np.sort(dates.to_numpy(dtype="datetime64[D]").astype(np.int64))
@@ -344,8 +343,9 @@ class BurstRules:
         self.batch_days, self.max_batch_share, self.batch_p = batch_days, max_batch_share, batch_p
         self.max_mix_share, self.prior_docs = max_mix_share, prior_docs
         self.min_docs, self.min_growth = min_docs, min_growth
-        self.periods, self.latest = one_per_document(recent_docs)["period"], recent_docs["period"].max()
-        self.days = one_per_document(recent_docs)["day"] if "day" in recent_docs else None
+        documents = one_per_document(recent_docs)
+        self.periods, self.latest = documents["period"], recent_docs["period"].max()
+        self.days = day_numbers(documents["day"]) if "day" in documents else None  # once, for every flag
         self.shares = {c: recent_docs[c].value_counts(normalize=True, dropna=False) for c in ("group", "org")
                        if c in recent_docs}  # each group's and organisation's share of the recent rows
         recent = families(recent_docs)
@@ -427,7 +427,7 @@ class BurstRules:
         if share > self.max_period_share and period != self.latest:  # in the latest: still rising
             return "burst", (f"{share:.0%} of its rate in one period ({pd.Timestamp(period).date()}), lower after it")
         if self.days is not None and "day" in texts:
-            days = texts["day"].dropna()
+            days = day_numbers(texts["day"])
             most, start, base, p = batch(days, self.days, self.batch_days,
                                          min_most=int(self.max_batch_share * len(days)) + 1,
                                          min_lift=self.min_group_lift)

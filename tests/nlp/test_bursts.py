@@ -5,6 +5,7 @@ import pytest
 from nlp.bursts import (
     BurstRules,
     batch,
+    day_numbers,
     families,
     group_family,
     names_a_thing,
@@ -206,7 +207,7 @@ def test_documents_crowding_the_days_all_documents_crowd_are_no_batch():
     docs = dated(recent())
     docs.loc[rng.random(len(docs)) < 0.8, "day"] = pd.Timestamp("2024-02-15")
     theme = docs.sample(30, random_state=9)
-    most, start, base, p = batch(theme["day"], docs["day"], 7)
+    most, start, base, p = batch(day_numbers(theme["day"]), day_numbers(docs["day"]), 7)
     assert most / len(theme) > 0.6 and start <= pd.Timestamp("2024-02-15") < start + pd.Timedelta(days=7)
     assert base > 0.7 and p > 0.1
     assert verdict(theme, docs, **THRESHOLDS)[0] == "emerging"
@@ -214,11 +215,12 @@ def test_documents_crowding_the_days_all_documents_crowd_are_no_batch():
     latest = rng.random(len(docs)) < 0.6
     docs.loc[latest, ["day", "period"]] = [pd.Timestamp("2024-03-01"), PERIODS[2]]
     rising = pd.concat([docs[latest].head(27), docs[~latest].head(3)])
-    assert batch(rising["day"], docs["day"], 7)[3] < 0.01  # beyond a flat rate ...
+    assert batch(day_numbers(rising["day"]), day_numbers(docs["day"]), 7)[3] < 0.01  # beyond a flat rate ...
     assert verdict(rising, docs, **THRESHOLDS)[0] == "emerging"  # ... but 1.5 times all papers' share, not 3
     spread = dated(recent(seed=1)).sample(30, random_state=9)
     clumped = spread.assign(day=[pd.Timestamp("2024-01-03")] * 15 + spread["day"].tolist()[15:])
-    assert batch(clumped["day"], spread["day"], 7)[3] < 0.01 < batch(spread["day"], spread["day"], 7)[3]
+    pool = day_numbers(spread["day"])
+    assert batch(day_numbers(clumped["day"]), pool, 7)[3] < 0.01 < batch(pool, pool, 7)[3]
 
 
 @pytest.mark.parametrize("terms, pos", [
