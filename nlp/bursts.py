@@ -69,7 +69,7 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from nlp.term_trends import excess_per_document
+from nlp.term_trends import excess_per_document, topic_shares
 from nlp.topics import TOKEN_PATTERN
 from nlp.trends import mix_share
 
@@ -168,13 +168,12 @@ def topic_concentration(doc_topics: np.ndarray, all_topics: np.ndarray) -> tuple
     spread like the corpus, K - 1 inside one topic); whether random sets of as many documents reach it is
     `nlp.term_trends.ChanceLine`'s. Outliers (topic -1) are left out, of the documents counted too; none: (0, 0).
     """
-    doc_topics, all_topics = np.asarray(doc_topics), np.asarray(all_topics)
-    doc_topics, all_topics = doc_topics[doc_topics != OUTLIER], all_topics[all_topics != OUTLIER]
-    labels = np.unique(all_topics)
+    labels, share = topic_shares(all_topics)
+    doc_topics = np.asarray(doc_topics)
+    doc_topics = doc_topics[doc_topics != OUTLIER]
     n = len(doc_topics)
     if n == 0 or len(labels) < 2:
         return 0.0, n
-    share = np.bincount(np.searchsorted(labels, all_topics), minlength=len(labels)) / len(all_topics)
     counts = np.bincount(np.searchsorted(labels, doc_topics), minlength=len(labels))
     return float(excess_per_document(counts[:, None], share)[0]), n
 

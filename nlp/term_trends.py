@@ -140,13 +140,21 @@ def excess_per_document(observed: np.ndarray, share: np.ndarray) -> np.ndarray:
     return np.where(n > 0, (chi2 - (len(share) - 1)) / np.maximum(n, 1), 0.0)
 
 
+def topic_shares(topics: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The real topics (outliers left out), sorted, and each one's share of the documents in real topics."""
+    topics = np.asarray(topics)
+    labels, counts = np.unique(topics[topics != OUTLIER], return_counts=True)
+    return labels, counts / max(counts.sum(), 1)
+
+
 def _topic_counts(matrix: sp.csc_matrix, topics: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Documents holding each term per real topic (topics x terms) and each real topic's share of the real
-    documents (outliers left out)."""
+    documents (`topic_shares`)."""
     real = topics != OUTLIER
-    labels, index = np.unique(topics[real], return_inverse=True)
+    labels, share = topic_shares(topics)
+    index = np.searchsorted(labels, topics[real])
     membership = sp.csr_matrix((np.ones(real.sum()), (np.arange(real.sum()), index)), shape=(real.sum(), len(labels)))
-    return (membership.T @ matrix[real]).toarray(), np.bincount(index, minlength=len(labels)) / real.sum()
+    return (membership.T @ matrix[real]).toarray(), share
 
 
 def specific_terms(matrix: sp.csc_matrix, topics: np.ndarray, min_specificity: float, p: float
@@ -171,10 +179,9 @@ class ChanceLine:
     counts, the line at each; no documents: inf."""
 
     def __init__(self, topics: np.ndarray, max_n: int, p: float, draws: int = 1000, seed: int = 0):
-        real = topics[topics != OUTLIER]
+        share = topic_shares(topics)[1]
         self.grid, self.lines = np.array([1]), np.array([np.inf])
-        if len(real) and max_n >= 1:
-            share = np.unique(real, return_counts=True)[1] / len(real)
+        if len(share) and max_n >= 1:
             self.grid = np.unique(np.geomspace(1, max_n, 48).astype(int))
             rng = np.random.default_rng(seed)
             self.lines = np.array([np.quantile(excess_per_document(rng.multinomial(size, share, size=draws).T, share),
