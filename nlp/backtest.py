@@ -13,7 +13,7 @@ Rules (docs/backtest.md):
   of its top 5 terms in one document) occurs in a share of the documents dated in (c, c + 1 year]
   at least `CONFIRM_RATIO` times its share of those dated in (c - 2 years, c - 1 year], and in at
   least `CONFIRM_MIN_DOCS` documents of the following year. Flags whose following year runs past
-  the data (or whose earlier year holds no documents) are not judged.
+  the data, or whose earlier year starts before it, are not judged.
 - Threat score (Klavans & Boyack) = hits / (hits + misses + false-alarm themes).
 - Every miss is explained: flagged but labelled burst / style, or the closest tested cell naming the
   theme with the rules it failed (q-value, support, growth, persistence), or no cell names it.
@@ -227,7 +227,7 @@ class Confirmer:
     def __init__(self, texts: pd.Series, dates: pd.Series):
         self.search = TextSearch(texts)
         self.dates = pd.to_datetime(pd.Series(dates)).reset_index(drop=True)
-        self.last = self.dates.max()
+        self.first, self.last = self.dates.min(), self.dates.max()
         self._years: dict[pd.Timestamp, tuple[np.ndarray, np.ndarray]] = {}
 
     def _years_around(self, c: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
@@ -247,9 +247,10 @@ class Confirmer:
         return np.sum([self.search.holding(t) for t in top], axis=0) >= min(CONFIRM_CO, len(top))
 
     def confirmed(self, cutoff, scope: str, cell: str, terms: list[str]) -> bool | None:
-        """True / False, or None when the following year runs past the data or the earlier year is empty."""
+        """True / False, or None when the following year runs past the data or the earlier year starts before
+        it (a share of the handful of documents a young corpus has there says nothing)."""
         c = pd.Timestamp(cutoff)
-        if c + YEAR > self.last:
+        if c + YEAR > self.last or c - 2 * YEAR < self.first:
             return None
         after, before = self._years_around(c)
         if not before.any() or not after.any():

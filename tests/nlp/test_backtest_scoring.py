@@ -100,6 +100,7 @@ def test_confirmed_when_the_share_rises_by_half_in_the_next_year_in_five_documen
     assert confirmer.confirmed(cutoff, "topic", "", ["anode", "cathode", "steel"]) is True  # 2 of the top 5 terms
     assert confirmer.confirmed("2025-03-31", "term", "graphene", ["graphene"]) is None  # next year past the data
     assert confirmer.confirmed("2020-12-31", "term", "graphene", ["graphene"]) is None  # no year two back
+    assert confirmer.confirmed("2021-12-31", "term", "graphene", ["graphene"]) is None  # it starts before the data
 
 
 def test_repeated_keeps_flags_raised_at_the_previous_cutoff_too():
