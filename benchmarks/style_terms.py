@@ -64,10 +64,10 @@ def main(corpus: str) -> None:
     right = {"style": 0, "theme": 0}
     for expected, terms in TERMS[corpus].items():
         for term in terms:
-            texts = recent.loc[recent["doc_id"].isin(documents("term", -1, term)), "t"].tolist()
-            reason = judge.reason([term], texts)
+            own = documents.mask("term", -1, term)
+            reason = judge.reason([term], own)
             right[expected] += (reason is not None) == (expected == "style")
-            print(f"| {term} | {expected} | {len(texts)} | {reason or 'theme'} |")
+            print(f"| {term} | {expected} | {own.sum()} | {reason or 'theme'} |")
     print(" ".join(f"{k}: {right[k]} / {len(v)} right" for k, v in TERMS[corpus].items()))
 
 

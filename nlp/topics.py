@@ -249,7 +249,12 @@ def nearest_assignments(vectors: np.ndarray, stable_ids: np.ndarray, centroids: 
                         reduce_similarity: float) -> tuple[np.ndarray, ...]:
     """(topic, nearest, similarity, reduced) by nearest unit centroid: the topic an outlier below
     `assign_similarity`, the reduced topic one below `reduce_similarity`."""
-    best, sims = nearest_topics(vectors, centroids)
+    return placed(*nearest_topics(vectors, centroids), stable_ids, assign_similarity, reduce_similarity)
+
+
+def placed(best: np.ndarray, sims: np.ndarray, stable_ids: np.ndarray, assign_similarity: float,
+           reduce_similarity: float) -> tuple[np.ndarray, ...]:
+    """`nearest_assignments` from the nearest centroids' rows and similarities (`nearest_topics`)."""
     nearest = stable_ids[best] if len(stable_ids) else np.full(len(best), OUTLIER)
     assigned = np.where(sims >= assign_similarity, nearest, OUTLIER)
     reduced = np.where(sims >= reduce_similarity, nearest, OUTLIER)

@@ -128,20 +128,21 @@ def fit(store: Store, settings: Settings, result: StepResult, coherence: bool = 
     version = _new_version()
     path = settings.models_dir / "topics" / version
     tm.save_model(model, path)
-    metrics = _metrics(local, vectors, real, linkage.events, cfg.reduce_quantile) | _quality(texts, real["terms"],
-                                                                                            coherence)
+    stable_ids, centroids = np.array(linkage.stable_ids, dtype=int), centroid_matrix(real)
+    nearest = tm.nearest_topics(vectors, centroids)  # the fit's documents' nearest topics, for metrics and placing
+    metrics = _metrics(local, nearest[1], real, linkage.events, cfg.reduce_quantile) | _quality(texts, real["terms"],
+                                                                                               coherence)
     manifest = {"version": version, "kind": "base", "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "data_window": [str(start), str(newest)], "n_docs": len(doc_ids), "embedder": embedder_name,
                 "params": cfg.model_dump(), "metrics": metrics, "topics": {int(k): v for k, v in mapping.items()}}
     table["topic_id"] = table["local_topic"].map(mapping)
     table["similarity"] = table["topic_id"].map({e["topic_id"]: e["similarity"] for e in linkage.events
                                                  if e["event"] == "continue"})
-    stable_ids, centroids = np.array(linkage.stable_ids, dtype=int), centroid_matrix(real)
     topics, kept = _sticky(np.array([mapping[t] for t in local]), before, vectors, stable_ids, centroids,
                            metrics["assign_similarity"])
     metrics |= {"match_rules": linkage.rules, "sticky_docs": int(kept.sum()), "generic_words": generic,
                 "clusterer": getattr(model.hdbscan_model, "method_", cfg.clusterer)}
-    fitted = _fitted_assignments(topics, vectors, stable_ids, centroids, metrics)
+    fitted = _fitted_assignments(topics, tm.placed(*nearest, stable_ids, *thresholds(metrics)))
     other_ids, other_vectors = store.vectors(embedder_name, where="doc.published_on IS NULL OR doc.published_on <= ?",
                                              params=[start])
     others = tm.nearest_assignments(other_vectors, stable_ids, centroids, *thresholds(metrics))
@@ -189,11 +190,11 @@ def _sticky(topics: np.ndarray, before: np.ndarray, vectors: np.ndarray, stable_
     return sticky_topics(topics, before, sims, set(row), min_similarity=min_similarity)
 
 
-def _metrics(local: np.ndarray, vectors: np.ndarray, real: pd.DataFrame, events: list[dict],
+def _metrics(local: np.ndarray, sims: np.ndarray, real: pd.DataFrame, events: list[dict],
              reduce_quantile: float) -> dict:
-    """Outlier share and the similarity thresholds nightly assignment uses to match it."""
+    """Outlier share and the similarity thresholds nightly assignment uses to match it (`sims`: each fitted
+    document's similarity to its nearest topic)."""
     outlier_share = float((local == tm.OUTLIER).mean())
-    _, sims = tm.nearest_topics(vectors, centroid_matrix(real))
     counts = pd.Series([e["event"] for e in events]).value_counts().to_dict()
     return {"n_topics": len(real), "outlier_share": outlier_share,
             "assign_similarity": float(np.quantile(sims, outlier_share)) if len(real) else 1.0,
@@ -216,10 +217,10 @@ def _retired(events: list[dict]) -> dict[int, str]:
             if e["event"] in ("merge", "death")}
 
 
-def _fitted_assignments(topics: np.ndarray, vectors: np.ndarray, stable_ids: np.ndarray, centroids: np.ndarray,
-                        metrics: dict) -> tuple[np.ndarray, ...]:
-    """(topic, nearest, similarity, reduced) for the fit's own documents: its clusters, outliers reduced."""
-    _, nearest, sims, reduced = tm.nearest_assignments(vectors, stable_ids, centroids, *thresholds(metrics))
+def _fitted_assignments(topics: np.ndarray, placed: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """(topic, nearest, similarity, reduced) for the fit's own documents: its clusters, outliers reduced; `placed`
+    is their nearest assignment (`nlp.topics.placed`)."""
+    _, nearest, sims, reduced = placed
     return topics, nearest, sims, np.where(topics != tm.OUTLIER, topics, reduced)
 
 

@@ -3,6 +3,8 @@ detection's recent window, shared by the detect step and the backtest."""
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 import pandas as pd
 
@@ -89,7 +91,12 @@ class StyleJudge:
         self.texts = texts["t"].tolist()
         self.search, self.topics = recent.search, texts["topic_id"].to_numpy()
         self.min_docs, self.min_specificity = trends.min_docs, trends.min_term_specificity
-        self.chance = ChanceLine(self.topics, len(self.topics), trends.style_concentration_p)
+        self.concentration_p = trends.style_concentration_p
+
+    @cached_property
+    def chance(self) -> ChanceLine:
+        """The chance line of the recent documents' topics, drawn when a marker first needs it."""
+        return ChanceLine(self.topics, len(self.topics), self.concentration_p)
 
     def concentrated(self, term: str) -> bool:
         """Whether the recent documents holding `term` gather in a few topics: at least `min_docs` of them,
@@ -102,14 +109,16 @@ class StyleJudge:
         specificity, n = topic_concentration(self.topics[has], self.topics)
         return specificity >= self.min_specificity and specificity > self.chance([n])[0]
 
-    def reason(self, marker: list[str], texts: list[str]) -> str | None:
+    def reason(self, marker: list[str], own: np.ndarray) -> str | None:
         """Why the marker (a term, or a topic's terms: the first `style_terms`) is style; None: a theme. Its
-        words are tagged where they occur in `texts` (the flag's documents), else in the other recent documents:
-        a term's words need not be adjacent in the text ("aligns eu" is counted from "aligns with EU"); each passage
-        is tagged once. A term that `min_docs` of `texts` abbreviate names a thing (`nlp.bursts.abbreviated`)."""
+        words are tagged where they occur in the flag's documents (`own`, a mask over the recent documents), else
+        in the other recent documents: a term's words need not be adjacent in the text ("aligns eu" is counted
+        from "aligns with EU"); each document is tagged once. A term that `min_docs` of the flag's documents
+        abbreviate names a thing (`nlp.bursts.abbreviated`)."""
         marker = [t for t in marker if t][: self.n_terms]
-        own = set(texts)
-        tags = self.extractor.word_tags(tagged_words(marker), [*texts, *(t for t in self.texts if t not in own)])
+        texts = [t for t, mine in zip(self.texts, own, strict=True) if mine]
+        tags = self.extractor.word_tags(tagged_words(marker),
+                                        [*texts, *(t for t, mine in zip(self.texts, own, strict=True) if not mine)])
         concentrated = {t for t in marker if any(tags.get(w) in MODIFIED for w in t.split()) and self.concentrated(t)}
         return style_reason(marker, tags, self.generic, concentrated, abbreviated(marker, texts, self.min_docs))
 
@@ -128,10 +137,11 @@ class FlagJudge:
     def __call__(self, scope: str, topic_id: int, cell: str, marker: list[str]) -> tuple[str, str]:
         """("emerging" | "burst" | "style", reason) of the flag (`scope` topic or term, its topic, a term flag's
         term as `cell`) whose marker is `marker` (a term flag's term, a topic flag's terms)."""
-        flag_docs = self.recent[self.recent["doc_id"].isin(self.documents(scope, topic_id, cell))]\
+        own = self.documents.mask(scope, topic_id, cell)
+        flag_docs = self.recent[self.recent["doc_id"].isin(self.documents.docs.loc[own, "doc_id"])]\
             .rename(columns={"t": "text"})
         if self.style is not None:
-            reason = self.style.reason(list(marker), flag_docs.drop_duplicates("doc_id")["text"].tolist())
+            reason = self.style.reason(list(marker), own)
             if reason:
                 return "style", reason
         flag_base = None if self.baseline is None else self.baseline[self.baseline["doc_id"].isin(
