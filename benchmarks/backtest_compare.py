@@ -116,7 +116,8 @@ def table(results: dict[str, dict]) -> str:
     for name, result in results.items():
         lines.append(f"{name:<8}{result['seconds']} s ({result.get('cpu_seconds', '?')} s CPU), "
                      f"{result['share_of_cutoffs_flagged']:.0%} of cutoffs flagged, "
-                     f"{len(result['skipped_cutoffs'])} skipped, {result.get('carried_terms', '?')} terms carried")
+                     f"{len(result['skipped_cutoffs'])} skipped, {result.get('carried_terms', '?')} terms carried, "
+                     f"median evidence delay {result.get('median_evidence_delay_days')} d")
         if result["params"].get("stage_cpu_seconds"):
             lines.append(f"{'':<8}{stage_seconds(result['params']['stage_cpu_seconds'])}")
         for method, m in (("detector", result), *result["baselines"].items()):
@@ -125,7 +126,9 @@ def table(results: dict[str, dict]) -> str:
         for d in result["themes"]:
             lines.append(f"{'':<10}{d['theme']:<32} {d['label']:<13} first {d['first_cutoff'] or '-':<10} "
                          f"delay {d['delay_days'] if d['delay_days'] is not None else '-':>5} "
-                         f"{d['n_matching_flags']:>3} flags, {d['premature_flags']} premature")
+                         f"{d['n_matching_flags']:>3} flags, {d['premature_flags']} premature"
+                         + (f", evidence {d['evidence_cutoff']} ({d['evidence_delay_days']} d)"
+                            if d.get("evidence_cutoff") else ""))
         for miss in result.get("missed", []):
             lines.append(f"{'':<10}missed {miss['theme']}: {describe_miss(miss)}")
     return "\n".join(lines)

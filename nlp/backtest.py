@@ -15,6 +15,10 @@ Rules (docs/backtest.md):
   least `CONFIRM_MIN_DOCS` documents of the following year. Flags whose following year runs past
   the data, or whose earlier year starts before it, are not judged.
 - Threat score (Klavans & Boyack) = hits / (hits + misses + false-alarm themes).
+- *Evidence*: the first cutoff of an emerging theme's hit window at which its own phrases' documents rose
+  in the detector's recent window against its baseline window (as many documents and as much growth as a
+  flag needs, a one-sided binomial test at the FDR level, no multiple testing): the delay the data and the
+  windows allow a detector that knew the theme's words. The detector's delay beyond it is its own.
 - Every miss is explained: flagged but labelled burst / style, or the closest tested cell naming the
   theme with the rules it failed (q-value, support, growth, persistence), or no cell names it.
 """
@@ -27,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binom
 
 from nlp.textsearch import TextSearch
 
@@ -259,6 +264,57 @@ class Confirmer:
         n_after = int(present[after].sum())
         share_after, share_before = n_after / after.sum(), present[before].sum() / before.sum()
         return bool(n_after >= CONFIRM_MIN_DOCS and share_after >= CONFIRM_RATIO * share_before)
+
+
+class Evidence:
+    """When the data first showed each emerging theme rising, read with the theme's own phrases
+    (`phrase_pattern`): documents dated in the recent window (c - `recent_days`, c] against the baseline
+    window of `baseline_days` before it, at least `min_docs` of them, a share `min_growth` times the
+    baseline's, and a one-sided binomial p-value below `alpha` (the theme's documents of both windows
+    split as the windows' documents are). The earliest delay a detector with these windows could reach."""
+
+    def __init__(self, texts: pd.Series, dates: pd.Series, *, recent_days: int, baseline_days: int, min_docs: int,
+                 min_growth: float, alpha: float):
+        order = np.argsort(pd.to_datetime(pd.Series(dates)).to_numpy(), kind="stable")
+        self.dates = pd.to_datetime(pd.Series(dates)).to_numpy()[order]
+        self.texts = pd.Series(texts).fillna("").to_numpy()[order]
+        self.recent, self.baseline = pd.Timedelta(days=recent_days), pd.Timedelta(days=baseline_days)
+        self.min_docs, self.min_growth, self.alpha = min_docs, min_growth, alpha
+
+    def _count(self, cumulative: np.ndarray, start: pd.Timestamp, end: pd.Timestamp) -> tuple[int, int]:
+        """(documents, theme documents) dated in (start, end]."""
+        lo, hi = np.searchsorted(self.dates, [np.datetime64(start), np.datetime64(end)], side="right")
+        return int(hi - lo), int(cumulative[hi] - cumulative[lo])
+
+    def rising(self, k1: int, n1: int, k0: int, n0: int) -> bool:
+        """Whether k1 theme documents of n1 recent ones rose against k0 of n0 baseline ones."""
+        if not n0 or not n1 or k1 < self.min_docs or k1 * n0 < self.min_growth * k0 * n1:
+            return False
+        return bool(binom.sf(k1 - 1, k0 + k1, n1 / (n0 + n1)) < self.alpha)
+
+    def first(self, phrases: list[str], cutoffs: list) -> pd.Timestamp | None:
+        """The first of `cutoffs` at which the documents holding one of `phrases` rose; None: at none."""
+        pattern = phrase_pattern(phrases)
+        cumulative = np.concatenate([[0], np.cumsum([bool(pattern.search(t)) for t in self.texts])])
+        for c in sorted(pd.Timestamp(c) for c in cutoffs):
+            n1, k1 = self._count(cumulative, c - self.recent, c)
+            n0, k0 = self._count(cumulative, c - self.recent - self.baseline, c - self.recent)
+            if self.rising(k1, n1, k0, n0):
+                return c
+        return None
+
+    def per_theme(self, truth: pd.DataFrame, cutoffs: list, tolerance_days: int) -> dict[str, dict]:
+        """Per emerging theme: the first cutoff of its hit window (`hit_window`) at which it rose and the delay
+        from its expected_from, as the scorer measures a hit's."""
+        out = {}
+        for _, theme in truth[truth["label"] == "emerging"].iterrows():
+            opens, closes = hit_window(theme, tolerance_days)
+            first = self.first(theme["phrases"], [c for c in cutoffs if opens <= pd.Timestamp(c) <= closes])
+            delay = (first - theme["expected_from"]).days if first is not None and pd.notna(theme["expected_from"]) \
+                else None
+            out[theme["theme"]] = {"evidence_cutoff": first and first.strftime("%Y-%m-%d"),
+                                   "evidence_delay_days": delay}
+        return out
 
 
 def repeated(flags: pd.DataFrame, cutoffs: list, looks: int) -> pd.DataFrame:

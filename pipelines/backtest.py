@@ -24,7 +24,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nlp.backtest import Confirmer, closest_cells, explain_misses, read_truth, repeated, score_flags, theme_fractions
+from nlp.backtest import (
+    Confirmer,
+    Evidence,
+    closest_cells,
+    explain_misses,
+    read_truth,
+    repeated,
+    score_flags,
+    theme_fractions,
+)
 from nlp.baselines import top_k, topic_share_growth, topics_over_time_growth
 from nlp.forecast import ForecastBacktest, topic_series
 from nlp.term_trends import TermIndex
@@ -268,6 +277,14 @@ def run_backtest(settings: Settings, truth_path: Path, *, start=None, end=None, 
     metrics = {m: score_flags(f, truth, points, tolerance_days=tolerance_days) for m, f in scored.items()}
     metrics["detector"]["missed"] = explain_misses(metrics["detector"]["themes"], all_flags, closest, truth,
                                                    tolerance_days=tolerance_days)
+    with clock("evidence"):  # how early the data let the theme's own words show it, in the detector's windows
+        evidence = Evidence(corpus["t"], corpus["published_on"], recent_days=trends.recent_days,
+                            baseline_days=trends.baseline_days, min_docs=trends.min_docs,
+                            min_growth=trends.min_growth, alpha=trends.fdr).per_theme(truth, points, tolerance_days)
+    for theme in metrics["detector"]["themes"]:
+        theme.update(evidence.get(theme["theme"], {}))
+    delays = [e["evidence_delay_days"] for e in evidence.values() if e["evidence_delay_days"] is not None]
+    metrics["detector"]["median_evidence_delay_days"] = float(np.median(delays)) if delays else None
     detector_cutoffs = scored["detector"]["cutoff"].nunique()
     if forecasts.rows:  # outcomes: the topics' shares of the complete periods up to the last cutoff, as then assigned
         outcome = docs.assign(period=period_start(docs["published_on"], detector.period_))

@@ -127,7 +127,8 @@ def render_backtest(result: dict) -> str:
     """The detector and every baseline side by side (strict scores), then one line per theme."""
     p = result["params"]
     lines = [f"backtest {result['backtest_id']}: {p['from']} .. {p['to']} ({p['step']}), "
-             f"{result['share_of_cutoffs_flagged']:.0%} of cutoffs flagged, {len(result['skipped_cutoffs'])} skipped",
+             f"{result['share_of_cutoffs_flagged']:.0%} of cutoffs flagged, {len(result['skipped_cutoffs'])} skipped, "
+             f"median delay the data allowed (evidence) {result.get('median_evidence_delay_days')} d",
              f"{'method':<18}{'recall':>7}{'threat':>7}{'confirmed':>10}{'false':>6}{'premature':>10}"
              f"{'unmatched':>10}{'delay':>8}{'flags/cut':>10}"]
     for name, m in (("detector", result), *result["baselines"].items()):
@@ -139,7 +140,9 @@ def render_backtest(result: dict) -> str:
     for theme in result["themes"]:
         lines.append(f"  {theme['theme']:<24} {theme['label']:<13} detected={theme['detected']!s:<5} "
                      f"first={theme['first_cutoff']} delay={theme['delay_days']} flags={theme['n_matching_flags']} "
-                     f"premature={theme['premature_flags']}")
+                     f"premature={theme['premature_flags']}"
+                     + (f" evidence={theme['evidence_cutoff']} ({theme['evidence_delay_days']} d)"
+                        if theme.get("evidence_cutoff") else ""))
     for miss in result.get("missed", []):
         lines.append(f"  missed {miss['theme']}: {describe_miss(miss)}")
     for skip in result["skipped_cutoffs"]:

@@ -56,11 +56,15 @@ def test_backtest_cli_detects_planted_theme_without_false_alarms(tmp_path):
                            "confirmed_share", "premature_flags", "unmatched_flags"}
     assert set(result["baselines"]) >= {"topic_share", "topics_over_time", "term_share", "detector_repeated"}
     stages = result["params"]["stage_cpu_seconds"]  # where a replay's time goes, each stage timed over all cutoffs
-    assert set(stages) >= {"copy", "topics", "detect", "forecasts", "verdicts", "baselines", "confirm"}
+    assert set(stages) >= {"copy", "topics", "detect", "forecasts", "verdicts", "baselines", "confirm",
+                           "evidence"}
     assert all(s >= 0 for s in stages.values()) and stages["topics"] > 0
     themes = {t["theme"]: t for t in result["themes"]}
     assert result["recall"] == 1.0 and themes["batteries"]["detected"]
     assert -60 <= themes["batteries"]["delay_days"] <= 120 and result["false_alarms"] == 0
+    # the theme's own words showed the rise no later than the detector flagged it
+    assert themes["batteries"]["evidence_delay_days"] <= themes["batteries"]["delay_days"]
+    assert result["median_evidence_delay_days"] == themes["batteries"]["evidence_delay_days"]
     with Store.open(tmp_path / "data" / "trendscout.duckdb", read_only=True) as store:
         flags = store.df("SELECT method, cutoff FROM backtest_flags")
     assert "detector" in set(flags["method"]) and len(flags) >= 1

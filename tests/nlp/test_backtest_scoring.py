@@ -3,6 +3,7 @@ import pytest
 
 from nlp.backtest import (
     Confirmer,
+    Evidence,
     closest_cells,
     explain_misses,
     marker,
@@ -161,3 +162,42 @@ def test_a_miss_is_explained_by_its_labelled_flag_else_its_closest_cell_else_not
         {"theme": "batteries", "why": "no tested topic or term names it"}]
     assert explain_misses([{**themes[0], "detected": True}, themes[1]], early, near, truth,
                           tolerance_days=180) == []
+
+
+def monthly_corpus(theme_per_month: dict[str, int], months: int = 48, per_month: int = 100) -> tuple[list, list]:
+    """`per_month` documents on the 15th of each month from 2018-01; a month holds as many documents with
+    "graphene" as the value of the last key ('YYYY-MM') at or before it, the rest "steel"."""
+    texts, dates = [], []
+    for month in pd.date_range("2018-01-01", periods=months, freq="MS") + pd.Timedelta(days=14):
+        k = [v for key, v in sorted(theme_per_month.items()) if pd.Timestamp(key) <= month][-1]
+        texts += ["a graphene film"] * k + ["a steel beam"] * (per_month - k)
+        dates += [month] * per_month
+    return texts, dates
+
+
+def test_evidence_is_the_first_cutoff_at_which_the_themes_own_phrases_rose():
+    texts, dates = monthly_corpus({"2018-01": 1, "2020-01": 6})  # 1 % of the documents, then 6 % from 2020
+    evidence = Evidence(pd.Series(texts), pd.Series(dates), recent_days=182, baseline_days=730, min_docs=5,
+                        min_growth=1.5, alpha=0.05)
+    quarters = list(pd.date_range("2019-03-31", "2021-09-30", freq="QE"))
+    assert evidence.first(["graphene"], quarters) == pd.Timestamp("2020-03-31")  # its first quarter at 6 %
+    assert evidence.first(["steel"], quarters) is None  # falls, never rises
+    truth = pd.DataFrame({"theme": ["graphene", "steel"], "phrases": [["graphene"], ["steel"]],
+                          "label": ["emerging", "not_emerging"], "expected_from": pd.to_datetime(["2020-01-01", None]),
+                          "expected_to": pd.to_datetime(["2021-12-31", None])})
+    assert evidence.per_theme(truth, quarters, tolerance_days=0) == {
+        "graphene": {"evidence_cutoff": "2020-03-31", "evidence_delay_days": 90}}
+    # the hit window closes before the rise: no evidence in it
+    late = truth.assign(expected_from=pd.to_datetime(["2019-01-01", None]),
+                        expected_to=pd.to_datetime(["2019-12-31", None]))
+    assert evidence.per_theme(late, quarters, tolerance_days=0)["graphene"]["evidence_cutoff"] is None
+
+
+def test_evidence_needs_as_many_documents_and_as_much_growth_as_a_flag():
+    evidence = Evidence(pd.Series(["x"]), pd.Series([pd.Timestamp("2020-01-01")]), recent_days=182,
+                        baseline_days=730, min_docs=5, min_growth=1.5, alpha=0.05)
+    assert evidence.rising(12, 600, 8, 2400)  # 2 % against 0.33 %
+    assert not evidence.rising(4, 600, 0, 2400)  # from nothing, but 4 documents
+    assert not evidence.rising(14, 600, 40, 2400)  # 1.4x: too little growth
+    assert not evidence.rising(6, 600, 12, 2400)  # 2x, but 6 of 18 theme documents in a quarter of the volume
+    assert not evidence.rising(5, 600, 0, 0)  # no baseline
