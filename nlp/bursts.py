@@ -244,11 +244,13 @@ def tagged_words(terms: list[str]) -> list[str]:
 
 
 def _content(word: str, pos: dict[str, str], generic: set[str] | frozenset) -> bool:
-    """A noun or proper noun not in `generic`, or a hyphenated word made of such a noun and a verb: "LLM-based",
+    """A proper noun, a noun not in `generic`, or a hyphenated word made of such a noun and a verb: "LLM-based",
     "transformer-based", "instruction-tuned" and "AI-driven" are adjectives to the tagger, but they say what a
     thing is made with. Idioms made of nouns and adjectives ("cutting-edge", "in-depth", "state-of-the-art",
-    "user-friendly": the phrasing of machine-assisted proposals) do not."""
-    if pos.get(word) in NOUNS and word not in generic:
+    "user-friendly": the phrasing of machine-assisted proposals) do not. A proper noun names a thing even when
+    every topic uses it: a named thing spread over all topics (BERT, LLMs, COVID-19) is a theme that cuts across
+    them, not phrasing; a generic common noun ("insights", "needs", "gap") is phrasing."""
+    if pos.get(word) == "PROPN" or (pos.get(word) in NOUNS and word not in generic):
         return True
     *head, last = pieces(word) or [word]
     return pos.get(last) in VERBS and any(pos.get(p) in NOUNS and p not in generic for p in head)

@@ -15,7 +15,7 @@ from nlp.bursts import (
 )
 
 PERIODS = list(pd.date_range("2024-01-01", periods=3, freq="MS"))
-GENERIC = {"insights", "eu", "project", "new"}
+GENERIC = {"insights", "eu", "project", "new", "bert", "model"}
 THRESHOLDS = {"max_group_share": 0.5, "min_group_lift": 3.0, "max_period_share": 0.8, "max_template_share": 0.5,
               "max_mix_share": 0.5, "min_docs": 5, "min_growth": 1.5}
 
@@ -226,6 +226,7 @@ def test_documents_crowding_the_days_all_documents_crowd_are_no_batch():
 @pytest.mark.parametrize("terms, pos", [
     (["delves"], {"delves": "VERB"}),
     (["valuable insights"], {"valuable": "ADJ", "insights": "NOUN"}),  # its noun is generic: in every topic
+    (["model"], {"model": "NOUN"}),  # a generic common noun
     (["plays pivotal"], {"plays": "VERB", "pivotal": "ADJ"}),
     (["aligns eu"], {"aligns": "VERB", "eu": "PROPN"}),  # a proper noun, but a verb-led predicate
     (["underscores", "crucial"], {"underscores": "VERB", "crucial": "ADJ"}),  # a topic's terms: none names a thing
@@ -240,6 +241,7 @@ def test_a_marker_without_a_content_word_is_style(terms, pos):
     (["large language models"], {"large": "ADJ", "language": "NOUN", "models": "NOUN"}),
     (["eu taxonomy"], {"eu": "PROPN", "taxonomy": "NOUN"}),
     (["underscores", "hydrogen"], {"underscores": "VERB", "hydrogen": "NOUN"}),  # one term names a thing
+    (["bert model"], {"bert": "PROPN", "model": "NOUN"}),  # a named thing, though every topic uses it
 ])
 def test_a_marker_with_a_specific_noun_is_a_theme(terms, pos):
     assert style_reason(terms, pos, GENERIC) is None
