@@ -17,8 +17,8 @@ Rules (docs/backtest.md):
 - Threat score (Klavans & Boyack) = hits / (hits + misses + false-alarm themes).
 - *Evidence*: the first cutoff of an emerging theme's hit window at which its own phrases' documents rose
   in the detector's recent window against its baseline window (as many documents and as much growth as a
-  flag needs, a one-sided binomial test at the FDR level, no multiple testing): the delay the data and the
-  windows allow a detector that knew the theme's words. The detector's delay beyond it is its own.
+  flag needs, a one-sided binomial test at the FDR level over the hit window's cutoffs): about the delay
+  the data and the windows allow a detector that knew the theme's words. Beyond it the delay is the detector's.
 - Every miss is explained: flagged but labelled burst / style, or the closest tested cell naming the
   theme with the rules it failed (q-value, support, growth, persistence), or no cell names it.
 """
@@ -270,8 +270,9 @@ class Evidence:
     """When the data first showed each emerging theme rising, read with the theme's own phrases
     (`phrase_pattern`): documents dated in the recent window (c - `recent_days`, c] against the baseline
     window of `baseline_days` before it, at least `min_docs` of them, a share `min_growth` times the
-    baseline's, and a one-sided binomial p-value below `alpha` (the theme's documents of both windows
-    split as the windows' documents are). The earliest delay a detector with these windows could reach."""
+    baseline's, and a one-sided binomial p-value below `alpha` over the cutoffs looked at (the theme's
+    documents of both windows split as the windows' documents are). About the earliest delay a detector with
+    these windows could reach."""
 
     def __init__(self, texts: pd.Series, dates: pd.Series, *, recent_days: int, baseline_days: int, min_docs: int,
                  min_growth: float, alpha: float):
@@ -286,20 +287,22 @@ class Evidence:
         lo, hi = np.searchsorted(self.dates, [np.datetime64(start), np.datetime64(end)], side="right")
         return int(hi - lo), int(cumulative[hi] - cumulative[lo])
 
-    def rising(self, k1: int, n1: int, k0: int, n0: int) -> bool:
-        """Whether k1 theme documents of n1 recent ones rose against k0 of n0 baseline ones."""
+    def rising(self, k1: int, n1: int, k0: int, n0: int, looks: int = 1) -> bool:
+        """Whether k1 theme documents of n1 recent ones rose against k0 of n0 baseline ones, at `alpha` / `looks`."""
         if not n0 or not n1 or k1 < self.min_docs or k1 * n0 < self.min_growth * k0 * n1:
             return False
-        return bool(binom.sf(k1 - 1, k0 + k1, n1 / (n0 + n1)) < self.alpha)
+        return bool(binom.sf(k1 - 1, k0 + k1, n1 / (n0 + n1)) < self.alpha / looks)
 
     def first(self, phrases: list[str], cutoffs: list) -> pd.Timestamp | None:
-        """The first of `cutoffs` at which the documents holding one of `phrases` rose; None: at none."""
+        """The first of `cutoffs` at which the documents holding one of `phrases` rose; None: at none. Each of
+        the cutoffs is a look: the level is `alpha` over their number (with dates shuffled, a theme then shows
+        at most the `alpha` share of the time at any of them)."""
         pattern = phrase_pattern(phrases)
         cumulative = np.concatenate([[0], np.cumsum([bool(pattern.search(t)) for t in self.texts])])
         for c in sorted(pd.Timestamp(c) for c in cutoffs):
             n1, k1 = self._count(cumulative, c - self.recent, c)
             n0, k0 = self._count(cumulative, c - self.recent - self.baseline, c - self.recent)
-            if self.rising(k1, n1, k0, n0):
+            if self.rising(k1, n1, k0, n0, looks=len(cutoffs)):
                 return c
         return None
 

@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -201,3 +202,22 @@ def test_evidence_needs_as_many_documents_and_as_much_growth_as_a_flag():
     assert not evidence.rising(14, 600, 40, 2400)  # 1.4x: too little growth
     assert not evidence.rising(6, 600, 12, 2400)  # 2x, but 6 of 18 theme documents in a quarter of the volume
     assert not evidence.rising(5, 600, 0, 0)  # no baseline
+
+
+def test_evidence_on_a_flat_theme_shows_at_most_the_alpha_share_of_the_time_over_all_looks():
+    """A theme at 3 % of every month's documents, binomial noise: the line looks at 24 monthly cutoffs, each at
+    alpha / 24; uncorrected (alpha at every look) it would find a rise in a third of the corpora."""
+    cutoffs = list(pd.date_range("2020-01-31", "2021-12-31", freq="ME"))
+
+    def shows(seed: int, alpha: float) -> bool:
+        rng = np.random.default_rng(seed)
+        months = pd.date_range("2018-01-01", periods=48, freq="MS") + pd.Timedelta(days=14)
+        counts = rng.binomial(100, 0.03, size=len(months))
+        texts = [t for k in counts for t in ["a graphene film"] * k + ["a steel beam"] * (100 - k)]
+        dates = np.repeat(months, 100)
+        return Evidence(pd.Series(texts), pd.Series(dates), recent_days=182, baseline_days=730, min_docs=5,
+                        min_growth=1.5, alpha=alpha).first(["graphene"], cutoffs) is not None
+
+    corrected = sum(shows(seed, 0.05) for seed in range(100))
+    uncorrected = sum(shows(seed, 0.05 * len(cutoffs)) for seed in range(100))
+    assert corrected <= 8 < 20 <= uncorrected  # 5 % expected, with a margin; 39 of 100 uncorrected
