@@ -31,9 +31,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom
 
 from nlp.textsearch import TextSearch
+from nlp.trends import rose
 
 TRUTH_COLUMNS = ["theme", "terms", "label", "expected_from", "expected_to"]
 LABELS = ("emerging", "not_emerging")
@@ -288,10 +288,9 @@ class Evidence:
         return int(hi - lo), int(cumulative[hi] - cumulative[lo])
 
     def rising(self, k1: int, n1: int, k0: int, n0: int, looks: int = 1) -> bool:
-        """Whether k1 theme documents of n1 recent ones rose against k0 of n0 baseline ones, at `alpha` / `looks`."""
-        if not n0 or not n1 or k1 < self.min_docs or k1 * n0 < self.min_growth * k0 * n1:
-            return False
-        return bool(binom.sf(k1 - 1, k0 + k1, n1 / (n0 + n1)) < self.alpha / looks)
+        """Whether k1 theme documents of n1 recent ones rose against k0 of n0 baseline ones, at `alpha` / `looks`
+        (`nlp.trends.rose`)."""
+        return rose(k1, n1, k0, n0, min_docs=self.min_docs, min_growth=self.min_growth, alpha=self.alpha / looks)
 
     def first(self, phrases: list[str], cutoffs: list) -> pd.Timestamp | None:
         """The first of `cutoffs` at which the documents holding one of `phrases` rose; None: at none. Each of

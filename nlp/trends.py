@@ -245,6 +245,15 @@ def rate_test(n_recent, n_baseline, expected_recent, expected_baseline, dispersi
     return np.where(y_r <= 0, 1.0, p)
 
 
+def rose(k_recent: int, n_recent: int, k_base: int, n_base: int, *, min_docs: int, min_growth: float,
+         alpha: float) -> bool:
+    """Whether `k_recent` of `n_recent` documents rose against `k_base` of `n_base`: at least `min_docs` of them, a
+    share `min_growth` times the baseline's and a `rate_test` p-value below `alpha`."""
+    if not n_recent or not n_base or k_recent < min_docs or k_recent * n_base < min_growth * k_base * n_recent:
+        return False
+    return bool(rate_test(k_recent, k_base, n_recent, n_base) < alpha)
+
+
 def mix_share(base: np.ndarray, base_hits: np.ndarray, recent: np.ndarray, observed: float,
               prior_docs: float = 10.0) -> tuple[float, np.ndarray]:
     """How much of an item's rise the recent mix of groups explains, and each group's shrunk baseline rate.

@@ -151,6 +151,20 @@ def test_a_term_living_in_groups_new_to_the_corpus_and_not_rising_elsewhere_is_a
                                                                          families(known[2])) is None
 
 
+def test_a_term_gathered_in_one_group_but_rising_in_the_others_too_is_not_that_groups_burst():
+    """A venue with a tenth of the papers in both windows; a term new in it (10 % of its papers), in the others
+    flat at 0.5 % (a burst of the venue) or rising from 0.2 % to 0.8 % (a theme that started there: most of its
+    papers are still the venue's)."""
+    venue = programme_window(10, 0.10, 0.10, rate_in=(0.0, 0.10), rate_out=(0.005, 0.005))
+    label, reason = verdict(venue[0], venue[1], flag_base=venue[2], base_docs=venue[3], **THRESHOLDS)
+    assert label == "burst" and "in group HORIZON-MSCA-2024-PF-01" in reason
+    spreading = programme_window(10, 0.10, 0.10, rate_in=(0.0, 0.10), rate_out=(0.002, 0.008))
+    assert (spreading[0]["group"] == "HORIZON-MSCA-2024-PF-01").mean() > 0.5  # still gathered in the venue
+    assert verdict(spreading[0], spreading[1], flag_base=spreading[2], base_docs=spreading[3],
+                   **THRESHOLDS)[0] == "emerging"
+    assert verdict(spreading[0], spreading[1], **THRESHOLDS)[0] == "burst"  # no baseline: not checked
+
+
 def test_near_identical_call_wording_is_a_template_burst():
     docs = recent()
     flag = docs.sample(30, random_state=3).copy()
