@@ -276,8 +276,9 @@ class Evidence:
 
     def __init__(self, texts: pd.Series, dates: pd.Series, *, recent_days: int, baseline_days: int, min_docs: int,
                  min_growth: float, alpha: float):
-        order = np.argsort(pd.to_datetime(pd.Series(dates)).to_numpy(), kind="stable")
-        self.dates = pd.to_datetime(pd.Series(dates)).to_numpy()[order]
+        dates = pd.to_datetime(pd.Series(dates)).to_numpy()
+        order = np.argsort(dates, kind="stable")
+        self.dates = dates[order]
         self.texts = pd.Series(texts).fillna("").to_numpy()[order]
         self.recent, self.baseline = pd.Timedelta(days=recent_days), pd.Timedelta(days=baseline_days)
         self.min_docs, self.min_growth, self.alpha = min_docs, min_growth, alpha

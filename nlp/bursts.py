@@ -402,9 +402,8 @@ class BurstRules:
         """Whether a flag gathered in one group family also rose in the other families: at least `min_docs` of its
         recent documents outside it, at a rate `min_growth` times its baseline rate outside it, beyond chance
         (`nlp.trends.rose` at `SPREAD_P`; the arguments: the family, and the families of the flag's recent and
-        baseline documents, `families`). A theme that starts at
-        one venue and spreads is not that venue's burst: "transformer" at 2018-12-31 has 32 of its 52 ACL papers
-        at WMT and rose 4.8 times in the other venues too."""
+        baseline documents, `families`). A theme that starts at one venue and spreads is not that venue's burst:
+        "transformer" at 2018-12-31 has 32 of its 52 ACL papers at WMT and rose 4.8 times in the other venues."""
         if not self.n_base:
             return False
         others_recent = self.n_recent - int(self.recent_counts.get(family, 0))
@@ -420,6 +419,8 @@ class BurstRules:
         more than `max_group_share` of the documents is a burst, `spelled_group`) and its baseline documents
         (None: the mix is not checked)."""
         texts = one_per_document(flag_docs)
+        if flag_base is not None:  # the families of its recent and baseline documents, for the group rules
+            flag_recent, flag_before = families(texts), families(flag_base)
         if marker and "group" in flag_docs:
             group = spelled_group(marker[0], texts["group"], self.max_group_share)
             if group is not None:
@@ -431,11 +432,10 @@ class BurstRules:
             base = float(self.shares[column].get(value, 0.0)) if column in self.shares else 0.0
             if value is not None and share > self.max_group_share and share >= self.min_group_lift * max(base, 1e-9):
                 if column == "group" and flag_base is not None \
-                        and self.spreading(group_family(value), families(texts), families(flag_base)):
+                        and self.spreading(group_family(value), flag_recent, flag_before):
                     continue  # rising in the other groups too: not the group's burst
                 return "burst", f"{share:.0%} of its recent documents in {what} {value} ({base:.0%} of all)"
         if flag_base is not None:
-            flag_recent, flag_before = families(texts), families(flag_base)
             share, family, before, after = self.mix(flag_recent, flag_before)
             if family is not None and share >= self.max_mix_share:
                 return "burst", (f"its rise follows the growth of {family} ({before:.0%} -> {after:.0%} of the "
